@@ -1,0 +1,68 @@
+"""The cohort table schema (DESIGN.md §1). Column names here are public API.
+
+Booleans (``neoadjuvant_chemo``, ``mets_at_presentation``) are held as float 1.0 / 0.0
+so that a missing value can be NaN in the same column; categoricals are held as strings
+with NaN for missing values; image columns hold absolute file or folder paths.
+"""
+from __future__ import annotations
+
+#: Numeric clinical columns.
+NUMERIC_COLUMNS = ("age", "tumor_size_cm", "tumor_volume_cm3")
+
+#: Boolean clinical columns (stored as 0.0 / 1.0 / NaN).
+BOOLEAN_COLUMNS = ("neoadjuvant_chemo", "mets_at_presentation")
+
+#: Categorical clinical columns with a closed set of allowed values.
+CATEGORIES = {
+    "sex": ("F", "M"),
+    "tumor_depth": ("superficial", "deep"),
+    "grade": ("low", "high"),
+    "location": ("axial", "upper_extremity", "lower_extremity"),
+    "rt_timing": ("preop", "postop"),
+}
+
+#: Free-text categorical column (subtype names); any string is accepted.
+FREE_CATEGORICAL_COLUMNS = ("histology",)
+
+#: The 11 clinical variables of the paper's larger clinical model, in schema order.
+CLINICAL_COLUMNS = (
+    "age",
+    "sex",
+    "tumor_size_cm",
+    "tumor_depth",
+    "grade",
+    "histology",
+    "location",
+    "tumor_volume_cm3",
+    "neoadjuvant_chemo",
+    "mets_at_presentation",
+    "rt_timing",
+)
+
+#: The 4 Sarculator variables.
+SARCULATOR_COLUMNS = ("age", "tumor_size_cm", "grade", "histology")
+
+#: Image reference columns: T1 post-contrast, T2 fat-sat, tumour mask (on the T1 grid).
+IMAGE_COLUMNS = ("t1", "t2", "mask")
+
+#: Image channels in stacking order (the mask is not a channel).
+CHANNEL_COLUMNS = ("t1", "t2")
+
+#: Outcome columns of a manifest CSV (times in days).
+OUTCOME_COLUMNS = {
+    "os": ("os_event", "os_time"),
+    "dm": ("dm_event", "dm_time"),
+}
+
+#: Column of a manifest CSV that holds the patient id (becomes the index of X).
+PATIENT_ID_COLUMN = "patient_id"
+
+
+def categorical_columns(columns):
+    """Return the categorical columns among ``columns``, in the given order."""
+    return [c for c in columns if c in CATEGORIES or c in FREE_CATEGORICAL_COLUMNS]
+
+
+def numeric_like_columns(columns):
+    """Return the numeric and boolean columns among ``columns``, in the given order."""
+    return [c for c in columns if c in NUMERIC_COLUMNS or c in BOOLEAN_COLUMNS]

@@ -1,0 +1,45 @@
+"""Shared fixtures: the real validation bundle (skipped when absent) and the slow marker."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _validation_dir() -> Path:
+    env = os.environ.get("SARCOMA_SURVIVAL_VALIDATION")
+    return Path(env) if env else ROOT.parent / "shared" / "validation"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--runslow") or os.environ.get("SARCOMA_SURVIVAL_RUNSLOW") == "1":
+        return
+    skip_slow = pytest.mark.skip(reason="slow: use --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip_slow)
+
+
+@pytest.fixture(scope="session")
+def validation_dir() -> Path:
+    """``../shared/validation`` (or ``$SARCOMA_SURVIVAL_VALIDATION``); skips when absent."""
+    path = _validation_dir()
+    if not path.is_dir():
+        pytest.skip(f"validation data not found at {path}")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """Keep caches of every test inside pytest's temporary folders, never in $HOME."""
+    cache = tmp_path_factory.getbasetemp() / "sarcoma_survival_cache"
+    monkeypatch.setenv("SARCOMA_SURVIVAL_CACHE", str(cache))
+    data = tmp_path_factory.getbasetemp() / "sarcoma_survival_data"
+    monkeypatch.setenv("SARCOMA_SURVIVAL_DATA", str(data))
