@@ -1,0 +1,254 @@
+"""Encoding of the clinical columns of the cohort table into a numeric matrix."""
+from __future__ import annotations
+
+import logging
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._schema import (
+    BOOLEAN_COLUMNS,
+    CATEGORIES,
+    CLINICAL_COLUMNS,
+    FREE_CATEGORICAL_COLUMNS,
+    NUMERIC_COLUMNS,
+    SARCULATOR_COLUMNS,
+)
+
+logger = logging.getLogger(__name__)
+
+_FEATURE_SETS = {"clinical": CLINICAL_COLUMNS, "sarculator": SARCULATOR_COLUMNS}
+_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
+_FALSE = {"false", "0", "0.0", "no", "n", "f"}
+
+
+def resolve_clinical_columns(columns):
+    """Return the list of column names meant by ``columns``.
+
+    ``"clinical"`` gives the paper's 11 clinical variables, ``"sarculator"`` the 4
+    Sarculator variables; a list is returned as a list.
+
+    Examples
+    --------
+    >>> resolve_clinical_columns("sarculator")
+    ['age', 'tumor_size_cm', 'grade', 'histology']
+    """
+    if isinstance(columns, str):
+        if columns not in _FEATURE_SETS:
+            raise ValueError(
+                f"columns={columns!r} is not a known feature set; use one of "
+                f"{sorted(_FEATURE_SETS)} or a list of column names"
+            )
+        return list(_FEATURE_SETS[columns])
+    columns = list(columns)
+    if not columns:
+        raise ValueError("columns must name at least one column")
+    return columns
+
+
+def _as_float_boolean(series):
+    """Map True/False/1/0/yes/no (any case) to 1.0/0.0, missing to NaN."""
+    def convert(value):
+        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+            return np.nan
+        if isinstance(value, (bool, np.bool_)):
+            return float(value)
+        if isinstance(value, numbers.Number):
+            if value in (0, 1):
+                return float(value)
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return 1.0
+        if text in _FALSE:
+            return 0.0
+        raise ValueError(f"column {series.name!r}: {value!r} is not a boolean value")
+
+    return series.map(convert).astype(float)
+
+
+class ClinicalEncoder(TransformerMixin, BaseEstimator):
+    """Impute, one-hot encode and scale the clinical columns of a cohort table.
+
+    Every imputation value, category list and scaling statistic is learnt in ``fit``
+    (on training patients only), so a cross-validated pipeline never leaks test
+    patients into the encoding. Categoricals are one-hot encoded (never integer-coded
+    by order of appearance); categories seen fewer than ``min_frequency`` times in
+    training (rare histology subtypes) are grouped into one "infrequent" column, and a
+    category never seen in training maps to that column, or to all zeros when no
+    category was rare. Missing values: numerics take the training median, booleans
+    and categoricals the most frequent training value. A column with no observed
+    value in the training data is left out (logged, and listed in
+    ``dropped_columns_``).
+
+    Parameters
+    ----------
+    columns : {"clinical", "sarculator"} or list of str, default="clinical"
+        The columns to encode: the paper's 11 clinical variables, the 4 Sarculator
+        variables (age, tumour size, grade, histology) or explicit column names.
+        Unknown names are encoded as numeric when their dtype is numeric and as
+        categorical otherwise.
+    scale : bool, default=True
+        Standardise numeric columns (z-score with training mean and SD).
+    min_frequency : int, default=5
+        Categories with fewer training patients than this are grouped.
+
+    Attributes
+    ----------
+    feature_names_in_ : ndarray of str
+        The encoded input columns, in encoding order.
+    numeric_columns_, boolean_columns_, categorical_columns_ : list of str
+        How each input column was treated.
+    dropped_columns_ : list of str
+        Requested columns left out because no training patient had a value.
+    transformer_ : sklearn.compose.ColumnTransformer
+        The fitted encoder.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> X = pd.DataFrame({"age": [50.0, 60.0, None], "tumor_size_cm": [5.0, 9.0, 12.0],
+    ...                   "grade": ["high", "low", "high"],
+    ...                   "histology": ["Myxofibrosarcoma", "Liposarcoma", None]})
+    >>> enc = ClinicalEncoder("sarculator", min_frequency=1).fit(X)
+    >>> enc.transform(X).shape
+    (3, 6)
+    >>> list(enc.get_feature_names_out())[:2]
+    ['age', 'tumor_size_cm']
+    """
+
+    _parameter_constraints = {
+        "columns": [StrOptions(set(_FEATURE_SETS)), list, tuple],
+        "scale": ["boolean"],
+        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, columns="clinical", *, scale=True, min_frequency=5):
+        self.columns = columns
+        self.scale = scale
+        self.min_frequency = min_frequency
+
+    def _select(self, X, columns):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(
+                "ClinicalEncoder needs the cohort table as a pandas DataFrame with named "
+                f"columns; got {type(X).__name__}"
+            )
+        missing = [c for c in columns if c not in X.columns]
+        if missing:
+            raise ValueError(
+                f"the cohort table lacks column(s) {', '.join(map(repr, missing))} "
+                f"needed for columns={self.columns!r}"
+            )
+        return X.loc[:, list(columns)]
+
+    def _kind(self, name, series):
+        if name in NUMERIC_COLUMNS:
+            return "numeric"
+        if name in BOOLEAN_COLUMNS:
+            return "boolean"
+        if name in CATEGORIES or name in FREE_CATEGORICAL_COLUMNS:
+            return "categorical"
+        if pd.api.types.is_bool_dtype(series):
+            return "boolean"
+        if pd.api.types.is_numeric_dtype(series):
+            return "numeric"
+        return "categorical"
+
+    def _coerce(self, frame):
+        out = {}
+        for name in frame.columns:
+            series = frame[name]
+            kind = self._kinds_[name]
+            if kind == "numeric":
+                try:
+                    out[name] = pd.to_numeric(series, errors="raise").astype(float)
+                except (ValueError, TypeError) as exc:
+                    raise ValueError(f"column {name!r} must be numeric: {exc}") from None
+            elif kind == "boolean":
+                out[name] = _as_float_boolean(series)
+            else:
+                values = series.astype(object)
+                out[name] = values.where(values.notna(), np.nan).map(
+                    lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)
+                )
+        return pd.DataFrame(out, index=frame.index)
+
+    def fit(self, X, y=None):
+        """Learn imputation values, categories and scaling from training patients.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table (extra columns are ignored).
+        y : ignored
+
+        Returns
+        -------
+        self : ClinicalEncoder
+        """
+        self._validate_params()
+        columns = resolve_clinical_columns(self.columns)
+        frame = self._select(X, columns)
+        self._kinds_ = {name: self._kind(name, frame[name]) for name in columns}
+        frame = self._coerce(frame)
+        self.dropped_columns_ = [c for c in columns if frame[c].isna().all()]
+        if self.dropped_columns_:
+            logger.info("ClinicalEncoder: no training value in %s; left out", self.dropped_columns_)
+        kept = [c for c in columns if c not in self.dropped_columns_]
+        if not kept:
+            raise ValueError(f"none of the columns {columns} has a value in the training data")
+        self.numeric_columns_ = [c for c in kept if self._kinds_[c] == "numeric"]
+        self.boolean_columns_ = [c for c in kept if self._kinds_[c] == "boolean"]
+        self.categorical_columns_ = [c for c in kept if self._kinds_[c] == "categorical"]
+        steps = []
+        if self.numeric_columns_:
+            numeric = [SimpleImputer(strategy="median")]
+            if self.scale:
+                numeric.append(StandardScaler())
+            steps.append(("numeric", make_pipeline(*numeric), self.numeric_columns_))
+        if self.boolean_columns_:
+            steps.append(("boolean", SimpleImputer(strategy="most_frequent"), self.boolean_columns_))
+        if self.categorical_columns_:
+            categorical = make_pipeline(
+                SimpleImputer(strategy="most_frequent"),
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist",
+                    min_frequency=self.min_frequency,
+                    sparse_output=False,
+                ),
+            )
+            steps.append(("categorical", categorical, self.categorical_columns_))
+        self.transformer_ = ColumnTransformer(steps, verbose_feature_names_out=False)
+        self.transformer_.fit(frame[kept])
+        self.feature_names_in_ = np.asarray(kept, dtype=object)
+        self.n_features_in_ = len(kept)
+        return self
+
+    def transform(self, X):
+        """Encode patients with the statistics learnt in ``fit``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table (extra columns are ignored, order does not matter).
+
+        Returns
+        -------
+        ndarray of float64, shape (n_patients, n_features_out)
+        """
+        check_is_fitted(self, "transformer_")
+        frame = self._coerce(self._select(X, list(self.feature_names_in_)))
+        return np.asarray(self.transformer_.transform(frame), dtype=np.float64)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the encoded columns (one-hot columns as ``<column>_<category>``)."""
+        check_is_fitted(self, "transformer_")
+        return np.asarray(self.transformer_.get_feature_names_out(), dtype=object)
