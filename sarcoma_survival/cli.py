@@ -1,2 +1,257 @@
+"""The ``sarcoma-survival`` command line.
+
+Every sub-command but ``demo`` takes a manifest CSV (DESIGN.md §1) as its first argument.
+Errors in the input (a bad manifest, a missing image, an unknown model) print one line and
+exit with status 2; ``--traceback`` shows the full Python traceback instead.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+_OUTCOMES = ("os", "dm")
+
+
+def _parse_params(pairs):
+    """``["a=1", "b=x"]`` -> ``{"a": 1, "b": "x"}`` (values parsed as JSON when possible)."""
+    params = {}
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise ValueError(f"--param expects NAME=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
+
+
+def _target(bunch, outcome):
+    y = bunch.get(f"y_{outcome}")
+    if y is None:
+        raise ValueError(f"the manifest has no {outcome.upper()} outcome columns")
+    return y
+
+
+def _cmd_demo(args):
+    from ._demo import run_demo
+
+    run_demo(
+        output=args.output,
+        n_patients=args.n_patients,
+        n_test=args.n_test,
+        image_size=args.image_size,
+        models=args.models,
+        max_epochs=args.max_epochs,
+        random_state=args.random_state,
+        n_jobs=args.n_jobs,
+        verbose=not args.quiet,
+    )
+    return 0
+
+
+def _cmd_preprocess(args):
+    from .datasets import load_cohort
+    from .preprocessing import VolumePreprocessor
+
+    cohort = load_cohort(args.manifest)
+    pre = VolumePreprocessor(image_size=args.image_size, n_jobs=args.n_jobs, verbose=not args.quiet)
+    start = time.perf_counter()
+    volumes = pre.fit(cohort.X).transform(cohort.X)
+    print(
+        f"preprocessed {len(volumes)} patients into shape {tuple(volumes.shape[1:])} "
+        f"in {time.perf_counter() - start:.1f} s"
+    )
+    return 0
+
+
+def _cmd_fit(args):
+    import joblib
+
+    from ._registry import make_model
+    from .datasets import load_cohort
+
+    cohort = load_cohort(args.manifest)
+    model = make_model(args.model, **_parse_params(args.param))
+    model.fit(cohort.X, _target(cohort, args.outcome))
+    output = Path(args.output or f"{args.model}-{args.outcome}.joblib")
+    joblib.dump(model, output)
+    print(f"fitted {args.model} on {len(cohort.X)} patients ({args.outcome.upper()}); saved {output}")
+    return 0
+
+
+def _load_model(path):
+    import joblib
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
+    return joblib.load(path)
+
+
+def _cmd_predict(args):
+    import numpy as np
+    import pandas as pd
+
+    from .datasets import load_cohort
+
+    cohort = load_cohort(args.manifest)
+    model = _load_model(args.model_file)
+    risk = model.predict(cohort.X)
+    table = pd.DataFrame({"risk": risk}, index=cohort.X.index)
+    if args.times:
+        times = np.asarray([float(t) for t in args.times.split(",")])
+        curves = model.predict_survival_function(cohort.X)
+        for t in times:
+            table[f"survival_{t:g}d"] = [fn(np.clip(t, fn.domain[0], fn.domain[1])) for fn in curves]
+    output = Path(args.output or "predictions.csv")
+    table.to_csv(output)
+    print(f"wrote predictions for {len(table)} patients to {output}")
+    return 0
+
+
+def _cmd_evaluate(args):
+    from .datasets import load_cohort
+    from .metrics import bootstrap_concordance, concordance_index
+
+    cohort = load_cohort(args.manifest)
+    model = _load_model(args.model_file)
+    y = _target(cohort, args.outcome)
+    risk = model.predict(cohort.X)
+    c = concordance_index(y, risk)
+    boot = bootstrap_concordance(y, risk, random_state=0)
+    sd = boot["sd"] if isinstance(boot, dict) else getattr(boot, "sd", float("nan"))
+    print(f"{args.outcome.upper()} Harrell C-index on {len(y)} patients: {c:.3f} (bootstrap SD {sd:.3f})")
+    return 0
+
+
+def _cmd_explain(args):
+    from .datasets import load_cohort
+    from .explain import save_gradcam
+
+    cohort = load_cohort(args.manifest)
+    model = _load_model(args.model_file)
+    patients = args.patients.split(",") if args.patients else list(cohort.X.index[: args.n_patients])
+    unknown = [p for p in patients if p not in cohort.X.index]
+    if unknown:
+        raise ValueError(f"patient(s) not in the manifest: {', '.join(unknown)}")
+    output = Path(args.output or "gradcam")
+    written = save_gradcam(model, cohort.X.loc[patients], output, nifti=args.nifti)
+    print(f"wrote {len(written)} heat-map files to {output}")
+    return 0
+
+
+def _cmd_compare(args):
+    from ._registry import available_models, make_model
+    from .compare import compare_models
+    from .datasets import load_cohort
+
+    cohort = load_cohort(args.manifest)
+    names = args.models.split(",") if args.models else available_models()
+    models = {name: make_model(name) for name in names}
+    ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
+    table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state)
+    print(table.to_string())
+    if args.output:
+        table.to_csv(args.output)
+        print(f"saved {args.output}")
+    return 0
+
+
+def build_parser():
+    """The argument parser of ``sarcoma-survival`` (exposed for the docs and tests).
+
+    Examples
+    --------
+    >>> parser = build_parser()
+    >>> parser.parse_args(["fit", "cohort.csv", "--model", "clinical-rsf"]).model
+    'clinical-rsf'
+    """
+    from ._registry import MODELS
+
+    parser = argparse.ArgumentParser(
+        prog="sarcoma-survival",
+        description="Survival / metastasis models for soft-tissue sarcoma (MRI + clinical).",
+    )
+    parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="synthetic cohort -> every model -> table and figures")
+    demo.add_argument("--output", help="run folder (default: sarcoma_survival_runs/<time>)")
+    demo.add_argument("--n-patients", type=int, default=287, help="training cohort size (287)")
+    demo.add_argument("--n-test", type=int, default=500, help="fresh test cohort size (500)")
+    demo.add_argument("--image-size", type=int, default=None, help="preprocessed grid edge")
+    demo.add_argument("--models", default=None, help="comma-separated model names (default: all)")
+    demo.add_argument("--max-epochs", type=int, default=None, help="epochs of the neural models")
+    demo.add_argument("--random-state", type=int, default=0)
+    demo.add_argument("--n-jobs", type=int, default=1)
+    demo.add_argument("--quiet", action="store_true", help="no progress output")
+    demo.set_defaults(func=_cmd_demo)
+
+    def with_manifest(name, help_text, func):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("manifest", help="manifest CSV (patient_id, clinical columns, t1/t2/mask, outcomes)")
+        p.set_defaults(func=func)
+        return p
+
+    p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
+    p.add_argument("--image-size", type=int, default=48)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--quiet", action="store_true")
+
+    p = with_manifest("fit", "fit a model and save it with joblib", _cmd_fit)
+    p.add_argument("--model", required=True, choices=list(MODELS), metavar="NAME",
+                   help="one of: " + ", ".join(MODELS))
+    p.add_argument("--outcome", choices=_OUTCOMES, default="os")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter")
+    p.add_argument("--output", help="model file (default: <model>-<outcome>.joblib)")
+
+    p = with_manifest("predict", "risks (and survival probabilities) to CSV", _cmd_predict)
+    p.add_argument("--model-file", required=True)
+    p.add_argument("--times", help="comma-separated days for survival probabilities, e.g. 365,1825")
+    p.add_argument("--output", help="CSV path (default: predictions.csv)")
+
+    p = with_manifest("evaluate", "C-index (bootstrap SD) of a saved model", _cmd_evaluate)
+    p.add_argument("--model-file", required=True)
+    p.add_argument("--outcome", choices=_OUTCOMES, default="os")
+
+    p = with_manifest("explain", "Grad-CAM heat maps of a saved neural model", _cmd_explain)
+    p.add_argument("--model-file", required=True)
+    p.add_argument("--patients", help="comma-separated patient ids (default: the first few)")
+    p.add_argument("--n-patients", type=int, default=3)
+    p.add_argument("--nifti", action="store_true", help="also write NIfTI maps on the T1 grid")
+    p.add_argument("--output", help="folder (default: gradcam)")
+
+    p = with_manifest("compare", "the paper's Table 3 by cross-validation", _cmd_compare)
+    p.add_argument("--models", help="comma-separated model names (default: all available)")
+    p.add_argument("--outcomes", default="os,dm")
+    p.add_argument("--cv", type=int, default=5)
+    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--output", help="CSV path for the table")
+    return parser
+
+
 def main(argv=None):
-    raise SystemExit("not yet")
+    """Entry point of ``sarcoma-survival``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, TypeError, OSError, KeyError) as exc:
+        if args.traceback:
+            raise
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"sarcoma-survival {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Model names used by the command line and the demo, mapped to fresh estimators."""
+from __future__ import annotations
+
+import importlib
+
+#: name -> (public class name, constructor keyword arguments, description)
+MODELS = {
+    "sarculator-rsf": ("SarculatorRSF", {}, "Sarculator variables, random survival forest"),
+    "sarculator-coxph": ("SarculatorCoxPH", {}, "Sarculator variables, Cox proportional hazards"),
+    "clinical-rsf": ("ClinicalRSF", {}, "11 clinical variables, random survival forest"),
+    "radiomics-rsf": ("RadiomicsRSF", {"include_clinical": False}, "200 radiomics features, RSF"),
+    "radiomics-clinical-rsf": (
+        "RadiomicsRSF",
+        {"include_clinical": True},
+        "radiomics + 11 clinical variables, RSF",
+    ),
+    "radiomics-coxnet": ("RadiomicsCoxNet", {}, "radiomics + clinical, ElasticNet Cox"),
+    "clinical-mlp": ("ClinicalMLPSurvival", {}, "clinical subnetwork alone (DeepSurv-style)"),
+    "densenet": ("DenseNetSurvival", {}, "unimodal 3D DenseNet-121 on T1 + T2"),
+    "mmnn": ("MMNNSurvival", {"gradient_blending": True}, "multimodal network, gradient blending"),
+    "mmnn-no-blending": (
+        "MMNNSurvival",
+        {"gradient_blending": False},
+        "multimodal network without gradient blending (ablation)",
+    ),
+}
+
+
+def available_models():
+    """Names of the registered models whose estimator class is importable."""
+    package = importlib.import_module("sarcoma_survival")
+    return [name for name, (cls, _, _) in MODELS.items() if cls in getattr(package, "__all__", ())]
+
+
+def make_model(name, **params):
+    """Return a new estimator for a registered model name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS`, for example ``"clinical-rsf"``.
+    **params
+        Extra constructor parameters, overriding the registry's.
+
+    Returns
+    -------
+    estimator
+        An unfitted scikit-learn compatible survival estimator.
+
+    Examples
+    --------
+    >>> make_model("sarculator-coxph")
+    SarculatorCoxPH()
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    cls_name, defaults, _ = MODELS[name]
+    package = importlib.import_module("sarcoma_survival")
+    if cls_name not in getattr(package, "__all__", ()):
+        raise ValueError(f"model {name!r} needs {cls_name}, which this version does not provide")
+    return getattr(package, cls_name)(**{**defaults, **params})
