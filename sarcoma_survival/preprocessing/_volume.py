@@ -1,0 +1,481 @@
+"""VolumePreprocessor: MRI files of the cohort table to model-ready (n, C, D, H, W) volumes."""
+from __future__ import annotations
+
+import json
+import os
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import SimpleITK as sitk
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from .._schema import CHANNEL_COLUMNS
+from ..utils._files import atomic_path, get_cache_dir, hash_file, hash_params
+from ._geometry import (grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample,
+                        tumour_box)
+from ._intensity import foreground_mask, n4_correct, sitk_threads, zscore_stats
+from ._io import ImageReadError, read_image, read_mask
+from ._volume_array import VolumeArray
+
+#: Bumped whenever the processing changes, so stale cache entries are never reused.
+_CACHE_VERSION = 1
+
+_NORMALIZE_REGIONS = ("foreground", "image", "crop", "tumor")
+
+
+class VolumePreprocessor(TransformerMixin, BaseEstimator):
+    """Turn the MRI references of the cohort table into fixed-size, tumour-centred volumes.
+
+    For every patient (row of ``X``), independently of all other patients:
+
+    1. read the T1 (NIfTI, NRRD, or DICOM series folder), the other channels present among
+       ``t1``, ``t2`` and the ``mask`` (label image or DICOM RTSTRUCT); the mask is put on the
+       T1 grid by physical coordinates (nearest neighbour);
+    2. N4 bias-field correction of each channel on its own native grid (``n4=True``);
+    3. z-score normalisation with the mean and SD over ``normalize`` (see Notes);
+    4. crop to the tumour bounding box plus ``margin_mm`` on every side, resampled (linear,
+       by physical coordinates, each channel straight from its native grid) onto an isotropic
+       grid of ``size`` voxels with identity direction (LPS axes: D = inferior→superior,
+       H = anterior→posterior, W = right→left); ``spacing=None`` scales the box so its longest
+       side fits the grid and pads the shorter ones with ``fill_value``;
+    5. optionally blank everything outside the tumour (``masking="tumor"``) or farther than
+       ``margin_mm`` from it (``masking="margin"``);
+    6. stack the channels in ``t1``, ``t2`` order (only those present in ``X``).
+
+    ``transform`` returns a :class:`VolumeArray` (n, C, D, H, W) float32 that loads each
+    patient lazily from a ``.npy`` cache file, keyed by the contents of the input files and
+    the processing parameters, written atomically. ``fit`` learns nothing from the patients:
+    a new patient gets exactly the same processing.
+
+    Parameters
+    ----------
+    size : int or tuple of 3 int, default=48
+        Output grid (D, H, W); an int gives a cube. The paper used 128.
+    spacing : float or None, default=None
+        Isotropic output spacing in mm. ``None`` fits the crop box to the grid (tumour size
+        is then lost from the image; use a float to keep physical scale: larger tumours are
+        cut at the grid border).
+    margin_mm : float, default=10.0
+        Margin around the tumour bounding box ("immediate periphery").
+    masking : {"none", "tumor", "margin"}, default="none"
+        Voxels set to ``fill_value``: none, all outside the tumour, or those farther than
+        ``margin_mm`` from it.
+    n4 : bool, default=True
+        N4 bias-field correction.
+    n4_shrink : int, default=4
+        Shrink factor of the N4 fit (speed; the field is smooth).
+    n4_iterations : tuple of int, default=(50, 50, 50)
+        Maximum N4 iterations per fitting level.
+    normalize : {"foreground", "image", "crop", "tumor"} or None, default="foreground"
+        Region of the z-score statistics, per channel (None: no normalisation).
+    fill_value : float, default=0.0
+        Value of padded, out-of-field-of-view and masked voxels.
+    antialias : bool, default=True
+        Gaussian pre-smoothing (sigma = (output - input spacing) / 2 per axis) before
+        downsampling, against aliasing.
+    mask_label : int or None, default=None
+        Tumour label in a multi-label mask; ``None`` requires a binary mask.
+    roi_name : str, default="GTV_Mass"
+        ROI used when the mask is a DICOM RTSTRUCT.
+    cache : bool, default=True
+        Keep one ``.npy`` per patient on disk (else everything stays in memory).
+    cache_dir : str or Path, optional
+        Cache root (default: :func:`~sarcoma_survival.utils.get_cache_dir`); volumes go in
+        its ``volumes/`` subfolder.
+    n_jobs : int, default=None
+        Patients processed in parallel (joblib).
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Attributes
+    ----------
+    channels_ : list of str
+        Channel columns found in ``X`` at fit time, in stacking order.
+    n_channels_ : int
+        ``len(channels_)``.
+
+    Notes
+    -----
+    The default z-score region, ``"foreground"``, is the patient's body on each channel's
+    whole native image (voxels above ``p2 + 0.1 (p98 - p2)``): air in the field of view
+    does not dominate the statistics, and the tumour's intensity stays relative to the
+    patient's other tissues, which is the information the model should learn. ``"tumor"``
+    would erase the tumour's mean intensity; ``"crop"`` (box plus margin, on the T1 grid)
+    depends on how much healthy tissue the box holds; ``"image"`` includes the air.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd, SimpleITK as sitk, tempfile, os
+    >>> from sarcoma_survival import VolumePreprocessor
+    >>> folder = tempfile.mkdtemp()
+    >>> arr = np.random.default_rng(0).uniform(50, 150, (20, 24, 24)).astype(np.float32)
+    >>> lab = np.zeros(arr.shape, np.uint8); lab[8:12, 10:14, 10:14] = 1
+    >>> sitk.WriteImage(sitk.GetImageFromArray(arr), os.path.join(folder, "t1.nii.gz"))
+    >>> sitk.WriteImage(sitk.GetImageFromArray(lab), os.path.join(folder, "mask.nii.gz"))
+    >>> X = pd.DataFrame({"t1": [os.path.join(folder, "t1.nii.gz")],
+    ...                   "mask": [os.path.join(folder, "mask.nii.gz")]}, index=["P1"])
+    >>> vol = VolumePreprocessor(size=16, n4=False, cache_dir=folder).fit_transform(X)
+    >>> vol.shape
+    (1, 1, 16, 16, 16)
+    """
+
+    _parameter_constraints = {
+        "size": [Interval(Integral, 4, None, closed="left"), tuple, list],
+        "spacing": [Interval(Real, 0, None, closed="neither"), None],
+        "margin_mm": [Interval(Real, 0, None, closed="left")],
+        "masking": [StrOptions({"none", "tumor", "margin"})],
+        "n4": ["boolean"],
+        "n4_shrink": [Interval(Integral, 1, None, closed="left")],
+        "n4_iterations": [tuple, list],
+        "normalize": [StrOptions(set(_NORMALIZE_REGIONS)), None],
+        "fill_value": [Real],
+        "antialias": ["boolean"],
+        "mask_label": [Integral, None],
+        "roi_name": [str],
+        "cache": ["boolean"],
+        "cache_dir": [str, os.PathLike, None],
+        "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", n4=True, n4_shrink=4,
+                 n4_iterations=(50, 50, 50), normalize="foreground", fill_value=0.0, antialias=True,
+                 mask_label=None, roi_name="GTV_Mass", cache=True, cache_dir=None, n_jobs=None, verbose=0):
+        self.size = size
+        self.spacing = spacing
+        self.margin_mm = margin_mm
+        self.masking = masking
+        self.n4 = n4
+        self.n4_shrink = n4_shrink
+        self.n4_iterations = n4_iterations
+        self.normalize = normalize
+        self.fill_value = fill_value
+        self.antialias = antialias
+        self.mask_label = mask_label
+        self.roi_name = roi_name
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit / transform
+    def fit(self, X, y=None):
+        """Validate the parameters and record the channels present in ``X``.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Cohort table with a ``t1`` and a ``mask`` column (``t2`` optional).
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        self._grid_size()
+        if not (len(self.n4_iterations) > 0 and all(isinstance(i, Integral) and i > 0 for i in self.n4_iterations)):
+            raise ValueError(f"n4_iterations must be a non-empty sequence of positive ints, got {self.n4_iterations!r}")
+        self._check_frame(X)
+        self.channels_ = [c for c in CHANNEL_COLUMNS if c in X.columns]
+        if "t1" not in self.channels_:
+            raise ValueError("X has no 't1' column: the T1 is the reference grid of every patient")
+        self.n_channels_ = len(self.channels_)
+        return self
+
+    def transform(self, X):
+        """Preprocess every patient of ``X`` (from the cache when possible).
+
+        Parameters
+        ----------
+        X : pandas.DataFrame
+            Cohort table with the columns of ``channels_`` and ``mask``.
+
+        Returns
+        -------
+        VolumeArray
+            Array-like (n_patients, n_channels_, D, H, W), float32, in the row order of ``X``.
+        """
+        check_is_fitted(self, "channels_")
+        self._check_frame(X)
+        missing = [c for c in self.channels_ + ["mask"] if c not in X.columns]
+        if missing:
+            raise ValueError(f"X lacks the column(s) {missing} that were present at fit time")
+        settings = self._settings()
+        jobs = []
+        for patient, row in X.iterrows():
+            jobs.append((patient, self._paths(row, patient)))
+        shape = (self.n_channels_,) + self._grid_size()
+        results = {}
+        todo = []
+        cache_root = get_cache_dir(self.cache_dir) / "volumes" if self.cache else None
+        for position, (patient, paths) in enumerate(jobs):
+            if cache_root is None:
+                todo.append((position, patient, paths, None))
+                continue
+            key = hash_params({"version": _CACHE_VERSION, "settings": settings, "channels": self.channels_,
+                               "files": {c: _digest(p) for c, p in paths.items()}})
+            target = cache_root / key[:2] / f"{key}.npy"
+            meta = target.with_suffix(".json")
+            if target.exists() and meta.exists():
+                results[position] = (str(target), json.loads(meta.read_text()))
+            else:
+                todo.append((position, patient, paths, target))
+        for position, item, geometry in self._run(todo, settings):
+            results[position] = (item, geometry)
+        items = [results[p][0] for p in range(len(jobs))]
+        geometries = [results[p][1] for p in range(len(jobs))]
+        return VolumeArray(items, geometries, list(X.index), shape)
+
+    def load_native(self, row):
+        """N4-corrected, normalised channels and the mask on the patient's T1 grid (no crop).
+
+        Used by radiomics: the same reading, correction and normalisation as :meth:`transform`,
+        without cropping or resizing. Voxels of a channel outside its field of view get
+        ``fill_value``.
+
+        Parameters
+        ----------
+        row : pandas.Series
+            One row of the cohort table (``X.loc[patient]``; its name is the patient id).
+
+        Returns
+        -------
+        channels : dict of str to SimpleITK.Image
+            Float32 images on the T1 grid, keyed ``"t1"``, ``"t2"`` (those of ``channels_``).
+        mask : SimpleITK.Image
+            uint8 {0, 1} tumour mask on the T1 grid.
+        """
+        check_is_fitted(self, "channels_")
+        patient = getattr(row, "name", None)
+        prepared = _prepare(self._paths(row, patient), self.channels_, self._settings(), patient)
+        t1, mask = prepared["t1"], prepared["mask"]
+        channels = {}
+        for channel in self.channels_:
+            image = prepared["native"][channel]
+            if channel != "t1":
+                image = resample(image, t1, default=np.nan, pixel_type=sitk.sitkFloat32)
+            array = sitk.GetArrayFromImage(image).astype(np.float32)
+            array = _normalise(array, prepared["stats"].get(channel))
+            array[~np.isfinite(array)] = self.fill_value
+            out = sitk.GetImageFromArray(array)
+            out.CopyInformation(t1)
+            channels[channel] = out
+        return channels, mask
+
+    def output_geometry(self, row):
+        """Physical grid of a patient's output volume, without running the pipeline.
+
+        Parameters
+        ----------
+        row : pandas.Series
+            One row of the cohort table (``X.loc[patient]``).
+
+        Returns
+        -------
+        dict
+            ``origin``, ``spacing``, ``direction`` and ``size`` (x, y, z order), equal to
+            ``transform(X).geometry(i)`` for that patient.
+        """
+        check_is_fitted(self, "channels_")
+        patient = getattr(row, "name", None)
+        paths = self._paths(row, patient)
+        t1 = read_image(paths["t1"], patient=patient, column="t1")
+        mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient)
+        box = tumour_box(mask, self.margin_mm)
+        return grid_to_dict(output_grid(box, self._grid_size()[::-1], self.spacing))
+
+    # ------------------------------------------------------------------ helpers
+    def _grid_size(self):
+        size = self.size
+        if isinstance(size, Integral):
+            return (int(size),) * 3
+        if len(size) != 3 or not all(isinstance(s, Integral) and s >= 4 for s in size):
+            raise ValueError(f"size must be an int >= 4 or 3 ints >= 4 (D, H, W), got {size!r}")
+        return tuple(int(s) for s in size)
+
+    def _settings(self):
+        return {
+            "size": list(self._grid_size()),
+            "spacing": None if self.spacing is None else float(self.spacing),
+            "margin_mm": float(self.margin_mm),
+            "masking": self.masking,
+            "n4": bool(self.n4),
+            "n4_shrink": int(self.n4_shrink),
+            "n4_iterations": [int(i) for i in self.n4_iterations],
+            "normalize": self.normalize,
+            "fill_value": float(self.fill_value),
+            "antialias": bool(self.antialias),
+            "mask_label": None if self.mask_label is None else int(self.mask_label),
+            "roi_name": self.roi_name,
+        }
+
+    @staticmethod
+    def _check_frame(X):
+        if not isinstance(X, pd.DataFrame):
+            raise TypeError(f"X must be the cohort pandas DataFrame, got {type(X).__name__}")
+        if "mask" not in X.columns:
+            raise ValueError("X has no 'mask' column: the tumour mask is needed to crop the volumes")
+
+    def _paths(self, row, patient):
+        paths = {}
+        for column in list(getattr(self, "channels_", [])) + ["mask"]:
+            value = row.get(column) if hasattr(row, "get") else row[column]
+            if value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == "":
+                raise ImageReadError(f"patient {patient}, column {column!r}: no file given (missing value)")
+            path = Path(str(value))
+            if not path.exists():
+                raise ImageReadError(f"patient {patient}, column {column!r}, file {str(path)!r}: does not exist")
+            paths[column] = str(path)
+        return paths
+
+    def _run(self, todo, settings):
+        from tqdm.auto import tqdm
+
+        n_jobs = 1 if self.n_jobs is None else int(self.n_jobs)
+        if n_jobs < 0:
+            n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        n_jobs = max(1, min(n_jobs, len(todo)))
+        threads = None if n_jobs == 1 else max(1, (os.cpu_count() or 1) // n_jobs)
+        args = [(position, patient, paths, self.channels_, settings, target, threads)
+                for position, patient, paths, target in todo]
+        bar = tqdm(total=len(todo), disable=not self.verbose or not todo, desc="VolumePreprocessor",
+                   unit="patient")
+        try:
+            if n_jobs == 1:
+                for arg in args:
+                    yield _process_patient(*arg)
+                    bar.update()
+            else:
+                from joblib import Parallel, delayed
+
+                parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
+                for result in parallel(delayed(_process_patient)(*arg) for arg in args):
+                    yield result
+                    bar.update()
+        finally:
+            bar.close()
+
+
+# ---------------------------------------------------------------------- per-patient work
+_DIGESTS = {}
+
+
+def _digest(path):
+    """Content hash of a file or folder, memoised on (path, size, mtime) of every file."""
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    if stamp not in _DIGESTS:
+        _DIGESTS[stamp] = hash_file(p)
+    return _DIGESTS[stamp]
+
+
+def _normalise(array, stats):
+    if stats is None:
+        return array
+    mean, std = stats
+    return (array - np.float32(mean)) / np.float32(std)
+
+
+def _prepare(paths, channels, settings, patient):
+    """Read, check, N4-correct; tumour box and z-score statistics (shared by transform and load_native)."""
+    t1 = read_image(paths["t1"], patient=patient, column="t1")
+    mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
+                     patient=patient, column="mask")
+    box = tumour_box(mask, settings["margin_mm"])
+    t1_region = region_covering(t1, box)
+    mask_region = sitk.GetArrayFromImage(region_covering(mask, box)).astype(bool)
+    region = settings["normalize"]
+    native, stats = {}, {}
+    for channel in channels:
+        image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel)
+        if channel != "t1" and not overlaps(image, t1):
+            raise ImageReadError(
+                f"patient {patient}, column {channel!r}, file {paths[channel]!r}: does not overlap the T1 "
+                f"({paths['t1']!r}) in physical space"
+            )
+        foreground = foreground_mask(image) if settings["n4"] or region == "foreground" else None
+        if settings["n4"]:
+            image = n4_correct(image, shrink=settings["n4_shrink"], iterations=settings["n4_iterations"],
+                               mask=foreground)
+        if channel == "t1":
+            on_region = sitk.GetArrayFromImage(region_covering(image, box))
+        else:
+            on_region = sitk.GetArrayFromImage(resample(image, t1_region, default=np.nan,
+                                                        pixel_type=sitk.sitkFloat32))
+            if not np.isfinite(on_region[mask_region]).any():
+                raise ImageReadError(
+                    f"patient {patient}, column {channel!r}, file {paths[channel]!r}: does not cover the "
+                    f"tumour of the mask ({paths['mask']!r})"
+                )
+        if region == "image":
+            values = sitk.GetArrayViewFromImage(image).ravel()
+        elif region == "foreground":
+            values = sitk.GetArrayViewFromImage(image)[sitk.GetArrayViewFromImage(foreground) > 0]
+        elif region == "crop":
+            values = on_region.ravel()
+        elif region == "tumor":
+            values = on_region[mask_region]
+        if region is not None:
+            stats[channel] = zscore_stats(values, patient=patient, channel=channel, region=region)
+        native[channel] = image
+    return {"t1": t1, "mask": mask, "box": box, "native": native, "stats": stats}
+
+
+def _smooth_for(image, spacing_out, box):
+    """Anti-aliasing: Gaussian of sigma (out - in) / 2 mm along each axis that is downsampled."""
+    sigmas = [max(0.0, (spacing_out - s) / 2) for s in image.GetSpacing()]
+    if not any(sigma > 0.5 * s for sigma, s in zip(sigmas, image.GetSpacing())):
+        return image
+    pad = 3 * max(sigmas) + spacing_out
+    image = region_covering(image, (np.asarray(box[0]) - pad, np.asarray(box[1]) + pad))
+    for axis, (sigma, s) in enumerate(zip(sigmas, image.GetSpacing())):
+        if sigma > 0.5 * s and image.GetSize()[axis] >= 4:
+            image = sitk.RecursiveGaussian(image, sigma, False, sitk.RecursiveGaussianImageFilter.ZeroOrder, axis)
+    return image
+
+
+def _process_patient(position, patient, paths, channels, settings, target, threads):
+    """Whole pipeline for one patient; writes the cache files when ``target`` is given."""
+    with sitk_threads(threads):
+        prepared = _prepare(paths, channels, settings, patient)
+        box = prepared["box"]
+        reference = output_grid(box, settings["size"][::-1], settings["spacing"])
+        spacing_out = reference.GetSpacing()[0]
+        keep = inside_box(reference, box)
+        if settings["masking"] != "none":
+            tumour = resample(prepared["mask"], reference, interpolator=sitk.sitkNearestNeighbor,
+                              pixel_type=sitk.sitkUInt8)
+            if settings["masking"] == "tumor":
+                keep &= sitk.GetArrayViewFromImage(tumour) > 0
+            else:
+                distance = sitk.SignedMaurerDistanceMap(tumour, insideIsPositive=False, squaredDistance=False,
+                                                        useImageSpacing=True)
+                keep &= sitk.GetArrayViewFromImage(distance) <= settings["margin_mm"]
+        volume = np.empty((len(channels),) + tuple(settings["size"]), dtype=np.float32)
+        for c, channel in enumerate(channels):
+            image = prepared["native"][channel]
+            if settings["antialias"]:
+                image = _smooth_for(image, spacing_out, box)
+            array = sitk.GetArrayFromImage(resample(image, reference, default=np.nan, pixel_type=sitk.sitkFloat32))
+            array = _normalise(array, prepared["stats"].get(channel))
+            array[~keep | ~np.isfinite(array)] = settings["fill_value"]
+            volume[c] = array
+    geometry = grid_to_dict(reference)
+    geometry.update({
+        "patient": str(patient),
+        "box_mm": [[float(v) for v in box[0]], [float(v) for v in box[1]]],
+        "zscore": {c: list(s) for c, s in prepared["stats"].items()},
+    })
+    if target is None:
+        return position, volume, geometry
+    with atomic_path(target.with_suffix(".json")) as tmp:
+        tmp.write_text(json.dumps(geometry))
+    with atomic_path(target) as tmp:
+        np.save(tmp, volume)
+    return position, str(target), geometry
