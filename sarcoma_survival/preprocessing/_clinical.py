@@ -38,6 +38,7 @@ def resolve_clinical_columns(columns):
 
     Examples
     --------
+    >>> from sarcoma_survival.preprocessing._clinical import resolve_clinical_columns
     >>> resolve_clinical_columns("sarculator")
     ['age', 'tumor_size_cm', 'grade', 'histology']
     """
@@ -114,6 +115,7 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import pandas as pd
+    >>> from sarcoma_survival.preprocessing import ClinicalEncoder
     >>> X = pd.DataFrame({"age": [50.0, 60.0, None], "tumor_size_cm": [5.0, 9.0, 12.0],
     ...                   "grade": ["high", "low", "high"],
     ...                   "histology": ["Myxofibrosarcoma", "Liposarcoma", None]})
@@ -249,6 +251,19 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         return np.asarray(self.transformer_.transform(frame), dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the encoded columns (one-hot columns as ``<column>_<category>``)."""
+        """Names of the encoded columns.
+
+        Parameters
+        ----------
+        input_features : ignored
+            Present for scikit-learn API compatibility.
+
+        Returns
+        -------
+        ndarray of str
+            Numeric and boolean columns keep their names; one-hot columns are named
+            ``<column>_<category>`` (``<column>_infrequent_sklearn`` for the group of
+            rare categories).
+        """
         check_is_fitted(self, "transformer_")
         return np.asarray(self.transformer_.get_feature_names_out(), dtype=object)
