@@ -1,0 +1,1 @@
+"""Implementation of :mod:`sarcoma_survival.plotting` (one module per figure)."""

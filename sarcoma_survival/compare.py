@@ -1,0 +1,486 @@
+"""The paper's Table 3 as one call: every model, every outcome, the same splits.
+
+:func:`compare_models` fits a clone of each model on the same training patients and
+reports Harrell's C-index (with a bootstrap SD on a held-out test set, and/or the mean
+and SD over cross-validation folds), the integrated Brier score, the number of trainable
+parameters and the FLOPs per patient of the neural models.
+"""
+from __future__ import annotations
+
+import numbers
+import time as _time
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.utils import _safe_indexing, check_random_state
+
+from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
+from .model_selection import SurvivalStratifiedKFold, train_val_test_split
+from .utils.validation import check_survival_y
+
+__all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison"]
+
+#: Metric columns of the table, for each outcome, in this order.
+TEST_COLUMNS = ("test_c_index", "test_c_index_sd", "test_ibs")
+CV_COLUMNS = ("cv_c_index_mean", "cv_c_index_sd", "cv_ibs_mean", "cv_ibs_sd")
+MODEL_COLUMNS = ("n_parameters", "flops_per_sample", "fit_time_s")
+
+
+# ------------------------------------------------------------------ torch accounting
+def _torch_module(estimator):
+    """The fitted ``torch.nn.Module`` inside ``estimator`` (``module_``), or None."""
+    import torch
+
+    candidates = [estimator]
+    steps = getattr(estimator, "steps", None)
+    if steps:  # a Pipeline: the final estimator holds the network
+        candidates.append(steps[-1][1])
+    for candidate in candidates:
+        module = getattr(candidate, "module_", None)
+        if isinstance(module, torch.nn.Module):
+            return module
+    return None
+
+
+def count_parameters(estimator):
+    """Number of trainable parameters of a fitted neural estimator.
+
+    The sum of ``p.numel()`` over the parameters of ``estimator.module_`` (or of the
+    final step of a pipeline) with ``requires_grad=True``; frozen parameters are not
+    counted.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+
+    Returns
+    -------
+    int or float
+        The count, or ``nan`` when the estimator holds no torch module (tree or linear
+        models).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from types import SimpleNamespace
+    >>> from sarcoma_survival.compare import count_parameters
+    >>> count_parameters(SimpleNamespace(module_=torch.nn.Linear(4, 1)))
+    5
+    """
+    module = _torch_module(estimator)
+    if module is None:
+        return float("nan")
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+def flops_per_sample(estimator, X_one):
+    """FLOPs of one patient's prediction, counted by torch's ``FlopCounterMode``.
+
+    ``estimator.predict(X_one)`` runs inside
+    :class:`torch.utils.flop_counter.FlopCounterMode`, so the count covers the
+    forward pass of the fitted network on that patient (torch matrix products and
+    convolutions; a multiply-add counts 2 FLOPs). Work outside torch (reading cached
+    volumes, encoding clinical variables) is not counted.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+    X_one : DataFrame with one row
+        The patient, in the format ``estimator.predict`` takes.
+
+    Returns
+    -------
+    int or float
+        The count, or ``nan`` when the estimator holds no torch module.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from types import SimpleNamespace
+    >>> from sarcoma_survival.compare import flops_per_sample
+    >>> net = torch.nn.Linear(4, 1)
+    >>> est = SimpleNamespace(module_=net,
+    ...                       predict=lambda X: net(torch.as_tensor(X)).detach().numpy())
+    >>> flops_per_sample(est, np.ones((1, 4), dtype=np.float32))
+    8
+    """
+    if _torch_module(estimator) is None:
+        return float("nan")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    if len(X_one) != 1:
+        raise ValueError(f"X_one must hold exactly one patient, got {len(X_one)} rows")
+    with FlopCounterMode(display=False) as counter:
+        estimator.predict(X_one)
+    return int(counter.get_total_flops())
+
+
+# ------------------------------------------------------------------ evaluation of one fit
+def _time_grid(y_test, survival_fns, times, n_times):
+    """Times for the integrated Brier score: 10th-90th percentile of test follow-up."""
+    if times is not None:
+        return np.asarray(times, dtype=float)
+    _, test_time = check_survival_y(y_test, allow_all_censored=True)
+    low, high = np.percentile(test_time, [10, 90])
+    domains = [fn.domain for fn in survival_fns if hasattr(fn, "domain")]
+    if domains:
+        low = max(low, max(d[0] for d in domains))
+        high = min(high, min(d[1] for d in domains))
+    if not high > low:
+        raise ValueError(
+            f"cannot build a time grid inside the test follow-up and the domain of the "
+            f"predicted survival functions ([{low:g}; {high:g}]); pass times="
+        )
+    return np.linspace(low, high, n_times)
+
+
+def _fit_and_score(
+    model, X, y, train, test, *, bootstrap, n_bootstraps, random_state, times, n_times,
+    account,
+):
+    estimator = clone(model)
+    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
+    y_train, y_test = y[train], y[test]
+    start = _time.perf_counter()
+    estimator.fit(X_train, y_train)
+    fit_time = _time.perf_counter() - start
+    risk = np.asarray(estimator.predict(X_test), dtype=float)
+    result = {"n_train": len(train), "n_test": len(test), "fit_time_s": fit_time}
+    result["c_index"] = concordance_index(y_test, risk)
+    if bootstrap:
+        result["c_index_sd"] = bootstrap_concordance(
+            y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state
+        ).sd
+    result["ibs"] = float("nan")
+    if hasattr(estimator, "predict_survival_function"):
+        fns = estimator.predict_survival_function(X_test)
+        grid = _time_grid(y_test, fns, times, n_times)
+        # The censoring distribution is estimated on train + test outcomes: it is not a
+        # model parameter, and the pooled sample covers the whole test follow-up.
+        result["ibs"] = integrated_brier_score(
+            y_test, fns, grid, y_train=np.concatenate([y_train, y_test])
+        )
+        result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
+    if account:
+        result["n_parameters"] = count_parameters(estimator)
+        result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X, test[:1]))
+    return result
+
+
+def _guarded(task, **kwargs):
+    outcome, name, protocol, fold = task[:4]
+    try:
+        result = _fit_and_score(*task[4:], **kwargs)
+    except Exception as exc:
+        where = f"model {name!r}" + (f", outcome {outcome!r}" if outcome is not None else "")
+        exc.add_note(f"while evaluating {where} ({protocol}, fold {fold})")
+        raise
+    return {"outcome": outcome, "model": name, "protocol": protocol, "fold": fold, **result}
+
+
+# ------------------------------------------------------------------ input checks
+def _check_models(models):
+    if not isinstance(models, Mapping) or not models:
+        raise ValueError("models must be a non-empty dict {name: estimator}")
+    for name, est in models.items():
+        if not isinstance(name, str):
+            raise TypeError(f"model names must be strings, got {name!r}")
+        if not (hasattr(est, "fit") and hasattr(est, "predict")):
+            raise TypeError(f"model {name!r} is not an estimator with fit and predict: {est!r}")
+    return dict(models)
+
+
+def _check_outcomes(y, X):
+    if isinstance(y, Mapping):
+        if not y:
+            raise ValueError("y must be a structured survival array or a non-empty dict of them")
+        outcomes = dict(y)
+    else:
+        outcomes = {None: y}
+    for name, y_k in outcomes.items():
+        try:
+            check_survival_y(y_k, X)
+        except ValueError as exc:
+            if name is not None:
+                exc.add_note(f"in outcome {name!r}")
+            raise
+    return outcomes
+
+
+def _check_split(split, n):
+    if len(split) != 2:
+        raise ValueError("split must be a pair (train_indices, test_indices)")
+    parts = []
+    for label, idx in zip(("train", "test"), split):
+        idx = np.asarray(idx)
+        if idx.dtype == bool:
+            if idx.shape != (n,):
+                raise ValueError(f"boolean {label} mask must have {n} entries, got {idx.shape}")
+            idx = np.flatnonzero(idx)
+        if idx.ndim != 1 or idx.size == 0 or not np.issubdtype(idx.dtype, np.integer):
+            raise ValueError(f"split: {label} indices must be a non-empty 1-D array of integers")
+        if idx.min() < 0 or idx.max() >= n:
+            raise ValueError(f"split: {label} indices must be within [0, {n - 1}]")
+        parts.append(idx)
+    overlap = np.intersect1d(parts[0], parts[1])
+    if overlap.size:
+        raise ValueError(
+            f"split: {overlap.size} patient(s) are in both train and test, e.g. row {overlap[0]}"
+        )
+    return tuple(parts)
+
+
+def _held_out_split(X, first_y, split, test_size, random_state):
+    if split is not None and test_size is not None:
+        raise ValueError("give split= or test_size=, not both")
+    if split is not None:
+        return _check_split(split, len(first_y))
+    if test_size is None:
+        return None
+    if not isinstance(X, pd.DataFrame) or not X.index.is_unique:
+        raise ValueError("test_size= needs X as a DataFrame with a unique index (patient ids)")
+    X_tr, X_val, X_te, *_ = train_val_test_split(
+        X, first_y, test_size=test_size, random_state=random_state
+    )
+    # The validation part is trained on: estimators that need one carve it internally.
+    train = np.sort(X.index.get_indexer(X_tr.index.append(X_val.index)))
+    return train, X.index.get_indexer(X_te.index)
+
+
+def _cv_splitter(cv, random_state):
+    if cv is None:
+        return None
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+        return SurvivalStratifiedKFold(n_splits=int(cv), shuffle=True, random_state=random_state)
+    if not hasattr(cv, "split"):
+        raise TypeError(f"cv must be an int or a splitter with a split method, got {cv!r}")
+    return cv
+
+
+# ------------------------------------------------------------------ the runner
+def compare_models(
+    X,
+    y,
+    models,
+    *,
+    split=None,
+    test_size=None,
+    cv=None,
+    groups=None,
+    n_bootstraps=1000,
+    times=None,
+    n_times=50,
+    random_state=None,
+    n_jobs=None,
+    verbose=0,
+    return_details=False,
+):
+    """Compare survival models on the same patients: the paper's Table 3 as a DataFrame.
+
+    Each model is cloned and fitted once per split. Two protocols, usable together:
+
+    * **held-out test set** (``split=`` or ``test_size=``): fit on the training
+      patients, then on the test patients Harrell's C-index, its bootstrap SD (the
+      test patients resampled with replacement, predictions fixed, as in the paper) and
+      the integrated Brier score;
+    * **cross-validation** (``cv=``): the same metrics on every fold, reported as mean
+      and SD (ddof=1) over folds. CV runs over all of ``X`` (test part included).
+
+    Parameters
+    ----------
+    X : DataFrame of shape (n_patients, n_columns)
+        The cohort table (every estimator of the toolkit takes it directly).
+    y : structured ndarray or dict of them
+        One outcome (``Surv.from_arrays(event, time)``), or a dict such as
+        ``{"OS": y_os, "DM": y_dm}`` to compare on several outcomes in one table.
+    models : dict of str to estimator
+        Name -> unfitted estimator (cloned for every fit; set its ``random_state``).
+    split : pair of index arrays, optional
+        ``(train_indices, test_indices)``: integer row positions (or boolean masks).
+    test_size : float or int, optional
+        Hold out this share (or number) of patients with
+        :func:`~sarcoma_survival.model_selection.train_val_test_split` (stratified on
+        tumour volume, location, RT timing and the event of the first outcome); the
+        models are trained on the remaining patients.
+    cv : int or cross-validation splitter, optional
+        An int means :class:`~sarcoma_survival.model_selection.SurvivalStratifiedKFold`
+        with that many folds, shuffled with ``random_state``. A splitter's
+        ``split(X, y, groups)`` receives the structured ``y`` of each outcome (use
+        ``SurvivalStratifiedKFold`` rather than ``StratifiedKFold``).
+    groups : array-like, optional
+        Group labels passed to the splitter (e.g. ``GroupKFold``).
+    n_bootstraps : int, default=1000
+        Bootstrap resamples for the SD of the test C-index.
+    times : array-like, optional
+        Times of the integrated Brier score. By default, ``n_times`` points from the 10th
+        to the 90th percentile of the observed times of each evaluated set (clipped to the
+        domain of the predicted survival functions). The censoring distribution of the
+        IPC weights is estimated on the training and evaluated patients together.
+    n_times : int, default=50
+        Size of the default time grid.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the ``test_size`` split, the folds of an int ``cv`` and the bootstrap (the
+        same resamples for every model, so the SDs are paired).
+    n_jobs : int, optional
+        Fits run in parallel with joblib (one job per model x outcome x split).
+    verbose : int, default=0
+        joblib progress messages.
+    return_details : bool, default=False
+        Also return the per-fit results (one row per outcome, model, protocol and fold).
+
+    Returns
+    -------
+    table : DataFrame
+        One row per model (index ``model``, in the order of ``models``). For a single
+        outcome, flat columns; for a dict ``y``, MultiIndex columns ``(outcome, metric)``
+        (use ``table["OS"]`` or ``table.stack(level=0)`` for a long table). Metrics:
+        ``test_c_index``, ``test_c_index_sd``, ``test_ibs`` (held-out protocol);
+        ``cv_c_index_mean``, ``cv_c_index_sd``, ``cv_ibs_mean``, ``cv_ibs_sd`` (CV);
+        ``n_parameters`` and ``flops_per_sample`` (from the first fit; NaN for models
+        without a torch ``module_``, see :func:`count_parameters` and
+        :func:`flops_per_sample`); ``fit_time_s`` (mean over fits). The integrated Brier
+        score is NaN for a model without ``predict_survival_function``.
+    details : DataFrame
+        Only with ``return_details=True``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sksurv.linear_model import CoxPHSurvivalAnalysis
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.compare import compare_models
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.normal(60, 10, 80), "size": rng.gamma(3, 3, 80)})
+    >>> y = Surv.from_arrays(rng.random(80) < 0.6, rng.exponential(1000, 80) + 1)
+    >>> table = compare_models(X, y, {"cox": CoxPHSurvivalAnalysis()}, cv=3,
+    ...                        split=(np.arange(60), np.arange(60, 80)), random_state=0,
+    ...                        n_bootstraps=50)
+    >>> list(table.columns[:3])
+    ['test_c_index', 'test_c_index_sd', 'test_ibs']
+    """
+    models = _check_models(models)
+    outcomes = _check_outcomes(y, X)
+    if random_state is not None and not isinstance(random_state, numbers.Integral):
+        random_state = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    first_y = next(iter(outcomes.values()))
+    held_out = _held_out_split(X, first_y, split, test_size, random_state)
+    splitter = _cv_splitter(cv, random_state)
+    if held_out is None and splitter is None:
+        raise ValueError("give a held-out test set (split= or test_size=) and/or cv=")
+
+    tasks = []
+    for outcome, y_k in outcomes.items():
+        for name, model in models.items():
+            if held_out is not None:
+                tasks.append((outcome, name, "test", 0, model, X, y_k, *held_out))
+            if splitter is not None:
+                for fold, (train, test) in enumerate(splitter.split(X, y_k, groups)):
+                    tasks.append((outcome, name, "cv", fold, model, X, y_k, train, test))
+    first = {}
+    for i, task in enumerate(tasks):
+        first.setdefault(task[:2], i)
+    results = Parallel(n_jobs=n_jobs, verbose=verbose)(
+        delayed(_guarded)(
+            task,
+            bootstrap=task[2] == "test",
+            n_bootstraps=n_bootstraps,
+            random_state=random_state,
+            times=times,
+            n_times=n_times,
+            account=first[task[:2]] == i,
+        )
+        for i, task in enumerate(tasks)
+    )
+    table = _summarise(
+        results, list(models), list(outcomes), held_out is not None, splitter is not None
+    )
+    return (table, pd.DataFrame(results)) if return_details else table
+
+
+def _summarise(results, names, outcomes, has_test, has_cv):
+    blocks = {}
+    for outcome in outcomes:
+        rows = []
+        for name in names:
+            fits = [r for r in results if r["outcome"] == outcome and r["model"] == name]
+            row = {}
+            if has_test:
+                (test,) = [r for r in fits if r["protocol"] == "test"]
+                row.update(
+                    test_c_index=test["c_index"],
+                    test_c_index_sd=test["c_index_sd"],
+                    test_ibs=test["ibs"],
+                )
+            if has_cv:
+                c = np.array([r["c_index"] for r in fits if r["protocol"] == "cv"], dtype=float)
+                ibs = np.array([r["ibs"] for r in fits if r["protocol"] == "cv"], dtype=float)
+                row.update(
+                    cv_c_index_mean=c.mean(),
+                    cv_c_index_sd=c.std(ddof=1) if c.size > 1 else np.nan,
+                    cv_ibs_mean=ibs.mean(),
+                    cv_ibs_sd=ibs.std(ddof=1) if ibs.size > 1 else np.nan,
+                )
+            (accounted,) = [r for r in fits if "n_parameters" in r]
+            row["n_parameters"] = accounted["n_parameters"]
+            row["flops_per_sample"] = accounted["flops_per_sample"]
+            row["fit_time_s"] = float(np.mean([r["fit_time_s"] for r in fits]))
+            rows.append(row)
+        blocks[outcome] = pd.DataFrame(rows, index=pd.Index(names, name="model"), dtype=float)
+    if outcomes == [None]:
+        return blocks[None]
+    return pd.concat(blocks, axis=1, names=["outcome", "metric"])
+
+
+def format_comparison(table, decimals=3):
+    """Paper-style strings from a :func:`compare_models` table: ``"0.654 (0.031)"``.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`compare_models` (flat or with an outcome level).
+    decimals : int, default=3
+        Rounding of the C-indices and Brier scores.
+
+    Returns
+    -------
+    DataFrame of str
+        Columns ``"C-index (SD)"`` (test), ``"CV C-index (SD)"``, ``"IBS"``,
+        ``"parameters"`` and ``"FLOPs"`` where available, per outcome.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sarcoma_survival.compare import format_comparison
+    >>> t = pd.DataFrame({"test_c_index": [0.6541], "test_c_index_sd": [0.0312],
+    ...                   "test_ibs": [0.2], "n_parameters": [float("nan")],
+    ...                   "flops_per_sample": [float("nan")]}, index=["Sarculator RSF"])
+    >>> format_comparison(t).iloc[0].tolist()
+    ['0.654 (0.031)', '0.200', '-', '-']
+    """
+    if isinstance(table.columns, pd.MultiIndex):
+        return pd.concat(
+            {o: format_comparison(table[o], decimals) for o in table.columns.unique(level=0)},
+            axis=1,
+        )
+
+    def num(v):
+        return "-" if pd.isna(v) else f"{v:.{decimals}f}"
+
+    def count(v):
+        return "-" if pd.isna(v) else f"{v:,.0f}"
+
+    out = pd.DataFrame(index=table.index)
+    if "test_c_index" in table:
+        pairs = zip(table["test_c_index"], table["test_c_index_sd"])
+        out["C-index (SD)"] = [f"{num(c)} ({num(s)})" for c, s in pairs]
+    if "cv_c_index_mean" in table:
+        pairs = zip(table["cv_c_index_mean"], table["cv_c_index_sd"])
+        out["CV C-index (SD)"] = [f"{num(c)} ({num(s)})" for c, s in pairs]
+    ibs = table["test_ibs"] if "test_ibs" in table else table["cv_ibs_mean"]
+    out["IBS"] = [num(v) for v in ibs]
+    out["parameters"] = [count(v) for v in table["n_parameters"]]
+    out["FLOPs"] = [count(v) for v in table["flops_per_sample"]]
+    return out
