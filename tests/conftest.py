@@ -43,3 +43,13 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("SARCOMA_SURVIVAL_CACHE", str(cache))
     data = tmp_path_factory.getbasetemp() / "sarcoma_survival_data"
     monkeypatch.setenv("SARCOMA_SURVIVAL_DATA", str(data))
+
+
+@pytest.fixture(scope="session")
+def tiny_cohort(tmp_path_factory):
+    """A 24-patient synthetic cohort with real NIfTI files at 24-voxel size (shared, read-only)."""
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    return make_synthetic_cohort(
+        24, image_size=24, random_state=0, data_dir=tmp_path_factory.mktemp("tiny_cohort")
+    )

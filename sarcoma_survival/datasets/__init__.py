@@ -1,0 +1,6 @@
+"""Cohort tables: the manifest loader, the synthetic cohort and the real TCIA STS cohort."""
+from ._cohort import CohortError, load_cohort
+from ._synthetic import make_synthetic_cohort
+from ._tcia import load_tcia_sts
+
+__all__ = ["load_cohort", "make_synthetic_cohort", "load_tcia_sts", "CohortError"]
