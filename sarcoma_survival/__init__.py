@@ -2,23 +2,41 @@
 
 Multimodal (3D MRI + clinical) survival models of Bozzo et al., npj Precision Oncology
 8:188 (2024), and every baseline of that paper, as scikit-learn / scikit-survival
-estimators that take one cohort table. See DESIGN.md and the documentation.
+estimators that take one cohort table.
+
+The public names are imported lazily (PEP 562), so that ``import sarcoma_survival`` and
+the joblib workers of the radiomics and image preprocessing steps do not pay for
+importing torch and MONAI unless a neural model is used.
 """
-from .models import ClinicalRSF, RadiomicsCoxNet, RadiomicsRSF, SarculatorCoxPH, SarculatorRSF
-from .nn import ClinicalMLPSurvival, DenseNetSurvival
-from .preprocessing import VolumePreprocessor
-from .radiomics import RadiomicsExtractor
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0.dev0"
 
-__all__ = [
-    "SarculatorRSF",
-    "SarculatorCoxPH",
-    "ClinicalRSF",
-    "RadiomicsRSF",
-    "RadiomicsCoxNet",
-    "ClinicalMLPSurvival",
-    "DenseNetSurvival",
-    "RadiomicsExtractor",
-    "VolumePreprocessor",
-]
+_LAZY = {
+    "SarculatorRSF": "sarcoma_survival.models",
+    "SarculatorCoxPH": "sarcoma_survival.models",
+    "ClinicalRSF": "sarcoma_survival.models",
+    "RadiomicsRSF": "sarcoma_survival.models",
+    "RadiomicsCoxNet": "sarcoma_survival.models",
+    "ClinicalMLPSurvival": "sarcoma_survival.nn",
+    "DenseNetSurvival": "sarcoma_survival.nn",
+    "RadiomicsExtractor": "sarcoma_survival.radiomics",
+    "VolumePreprocessor": "sarcoma_survival.preprocessing",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sarcoma_survival' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -53,3 +53,14 @@ def tiny_cohort(tmp_path_factory):
     return make_synthetic_cohort(
         24, image_size=24, random_state=0, data_dir=tmp_path_factory.mktemp("tiny_cohort")
     )
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tests use tiny networks, which run far faster on one thread than on two."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

@@ -1,7 +1,16 @@
 """Image and clinical preprocessing transformers."""
-from ._augment import RandomAugment3D
 from ._clinical import ClinicalEncoder
 from ._volume import VolumePreprocessor
 from ._volume_array import VolumeArray
 
 __all__ = ["VolumePreprocessor", "VolumeArray", "ClinicalEncoder", "RandomAugment3D"]
+
+
+def __getattr__(name):
+    # RandomAugment3D needs torch; importing it lazily keeps the image and radiomics
+    # joblib workers free of the torch import.
+    if name == "RandomAugment3D":
+        from ._augment import RandomAugment3D
+
+        return RandomAugment3D
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -94,7 +94,12 @@ class RandomAugment3D(BaseEstimator):
         return axes, rotate, (low, high)
 
     def reset(self):
-        """Restart the random sequence from ``random_state``; returns self."""
+        """Restart the random sequence from ``random_state``.
+
+        Returns
+        -------
+        self : RandomAugment3D
+        """
         seed = self.random_state
         if seed is None:
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())

@@ -1,0 +1,21 @@
+"""Neural survival models (skorch inside) and the Cox partial-likelihood loss."""
+from ._base import SurvivalNeuralNet
+from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
+from ._clinical_mlp import ClinicalMLPSurvival
+from ._densenet import DenseNetSurvival
+from ._loss import cox_ph_loss
+from ._modules import ClinicalMLP, DenseNetRisk
+from ._pretrained import load_pretrained_densenet
+
+__all__ = [
+    "cox_ph_loss",
+    "ClinicalMLPSurvival",
+    "DenseNetSurvival",
+    "SurvivalNeuralNet",
+    "CoxPHLoss",
+    "SurvivalValidSplit",
+    "KeepBestWeights",
+    "ClinicalMLP",
+    "DenseNetRisk",
+    "load_pretrained_densenet",
+]

@@ -1,0 +1,397 @@
+"""skorch-based base class of the neural survival estimators."""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from sksurv.base import SurvivalAnalysisMixin
+from sksurv.linear_model.coxph import BreslowEstimator
+from skorch import NeuralNet
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import Dataset, unpack_data
+from skorch.utils import to_tensor
+
+from ..utils.validation import check_survival_y
+from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
+
+_PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def resolve_device(device):
+    """``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values unchanged."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+class _IndexedDataset(torch.utils.data.Dataset):
+    """Dataset over any array-like with ``len`` and integer indexing (lazy volumes)."""
+
+    def __init__(self, X, y=None):
+        self.X = X
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        x = np.asarray(self.X[i], dtype=np.float32)
+        y = self.y[i] if self.y is not None else np.float32(0)
+        return x, y
+
+
+def _concat_outputs(outputs):
+    if isinstance(outputs[0], tuple):
+        return tuple(torch.cat(parts) for parts in zip(*outputs))
+    return torch.cat(outputs)
+
+
+class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
+    """Base of the neural survival estimators: skorch training, scikit-survival contract.
+
+    A thin :class:`skorch.NeuralNet` subclass. It takes a feature table (or a cohort
+    DataFrame, through the ``_fit_inputs`` / ``_transform_inputs`` hooks of subclasses)
+    and a scikit-survival structured ``y``, which it validates and converts privately to
+    float ``[time, event]`` rows. Training minimises the Cox partial likelihood
+    (:class:`CoxPHLoss`); the validation loss of each epoch is the Cox loss of the WHOLE
+    validation set (not an average of batch losses); the weights of the best epoch are
+    kept in memory (:class:`KeepBestWeights`) and restored after training; a Breslow
+    baseline hazard is then fitted on the training data so that survival and cumulative
+    hazard functions can be predicted.
+
+    Subclass hooks: ``_fit_inputs(X)`` and ``_transform_inputs(X)`` (features for the
+    module), ``augment_batch(Xi)`` (training batches only), ``get_loss`` (multi-head
+    losses; ``training=False`` must return the model-selection loss).
+
+    Parameters
+    ----------
+    module : torch.nn.Module class or instance
+        Network mapping a batch to log-risks of shape (B,) or (B, 1) (or a tuple whose
+        first element is that, for multi-head subclasses).
+    criterion : torch.nn.Module class, default=CoxPHLoss
+        Use ``criterion__ties="efron"`` for Efron's tie handling.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    max_epochs : int, default=100
+    batch_size : int, default=64
+    train_split : callable or None, default=SurvivalValidSplit(0.2)
+        Inner validation split used for model selection; ``None`` trains on all data and
+        keeps the last epoch. User-given data: ``fit(X, y, validation_data=(X_val, y_val))``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling, the validation split and augmentation;
+        a fixed value gives identical predictions on CPU.
+    device : {"auto", "cpu", "cuda", ...}, default="auto"
+        ``"auto"`` uses CUDA when available.
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Autocast precision of forward passes; ``"auto"`` is bf16 on a GPU that supports
+        it and fp32 on CPU (autocast is never used on CPU).
+    verbose : int, default=0
+        0 silences the per-epoch table.
+    **kwargs
+        skorch's other arguments (``iterator_train``, ``callbacks``, ``warm_start``...)
+        and routed parameters (``module__*``, ``optimizer__*``, ``iterator_train__*``).
+        ``iterator_train__shuffle`` defaults to True.
+
+    Attributes
+    ----------
+    module_ : torch.nn.Module
+    baseline_model_ : sksurv.linear_model.coxph.BreslowEstimator
+    best_epoch_ : int
+        Epoch whose weights were kept.
+    history_ : skorch.history.History
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.nn import ClinicalMLP, SurvivalNeuralNet
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 3)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(40) < 0.7, rng.uniform(1, 100, 40))
+    >>> net = SurvivalNeuralNet(ClinicalMLP, module__in_features=3, max_epochs=3, random_state=0)
+    >>> net.fit(X, y).predict(X).shape
+    (40,)
+    """
+
+    def __init__(
+        self,
+        module,
+        *,
+        criterion=CoxPHLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=64,
+        train_split=SurvivalValidSplit(0.2),
+        random_state=None,
+        device="auto",
+        precision="auto",
+        verbose=0,
+        **kwargs,
+    ):
+        # Shuffled training batches: in-batch risk sets must mix follow-up times (data
+        # files are often sorted by time, which makes per-batch Cox losses meaningless).
+        kwargs.setdefault("iterator_train__shuffle", True)
+        super().__init__(
+            module,
+            criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            device=device,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.random_state = random_state
+        self.precision = precision
+
+    # ------------------------------------------------------------------ skorch wiring
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("best_weights", KeepBestWeights()),
+            ("print_log", PrintLog()),
+        ]
+
+    @contextlib.contextmanager
+    def _concrete_device(self):
+        """Let skorch's own code see the resolved device instead of ``"auto"``."""
+        raw = self.__dict__.get("device")
+        self.device_ = resolve_device(raw)
+        self.__dict__["device"] = self.device_
+        try:
+            yield
+        finally:
+            self.__dict__["device"] = raw
+
+    def initialize(self):
+        if self.precision not in _PRECISIONS:
+            raise ValueError(f"precision must be one of {_PRECISIONS}, got {self.precision!r}")
+        with self._concrete_device(), self._seeded():
+            return super().initialize()
+
+    def set_params(self, **kwargs):
+        with self._concrete_device():
+            return super().set_params(**kwargs)
+
+    def __setstate__(self, state):
+        raw = state.get("device")
+        if raw == "auto":
+            state["device"] = resolve_device("auto")
+        super().__setstate__(state)
+        if raw == "auto":
+            self.device_ = self.__dict__["device"]
+            self.__dict__["device"] = raw
+
+    def _autocast(self):
+        device = torch.device(self.device_)
+        if device.type != "cuda" or self.precision == "fp32":
+            return contextlib.nullcontext()
+        if self.precision == "auto" and not torch.cuda.is_bf16_supported():
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+
+    def infer(self, x, **fit_params):
+        x = to_tensor(x, device=self.device_)
+        with self._autocast():
+            if isinstance(x, Mapping):
+                return self.module_(**self._merge_x_and_fit_params(x, fit_params))
+            return self.module_(x, **fit_params)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, torch.utils.data.Dataset):
+            return X
+        if isinstance(X, (np.ndarray, torch.Tensor, Mapping)):
+            return Dataset(X, y)
+        return _IndexedDataset(X, y)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        valid = getattr(self, "validation_dataset_", None)
+        if valid is not None:
+            return self.get_dataset(X, y), valid
+        return super().get_split_datasets(X, y, **fit_params)
+
+    def augment_batch(self, Xi):
+        """Training-time augmentation of one batch (already on the device); identity here.
+
+        Parameters
+        ----------
+        Xi : torch.Tensor or dict of torch.Tensor
+            One training batch of inputs.
+
+        Returns
+        -------
+        The augmented batch, same structure.
+        """
+        return Xi
+
+    def train_step_single(self, batch, **fit_params):
+        Xi, yi = unpack_data(batch)
+        Xi = self.augment_batch(to_tensor(Xi, device=self.device_))
+        return super().train_step_single((Xi, yi), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device_)
+        if isinstance(y_pred, tuple):
+            y_pred = y_pred[0]
+        loss = self.criterion_(y_pred.float(), y_true)
+        if not torch.isfinite(loss):
+            where = "training batch" if training else "validation set"
+            raise FloatingPointError(
+                f"{type(self).__name__}: the Cox loss became {loss.item()} on a {where} at "
+                f"epoch {len(self.history)}; lower the learning rate (lr={self.lr}) or check "
+                "the inputs for NaN/inf values"
+            )
+        return loss
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        if training or iterator is None:
+            return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
+        # Validation: the partial likelihood is not a sum over batches, so gather the
+        # predictions of the whole set and compute one loss.
+        self._set_training(False)
+        preds, targets = [], []
+        for batch in iterator:
+            Xi, yi = unpack_data(batch)
+            self.notify("on_batch_begin", batch=batch, training=False)
+            with torch.no_grad():
+                y_pred = self.infer(Xi, **fit_params)
+            preds.append(y_pred)
+            targets.append(to_tensor(yi, device=self.device_))
+            self.notify("on_batch_end", batch=batch, training=False, y_pred=y_pred)
+        with torch.no_grad():
+            loss = self.get_loss(_concat_outputs(preds), torch.cat(targets), training=False)
+        self.history.record_batch(prefix + "_loss", loss.item())
+        self.history.record_batch(prefix + "_batch_size", int(sum(len(t) for t in targets)))
+        self.history.record(prefix + "_batch_count", len(preds))
+
+    # ------------------------------------------------------------------ data hooks
+    def _fit_inputs(self, X):
+        """Fit input preprocessing on training data; return what the module's dataset takes."""
+        return self._transform_inputs(X)
+
+    def _transform_inputs(self, X):
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise ValueError(f"expected a 2-D feature table, got shape {X.shape}")
+        return X
+
+    @staticmethod
+    def _target(event, time):
+        return np.column_stack([time, event]).astype(np.float64)
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        if self.random_state is None:
+            yield
+            return
+        if isinstance(self.random_state, (int, np.integer)):
+            seed = int(self.random_state)
+        else:
+            seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(seed)
+            yield
+
+    # ------------------------------------------------------------------ public API
+    def fit(self, X, y, validation_data=None, **fit_params):
+        """Train the network, keep the best epoch, fit the Breslow baseline.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Training features (see the subclass for accepted inputs).
+        y : structured ndarray
+            Survival outcome (``sksurv.util.Surv.from_arrays(event, time)``).
+        validation_data : tuple (X_val, y_val), optional
+            Model-selection data used instead of the inner ``train_split``.
+        **fit_params
+            Passed to skorch's ``fit`` (forward and ``train_split`` arguments).
+
+        Returns
+        -------
+        self
+        """
+        event, time = check_survival_y(y, X)
+        with self._seeded():
+            self.validation_dataset_ = None
+            Xt = self._fit_inputs(X)
+            if validation_data is not None:
+                X_val, y_val = validation_data
+                ev_val, t_val = check_survival_y(y_val, X_val, allow_all_censored=True)
+                self.validation_dataset_ = self.get_dataset(
+                    self._transform_inputs(X_val), self._target(ev_val, t_val)
+                )
+            super().fit(Xt, self._target(event, time), **fit_params)
+            self.validation_dataset_ = None
+        risk = self._predict_transformed(Xt)
+        self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
+        return self
+
+    def _predict_transformed(self, Xt):
+        out = self.forward(Xt, training=False)
+        if isinstance(out, tuple):
+            out = out[0]
+        return out.float().reshape(len(out), -1)[:, 0].numpy().astype(np.float64)
+
+    def predict(self, X):
+        """Predicted log hazard ratio (risk score, higher = earlier event).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+
+        Returns
+        -------
+        risk : ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "baseline_model_")
+        return self._predict_transformed(self._transform_inputs(X))
+
+    def predict_survival_function(self, X, return_array=False):
+        """Survival functions of the patients (Breslow baseline x exp(risk)).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        return_array : bool, default=False
+            Return an array evaluated at the unique training event times instead of
+            :class:`sksurv.functions.StepFunction` objects.
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+        """
+        return self._predict_survival_function(self.baseline_model_, self.predict(X), return_array)
+
+    def predict_cumulative_hazard_function(self, X, return_array=False):
+        """Cumulative hazard functions of the patients (same signature as sksurv).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        return_array : bool, default=False
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+        """
+        return self._predict_cumulative_hazard_function(
+            self.baseline_model_, self.predict(X), return_array
+        )
+
+    @property
+    def unique_times_(self):
+        """Unique training times at which ``return_array=True`` evaluates the functions."""
+        check_is_fitted(self, "baseline_model_")
+        return self.baseline_model_.unique_times_

@@ -1,0 +1,164 @@
+"""ClinicalMLPSurvival: the paper's clinical subnetwork alone (a DeepSurv-style model)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import clone
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_array, check_is_fitted
+
+from .._schema import CLINICAL_COLUMNS
+from ._base import SurvivalNeuralNet
+from ._callbacks import CoxPHLoss, SurvivalValidSplit
+from ._modules import ClinicalMLP
+
+
+class ClinicalMLPSurvival(SurvivalNeuralNet):
+    """Neural Cox model on clinical variables: an MLP with a Cox partial-likelihood loss.
+
+    The network is the clinical subnetwork of Bozzo et al. (2024), 11 -> 32 -> 16 -> 8 ->
+    8 -> 8 -> 12 -> risk (widths: ``module__hidden_sizes``). Given the cohort table, the
+    clinical columns are encoded by
+    :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (imputation, one-hot encoding,
+    scaling, all fitted on the training data only); any numeric table is accepted too
+    (standardised).
+
+    Parameters
+    ----------
+    preprocessor : "auto", transformer or None, default="auto"
+        ``"auto"``: ``ClinicalEncoder(columns="clinical")`` for a DataFrame holding the
+        schema's clinical columns, :class:`~sklearn.preprocessing.StandardScaler` for a
+        numeric table. A transformer is cloned and fitted on the training data. ``None``
+        uses the table as is.
+    module : torch module class, default=ClinicalMLP
+        Parameters through ``module__hidden_sizes``, ``module__dropout``,
+        ``module__activation``, ``module__batch_norm``.
+    criterion : torch.nn.Module class, default=CoxPHLoss
+        Cox partial likelihood; ``criterion__ties="efron"`` for Efron's ties.
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    lr : float, default=1e-3
+    max_epochs : int, default=100
+    batch_size : int, default=64
+    train_split : callable or None, default=SurvivalValidSplit(0.2)
+    random_state : int or None, default=None
+    device : str, default="auto"
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Autocast precision on GPU (bf16 when supported); fp32 on CPU.
+    verbose : int, default=0
+    **kwargs
+        Other :class:`~sarcoma_survival.nn.SurvivalNeuralNet` / skorch arguments, e.g.
+        ``optimizer__weight_decay``, ``criterion__ties``.
+
+    Attributes
+    ----------
+    preprocessor_ : transformer or None
+        The fitted input transformer.
+    n_features_in_ : int
+        Number of columns of the training X.
+    n_encoded_features_ : int
+        Width of the network input.
+    module_, baseline_model_, best_epoch_, history_
+        See :class:`~sarcoma_survival.nn.SurvivalNeuralNet`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.nn import ClinicalMLPSurvival
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 3))
+    >>> y = Surv.from_arrays(rng.random(60) < 0.7, np.exp(-X[:, 0] + rng.normal(size=60)) + 0.1)
+    >>> model = ClinicalMLPSurvival(max_epochs=5, random_state=0).fit(X, y)
+    >>> model.predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(
+        self,
+        preprocessor="auto",
+        *,
+        module=ClinicalMLP,
+        criterion=CoxPHLoss,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=64,
+        train_split=SurvivalValidSplit(0.2),
+        random_state=None,
+        device="auto",
+        precision="auto",
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            random_state=random_state,
+            device=device,
+            precision=precision,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.preprocessor = preprocessor
+
+    def _make_preprocessor(self, X):
+        if self.preprocessor is None:
+            return None
+        if isinstance(self.preprocessor, str):
+            if self.preprocessor != "auto":
+                raise ValueError(f"preprocessor must be 'auto', a transformer or None; got {self.preprocessor!r}")
+            if isinstance(X, pd.DataFrame) and any(c in X.columns for c in CLINICAL_COLUMNS):
+                from ..preprocessing import ClinicalEncoder
+
+                return ClinicalEncoder(columns="clinical")
+            return StandardScaler()
+        return clone(self.preprocessor)
+
+    def _fit_inputs(self, X):
+        self.n_features_in_ = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
+        self.preprocessor_ = self._make_preprocessor(X)
+        if self.preprocessor_ is not None:
+            if isinstance(self.preprocessor_, StandardScaler):
+                X = check_array(X, dtype=np.float64)
+            Xt = self.preprocessor_.fit_transform(X)
+        else:
+            Xt = X
+        Xt = self._as_float_table(Xt)
+        self.n_encoded_features_ = Xt.shape[1]
+        return Xt
+
+    def _transform_inputs(self, X):
+        check_is_fitted(self, "n_encoded_features_")
+        if self.preprocessor_ is not None:
+            if isinstance(self.preprocessor_, StandardScaler):
+                X = check_array(X, dtype=np.float64)
+            X = self.preprocessor_.transform(X)
+        Xt = self._as_float_table(X)
+        if Xt.shape[1] != self.n_encoded_features_:
+            raise ValueError(
+                f"X gives {Xt.shape[1]} features after preprocessing; the model was fitted with "
+                f"{self.n_encoded_features_}"
+            )
+        return Xt
+
+    @staticmethod
+    def _as_float_table(X):
+        X = check_array(X, dtype=np.float32, ensure_all_finite=True)
+        return np.ascontiguousarray(X, dtype=np.float32)
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if "in_features" not in kwargs:
+            if not hasattr(self, "n_encoded_features_"):
+                raise ValueError(
+                    "the input width is known after fit; call fit, or set module__in_features"
+                )
+            kwargs["in_features"] = self.n_encoded_features_
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        return self

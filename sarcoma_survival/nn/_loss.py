@@ -1,0 +1,108 @@
+"""Negative Cox partial log-likelihood for torch, vectorised and tie-aware."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+_TIES = ("breslow", "efron")
+
+
+def _group_logsumexp(values, group, n_groups):
+    """log(sum(exp(values))) within each group (groups given as 0..n_groups-1)."""
+    shift = torch.full((n_groups,), -torch.inf, dtype=values.dtype, device=values.device)
+    shift = shift.scatter_reduce(0, group, values.detach(), reduce="amax", include_self=True)
+    shift = torch.where(torch.isfinite(shift), shift, torch.zeros_like(shift))
+    total = torch.zeros(n_groups, dtype=values.dtype, device=values.device)
+    total = total.index_add(0, group, torch.exp(values - shift[group]))
+    return torch.log(total) + shift
+
+
+def _as_tensor(values, device):
+    if not torch.is_tensor(values):
+        values = np.ascontiguousarray(values)  # fields of structured arrays are strided
+    return torch.as_tensor(values, device=device)
+
+
+def cox_ph_loss(log_risk, time, event, ties="breslow"):
+    """Negative Cox partial log-likelihood, averaged over the observed events.
+
+    The risk set of an event at time ``t`` holds every sample whose time is ``>= t``
+    (censorings tied with an event at ``t`` are at risk at ``t``), so the value does not
+    depend on the order of the samples. The computation groups equal times, takes a
+    log-sum-exp per group and a reversed cumulative log-sum-exp over groups: memory is
+    linear in the batch size and large log-risks do not overflow.
+
+    Parameters
+    ----------
+    log_risk : torch.Tensor of shape (n_samples,) or (n_samples, 1)
+        Predicted log hazard ratios (higher = earlier event).
+    time : torch.Tensor or array-like of shape (n_samples,)
+        Survival or censoring times.
+    event : torch.Tensor or array-like of shape (n_samples,)
+        Event indicator (bool or 0/1).
+    ties : {"breslow", "efron"}, default="breslow"
+        Approximation of the partial likelihood for tied event times.
+
+    Returns
+    -------
+    loss : torch.Tensor
+        A scalar. A batch without any event has no partial likelihood: the result is
+        then 0, attached to ``log_risk`` so that its gradient is 0 (never NaN).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sarcoma_survival.nn import cox_ph_loss
+    >>> log_risk = torch.tensor([0.5, -0.2, 0.1], requires_grad=True)
+    >>> loss = cox_ph_loss(log_risk, torch.tensor([2.0, 3.0, 5.0]), torch.tensor([1, 1, 0]))
+    >>> round(loss.item(), 4)
+    0.8138
+    >>> loss.backward()
+    """
+    if ties not in _TIES:
+        raise ValueError(f"ties must be one of {_TIES}, got {ties!r}")
+    log_risk = torch.as_tensor(log_risk)
+    if log_risk.dim() == 2 and log_risk.shape[1] == 1:
+        log_risk = log_risk[:, 0]
+    if log_risk.dim() != 1:
+        raise ValueError(f"log_risk must have shape (n,) or (n, 1), got {tuple(log_risk.shape)}")
+    if not torch.is_floating_point(log_risk):
+        log_risk = log_risk.float()
+    device = log_risk.device
+    time = _as_tensor(time, device).reshape(-1)
+    event = _as_tensor(event, device).reshape(-1).to(torch.bool)
+    n = log_risk.shape[0]
+    if time.shape[0] != n or event.shape[0] != n:
+        raise ValueError(
+            f"log_risk, time and event must have the same length; got {n}, "
+            f"{time.shape[0]} and {event.shape[0]}"
+        )
+    n_events = int(event.sum())
+    if n_events == 0:
+        return (log_risk * 0.0).sum()
+
+    # Group equal times: group g = index of the time among the sorted unique times.
+    _, group = torch.unique(time, sorted=True, return_inverse=True)
+    n_groups = int(group.max()) + 1
+    group_lse = _group_logsumexp(log_risk, group, n_groups)
+    # log of the sum over the risk set {j: time_j >= time_g}: reversed cumulative LSE.
+    risk_set_lse = torch.logcumsumexp(group_lse.flip(0), dim=0).flip(0)
+
+    event_risk = log_risk[event]
+    event_group = group[event]
+    log_denominator = risk_set_lse[event_group]
+    if ties == "efron":
+        # Events tied at one time share the denominator S - (l / d) * E, l = 0..d-1,
+        # with E the summed risk of the d tied events.
+        tied_lse = _group_logsumexp(event_risk, event_group, n_groups)
+        d = torch.zeros(n_groups, dtype=log_risk.dtype, device=device)
+        d = d.index_add(0, event_group, torch.ones_like(event_risk))
+        order = torch.argsort(event_group, stable=True)
+        sorted_group = event_group[order]
+        first = torch.searchsorted(sorted_group, sorted_group, right=False)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(n_events, device=device) - first
+        fraction = rank.to(log_risk.dtype) / d[event_group]
+        ratio = torch.exp(tied_lse[event_group] - log_denominator).clamp(max=1.0)
+        log_denominator = log_denominator + torch.log1p(-fraction * ratio)
+    return (log_denominator - event_risk).sum() / n_events

@@ -1,0 +1,153 @@
+"""cox_ph_loss against brute-force formulas and against scikit-survival / lifelines Cox fits."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sarcoma_survival.nn import cox_ph_loss
+
+
+
+
+def _brute_force(log_risk, time, event, ties):
+    """Textbook partial likelihood with explicit loops (the definition, O(n^2))."""
+    log_risk, time, event = (np.asarray(a, dtype=float) for a in (log_risk, time, event))
+    total, n_events = 0.0, 0
+    for t in np.unique(time[event > 0]):
+        dead = (time == t) & (event > 0)
+        at_risk = time >= t
+        s = np.exp(log_risk[at_risk]).sum()
+        e = np.exp(log_risk[dead]).sum()
+        d = int(dead.sum())
+        for l in range(d):
+            denom = s - (l / d) * e if ties == "efron" else s
+            total += np.log(denom)
+        total -= log_risk[dead].sum()
+        n_events += d
+    return total / n_events
+
+
+@pytest.fixture
+def tied_sample():
+    rng = np.random.default_rng(0)
+    n = 60
+    time = rng.integers(1, 12, size=n).astype(float)  # many ties, events and censorings mixed
+    event = rng.random(n) < 0.6
+    log_risk = rng.normal(size=n)
+    return log_risk, time, event
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_matches_definition_with_ties(tied_sample, ties):
+    log_risk, time, event = tied_sample
+    got = cox_ph_loss(torch.tensor(log_risk), torch.tensor(time), torch.tensor(event), ties=ties)
+    assert got.item() == pytest.approx(_brute_force(log_risk, time, event, ties), rel=1e-12)
+
+
+def test_two_patient_value():
+    loss = cox_ph_loss(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0]), torch.tensor([1, 0]))
+    assert loss.item() == pytest.approx(np.log(2.0))
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_invariant_to_order(tied_sample, ties):
+    log_risk, time, event = (torch.tensor(a) for a in tied_sample)
+    reference = cox_ph_loss(log_risk, time, event, ties=ties)
+    gen = torch.Generator().manual_seed(1)
+    for _ in range(5):
+        perm = torch.randperm(len(time), generator=gen)
+        assert cox_ph_loss(log_risk[perm], time[perm], event[perm], ties=ties).item() == pytest.approx(
+            reference.item(), rel=1e-12
+        )
+
+
+def test_censoring_tied_with_event_is_at_risk():
+    # A censoring at the event time belongs to the risk set: log(e^0 + e^0) - 0.
+    loss = cox_ph_loss(torch.tensor([0.0, 0.0]), torch.tensor([5.0, 5.0]), torch.tensor([1, 0]))
+    assert loss.item() == pytest.approx(np.log(2.0))
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_stable_for_large_log_risks(tied_sample, ties):
+    log_risk, time, event = (torch.tensor(a) for a in tied_sample)
+    base = cox_ph_loss(log_risk, time, event, ties=ties)
+    shifted = cox_ph_loss(log_risk + 1e4, time, event, ties=ties)  # exp overflows naively
+    assert torch.isfinite(shifted)
+    assert shifted.item() == pytest.approx(base.item(), abs=1e-8)
+    big = cox_ph_loss((log_risk * 500).float(), time, event, ties=ties)
+    assert torch.isfinite(big)
+
+
+def test_no_event_gives_zero_and_zero_grad():
+    log_risk = torch.randn(5, requires_grad=True)
+    loss = cox_ph_loss(log_risk, torch.arange(1.0, 6.0), torch.zeros(5))
+    loss.backward()
+    assert loss.item() == 0.0
+    assert torch.equal(log_risk.grad, torch.zeros(5))
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_gradient_is_correct(tied_sample, ties):
+    log_risk, time, event = tied_sample
+    x = torch.tensor(log_risk[:25], requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda r: cox_ph_loss(r, torch.tensor(time[:25]), torch.tensor(event[:25]), ties=ties), (x,)
+    )
+
+
+def test_column_input_and_errors():
+    r = torch.zeros(3, 1)
+    assert torch.isfinite(cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0]))
+    with pytest.raises(ValueError, match="ties"):
+        cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0], ties="exact")
+    with pytest.raises(ValueError, match="same length"):
+        cox_ph_loss(r, [1.0, 2.0], [1, 1, 0])
+
+
+def _fit_linear_cox(x, time, event, ties):
+    """Minimise cox_ph_loss for a linear predictor with L-BFGS in float64."""
+    x, time, event = torch.tensor(x), torch.tensor(time), torch.tensor(event)
+    beta = torch.zeros(x.shape[1], dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([beta], lr=1, max_iter=500, tolerance_grad=1e-12,
+                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = cox_ph_loss(x @ beta, time, event, ties=ties)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return beta.detach().numpy()
+
+
+def _deepsurv_train(validation_dir, name):
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(validation_dir / "deepsurv" / f"{name}_train_test.h5", "r") as f:
+        x, t, e = f["train/x"][:].astype(float), f["train/t"][:].astype(float), f["train/e"][:].astype(bool)
+    return (x - x.mean(0)) / x.std(0), t, e
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["whas", "gbsg_cancer", "metabric_IHC4_clinical"])
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_linear_fit_reproduces_sksurv(validation_dir, name, ties):
+    from sksurv.linear_model import CoxPHSurvivalAnalysis
+    from sksurv.util import Surv
+
+    x, t, e = _deepsurv_train(validation_dir, name)
+    assert len(np.unique(t[e])) < e.sum()  # the data really has tied event times
+    reference = CoxPHSurvivalAnalysis(ties=ties).fit(x, Surv.from_arrays(e, t)).coef_
+    np.testing.assert_allclose(_fit_linear_cox(x, t, e, ties), reference, atol=1e-5)
+
+
+@pytest.mark.realdata
+def test_linear_fit_reproduces_lifelines_efron(validation_dir):
+    import pandas as pd
+    from lifelines import CoxPHFitter
+
+    x, t, e = _deepsurv_train(validation_dir, "whas")
+    frame = pd.DataFrame(x, columns=[f"x{i}" for i in range(x.shape[1])]).assign(T=t, E=e.astype(int))
+    reference = CoxPHFitter().fit(frame, "T", "E").params_.to_numpy()
+    np.testing.assert_allclose(_fit_linear_cox(x, t, e, "efron"), reference, atol=1e-5)
