@@ -1,0 +1,153 @@
+"""One patient: load the images, run PyRadiomics on each channel, store the result on disk."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from ..preprocessing._io import read_image
+from ..utils._files import atomic_path, hash_file
+from ._params import make_extractor
+from ._quiet import quiet_radiomics
+
+
+class RadiomicsExtractionError(ValueError):
+    """Feature extraction failed for one patient; the message names the patient and files."""
+
+
+_FILE_HASHES: dict = {}
+
+
+def file_digest(path):
+    """SHA-256 of a file (or DICOM folder), memoised on (path, size, modification time)."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return None  # a missing file: reading it later raises an error naming the patient
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _FILE_HASHES:
+        _FILE_HASHES[key] = hash_file(path)
+    return _FILE_HASHES[key]
+
+
+def _same_grid(a, b, tol=1e-4):
+    return (
+        a.GetSize() == b.GetSize()
+        and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tol)
+        and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tol)
+        and np.allclose(a.GetDirection(), b.GetDirection(), atol=tol)
+    )
+
+
+def _as_labels(mask):
+    """Integer label image (PyRadiomics' label statistics need an integer mask)."""
+    if mask.GetPixelID() in (sitk.sitkFloat32, sitk.sitkFloat64):
+        labels = sitk.GetImageFromArray(np.rint(sitk.GetArrayFromImage(mask)).astype(np.uint32))
+        labels.CopyInformation(mask)
+        return labels
+    return mask
+
+
+def load_raw(patient, paths, channels):
+    """Read the channel images and the mask as stored (no N4, no normalisation).
+
+    A channel other than ``t1`` that is not on the mask's grid (a T2 series acquired on its
+    own grid) is resampled onto the mask grid with linear interpolation; ``t1`` must share
+    the mask's grid, as the cohort schema requires.
+    """
+    mask = _as_labels(read_image(paths["mask"], patient=patient, column="mask", pixel_type=None))
+    images = {}
+    for channel in channels:
+        image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None)
+        if channel != "t1" and not _same_grid(image, mask):
+            image = sitk.Resample(image, mask, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+        images[channel] = image
+    return images, mask
+
+
+def _describe(patient, paths, channel):
+    return (
+        f"patient {patient}, column {channel!r}, file {str(paths.get(channel))!r} "
+        f"(mask {str(paths.get('mask'))!r})"
+    )
+
+
+def extract_patient(patient, row, task):
+    """Extract and cache the features of one patient; return ``{column name: value}``.
+
+    Parameters
+    ----------
+    patient : str
+        Patient id (for messages and the cache record).
+    row : pandas.Series
+        The patient's row of the cohort table (image paths in ``t1``/``t2``/``mask``).
+    task : dict
+        ``params``, ``channels``, ``duplicate_shape``, ``preprocessor`` (None for raw files),
+        ``cache_file`` (None disables the cache) and ``log_level``.
+    """
+    paths = {col: row[col] for col in (*task["channels"], "mask")}
+    log_level = task["log_level"]
+    with quiet_radiomics(log_level):
+        try:
+            if task["preprocessor"] is None:
+                images, mask = load_raw(patient, paths, task["channels"])
+            else:
+                images, mask = task["preprocessor"].load_native(row)
+                mask = _as_labels(mask)
+        except RadiomicsExtractionError:
+            raise
+        except Exception as exc:
+            files = ", ".join(f"{k} {str(v)!r}" for k, v in paths.items())
+            raise RadiomicsExtractionError(
+                f"patient {patient}: could not load the images ({files}): {type(exc).__name__}: {exc}"
+            ) from exc
+        features = {}
+        for position, channel in enumerate(task["channels"]):
+            drop_shape = position > 0 and not task["duplicate_shape"]
+            extractor = make_extractor(task["params"], drop_shape=drop_shape, log_level=log_level)
+            if not extractor.enabledFeatures:
+                continue
+            if channel not in images:
+                raise RadiomicsExtractionError(
+                    f"{_describe(patient, paths, channel)}: the preprocessor returned no {channel!r} image"
+                )
+            try:
+                result = extractor.execute(images[channel], mask)
+            except Exception as exc:
+                raise RadiomicsExtractionError(
+                    f"{_describe(patient, paths, channel)}: PyRadiomics failed: {type(exc).__name__}: {exc}"
+                ) from exc
+            for name, value in result.items():
+                if not name.startswith("diagnostics_"):
+                    features[f"{channel}_{name}"] = float(np.asarray(value, dtype=float))
+    if task["cache_file"] is not None:
+        write_cache(task["cache_file"], patient, features)
+    return features
+
+
+def write_cache(path, patient, features):
+    """Write one patient's features as JSON, atomically."""
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump({"patient": str(patient), "features": features}, handle)
+
+
+def read_cache(path):
+    """Features stored by :func:`write_cache`, or None when absent or unreadable."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)["features"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def log_level_for(verbose):
+    """Level for the radiomics logger: quiet (ERROR) unless ``verbose >= 2``."""
+    return None if verbose >= 2 else logging.ERROR
