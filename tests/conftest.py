@@ -14,6 +14,28 @@ def _validation_dir() -> Path:
     return Path(env) if env else ROOT.parent / "shared" / "validation"
 
 
+def pytest_configure(config):
+    """Keep every cache and generated cohort of the test session in a temporary folder.
+
+    Set at configure time (not in a fixture) so that module- and session-scoped fixtures
+    never write into the user's ``~/.cache`` either.
+    """
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="sarcoma_survival_tests_"))
+    os.environ["SARCOMA_SURVIVAL_CACHE"] = str(base / "cache")
+    os.environ["SARCOMA_SURVIVAL_DATA"] = str(base / "data")
+    config._sarcoma_survival_tmp = base
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    base = getattr(config, "_sarcoma_survival_tmp", None)
+    if base is not None:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def pytest_addoption(parser):
     parser.addoption("--runslow", action="store_true", default=False, help="run tests marked slow")
 
@@ -34,15 +56,6 @@ def validation_dir() -> Path:
     if not path.is_dir():
         pytest.skip(f"validation data not found at {path}")
     return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Keep caches of every test inside pytest's temporary folders, never in $HOME."""
-    cache = tmp_path_factory.getbasetemp() / "sarcoma_survival_cache"
-    monkeypatch.setenv("SARCOMA_SURVIVAL_CACHE", str(cache))
-    data = tmp_path_factory.getbasetemp() / "sarcoma_survival_data"
-    monkeypatch.setenv("SARCOMA_SURVIVAL_DATA", str(data))
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,382 @@
+"""Common contract checks run on every survival estimator of the toolkit.
+
+Estimators are discovered from ``sarcoma_survival.__all__`` (and the ``models`` / ``nn``
+subpackages): every class that is a scikit-learn estimator with a
+``predict_survival_function`` and can be built from its defaults (base classes that need
+an argument, such as a torch module, are left out). Each must be registered in ``FAST``
+below with small, fast parameters (and a 2-point grid), or
+``test_every_estimator_is_registered`` fails. ``_ReferenceCoxPH``, defined here from scikit-survival parts, runs through the
+same checks, so the checks themselves are known to pass on a correct estimator.
+"""
+from __future__ import annotations
+
+import inspect
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_validate
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sksurv.base import SurvivalAnalysisMixin
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+from sksurv.util import Surv
+
+import sarcoma_survival
+from sarcoma_survival.metrics import concordance_index, concordance_scorer
+from sarcoma_survival.model_selection import SurvivalStratifiedKFold
+from sarcoma_survival.preprocessing import ClinicalEncoder
+from sarcoma_survival.utils.validation import check_survival_y
+
+N_PATIENTS = 40
+IMAGE_SIZE = 16
+
+
+class _ReferenceCoxPH(SurvivalAnalysisMixin, BaseEstimator):
+    """Cox model on a few clinical columns of the cohort table (reference for the checks)."""
+
+    def __init__(self, columns=("age", "tumor_size_cm", "grade"), alpha=0.1):
+        self.columns = columns
+        self.alpha = alpha
+
+    def fit(self, X, y):
+        check_survival_y(y, X)
+        self.encoder_ = ClinicalEncoder(list(self.columns)).fit(X)
+        self.model_ = CoxPHSurvivalAnalysis(alpha=self.alpha).fit(self.encoder_.transform(X), y)
+        self.unique_times_ = self.model_.unique_times_
+        return self
+
+    def _z(self, X):
+        if not hasattr(self, "model_"):
+            raise NotFittedError("_ReferenceCoxPH is not fitted")
+        return self.encoder_.transform(X)
+
+    def predict(self, X):
+        return self.model_.predict(self._z(X))
+
+    def predict_survival_function(self, X, return_array=False):
+        return self.model_.predict_survival_function(self._z(X), return_array=return_array)
+
+    def predict_cumulative_hazard_function(self, X, return_array=False):
+        return self.model_.predict_cumulative_hazard_function(self._z(X), return_array=return_array)
+
+
+def _tiny_volumes():
+    from sarcoma_survival.preprocessing import VolumePreprocessor
+
+    return VolumePreprocessor(size=IMAGE_SIZE, n4=False)
+
+
+def _raw_radiomics():
+    from sarcoma_survival.radiomics import RadiomicsExtractor
+
+    return RadiomicsExtractor(preprocessor=None)  # the stored files, no N4: fast
+
+
+def _tiny_densenet():
+    return dict(module__init_features=8, module__growth_rate=4, module__block_config=(1, 1))
+
+
+# name -> (factory of fast params, 2-point grid, tolerance of |S - exp(-H)|).
+# Forests average Kaplan-Meier curves and Nelson-Aalen hazards separately, so their
+# S and exp(-H) agree only approximately; Cox models (Breslow) agree to rounding.
+FAST = {
+    "_ReferenceCoxPH": (lambda: {}, {"alpha": [0.1, 1.0]}, 1e-6),
+    "SarculatorRSF": (
+        lambda: dict(n_estimators=10, random_state=0), {"min_samples_leaf": [3, 6]}, 0.25,
+    ),
+    "ClinicalRSF": (
+        lambda: dict(n_estimators=10, random_state=0), {"min_samples_leaf": [3, 6]}, 0.25,
+    ),
+    "SarculatorCoxPH": (lambda: dict(alpha=1.0), {"alpha": [0.1, 1.0]}, 1e-6),
+    "RadiomicsRSF": (
+        lambda: dict(extractor=_raw_radiomics(), n_estimators=10, include_clinical=True,
+                     random_state=0),
+        {"min_samples_leaf": [3, 6]},
+        0.25,
+    ),
+    "RadiomicsCoxNet": (
+        lambda: dict(extractor=_raw_radiomics(), l1_ratio=(0.5,), n_alphas=5, cv=2,
+                     random_state=0),
+        {"l1_ratio": [(0.5,), (0.9,)]},
+        1e-6,
+    ),
+    "ClinicalMLPSurvival": (
+        lambda: dict(max_epochs=2, batch_size=16, random_state=0), {"lr": [1e-3, 1e-2]}, 1e-6,
+    ),
+    "DenseNetSurvival": (
+        lambda: dict(preprocessor=_tiny_volumes(), max_epochs=2, batch_size=16, random_state=0,
+                     **_tiny_densenet()),
+        {"lr": [1e-3, 1e-2]},
+        1e-6,
+    ),
+    "MMNNSurvival": (
+        lambda: dict(preprocessor=_tiny_volumes(), max_epochs=2, batch_size=16, random_state=0,
+                     **_tiny_densenet()),
+        {"lr": [1e-3, 1e-2]},
+        1e-6,
+    ),
+}
+
+
+# skorch's NeuralNet.__init__ itself sets these (its own convention, not a fit result).
+SKORCH_INIT_ATTRIBUTES = {"history_", "initialized_", "virtual_params_"}
+
+
+def _is_survival_estimator(obj):
+    """A survival estimator class that can be built from defaults (not a base class)."""
+    if not (
+        isinstance(obj, type)
+        and issubclass(obj, BaseEstimator)
+        and callable(getattr(obj, "predict_survival_function", None))
+    ):
+        return False
+    required = [
+        p for p in inspect.signature(obj.__init__).parameters.values()
+        if p.name != "self" and p.default is p.empty
+        and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    return not required
+
+
+def discover_estimators():
+    """Exported survival estimator classes, by name."""
+    found = {}
+    modules = [sarcoma_survival]
+    for sub in ("models", "nn"):
+        try:
+            modules.append(__import__(f"sarcoma_survival.{sub}", fromlist=["__all__"]))
+        except ImportError:  # pragma: no cover - subpackage not there yet
+            pass
+    for module in modules:
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if _is_survival_estimator(obj):
+                found[name] = obj
+    return found
+
+
+ESTIMATORS = {"_ReferenceCoxPH": _ReferenceCoxPH, **discover_estimators()}
+NAMES = sorted(ESTIMATORS)
+
+
+def test_every_estimator_is_registered():
+    missing = sorted(set(ESTIMATORS) - set(FAST))
+    assert not missing, (
+        f"exported estimators without fast test parameters in tests/test_common.py FAST: {missing}"
+    )
+
+
+def test_discovery_finds_the_reference_and_skips_non_estimators():
+    assert _is_survival_estimator(_ReferenceCoxPH)
+    assert not _is_survival_estimator(ClinicalEncoder)
+    assert not _is_survival_estimator(concordance_index)
+
+    class _Base(_ReferenceCoxPH):  # a base class that needs an argument is not discovered
+        def __init__(self, module, alpha=0.1):
+            self.module = module
+            self.alpha = alpha
+
+    assert not _is_survival_estimator(_Base)
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def _module_cache(tmp_path_factory):
+    """Point the caches where conftest's per-test fixture does, for module-scoped fits too."""
+    base = tmp_path_factory.getbasetemp()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SARCOMA_SURVIVAL_CACHE", str(base / "sarcoma_survival_cache"))
+        patch.setenv("SARCOMA_SURVIVAL_DATA", str(base / "sarcoma_survival_data"))
+        yield
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory, _module_cache):
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    data = make_synthetic_cohort(
+        N_PATIENTS, image_size=IMAGE_SIZE, random_state=0,
+        data_dir=tmp_path_factory.mktemp("common_cohort"),
+    )
+    assert data.y_os["event"].sum() >= 8
+    return data.X, data.y_os
+
+
+def make(name, **overrides):
+    params = {**FAST[name][0](), **overrides}
+    return ESTIMATORS[name](**params)
+
+
+def _fit_or_skip(estimator, X, y):
+    try:
+        return estimator.fit(X, y)
+    except NotImplementedError as exc:  # a dependency is still a development placeholder
+        pytest.skip(f"{type(estimator).__name__}: {exc}")
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def fitted(request, cohort):
+    name = request.param
+    X, y = cohort
+    X_before = X.copy()
+    estimator = make(name)
+    returned = _fit_or_skip(estimator, X, y)
+    assert returned is estimator, "fit must return self"
+    pd.testing.assert_frame_equal(X, X_before)  # fit does not modify X
+    return name, estimator
+
+
+# --------------------------------------------------------------------------- checks
+@pytest.mark.parametrize("name", NAMES)
+def test_init_stores_params_and_clone_round_trips(name):
+    params = FAST[name][0]()
+    estimator = ESTIMATORS[name](**params)
+    stored = estimator.get_params(deep=False)
+    for key, value in params.items():
+        assert stored[key] is value, f"__init__ changed parameter {key!r}"
+    twin = clone(estimator)
+    assert twin is not estimator
+    assert set(twin.get_params(deep=False)) == set(stored)
+    assert twin.set_params(**stored) is twin
+    fitted_like = [
+        k for k in vars(estimator)
+        if k.endswith("_") and not k.startswith("_") and k not in SKORCH_INIT_ATTRIBUTES
+    ]
+    assert not fitted_like, f"unfitted estimator already has fitted attributes {fitted_like}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_predict_before_fit_raises_not_fitted(name, cohort):
+    X, _ = cohort
+    with pytest.raises((NotFittedError, AttributeError)):
+        make(name).predict(X)
+
+
+def test_predict_shape_finite_and_score(fitted, cohort):
+    name, estimator = fitted
+    X, y = cohort
+    risk = estimator.predict(X)
+    assert isinstance(risk, np.ndarray) and risk.shape == (len(X),)
+    assert np.all(np.isfinite(risk))
+    score = estimator.score(X, y)
+    assert 0.0 <= score <= 1.0
+    assert score == pytest.approx(concordance_index(y, risk), abs=1e-12)
+    assert estimator.predict(X.iloc[:3]).shape == (3,)
+
+
+def test_survival_function_properties(fitted, cohort):
+    name, estimator = fitted
+    X, _ = cohort
+    functions = estimator.predict_survival_function(X)
+    assert len(functions) == len(X)
+    times = np.asarray(functions[0].x)
+    curves = np.asarray([fn(times) for fn in functions])
+    assert np.all(np.diff(times) > 0)
+    assert np.all((curves >= 0) & (curves <= 1))
+    assert np.all(np.diff(curves, axis=1) <= 1e-12), "survival must not increase"
+    assert np.median(curves[:, 0]) > 0.8, "survival must start near 1"
+    array = estimator.predict_survival_function(X, return_array=True)
+    assert array.shape == (len(X), times.size)
+    np.testing.assert_allclose(array, curves, rtol=0, atol=1e-12)
+    if hasattr(estimator, "unique_times_"):
+        np.testing.assert_allclose(times, estimator.unique_times_)
+
+
+def test_cumulative_hazard_properties(fitted, cohort):
+    name, estimator = fitted
+    X, _ = cohort
+    functions = estimator.predict_cumulative_hazard_function(X)
+    times = np.asarray(functions[0].x)
+    hazards = np.asarray([fn(times) for fn in functions])
+    assert np.all(hazards >= 0)
+    assert np.all(np.diff(hazards, axis=1) >= -1e-12), "cumulative hazard must not decrease"
+    array = estimator.predict_cumulative_hazard_function(X, return_array=True)
+    np.testing.assert_allclose(array, hazards, rtol=0, atol=1e-12)
+    survival = estimator.predict_survival_function(X, return_array=True)
+    assert survival.shape == hazards.shape
+    np.testing.assert_allclose(np.exp(-hazards), survival, rtol=0, atol=FAST[name][2])
+    # higher risk <-> lower survival at the median time (rank correlation, ties averaged)
+    risk = estimator.predict(X)
+    middle = survival[:, survival.shape[1] // 2]
+    if np.ptp(risk) > 1e-12 and np.ptp(middle) > 1e-12:  # a null model ranks nothing
+        assert spearmanr(risk, middle).statistic < 0
+
+
+def test_pickle_round_trip_gives_same_predictions(fitted, cohort):
+    name, estimator = fitted
+    X, _ = cohort
+    restored = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+    np.testing.assert_array_equal(
+        restored.predict_survival_function(X, return_array=True),
+        estimator.predict_survival_function(X, return_array=True),
+    )
+
+
+def test_works_inside_a_pipeline(fitted, cohort):
+    name, estimator = fitted
+    X, y = cohort
+    pipe = Pipeline([("identity", FunctionTransformer()), ("model", clone(estimator))])
+    pipe.fit(X, y)
+    np.testing.assert_allclose(pipe.predict(X), estimator.predict(X), rtol=1e-6, atol=1e-6)
+    assert pipe.score(X, y) == pytest.approx(estimator.score(X, y), abs=1e-6)
+
+
+def test_cross_validate_and_grid_search_with_the_shared_scorer(fitted, cohort):
+    name, fitted_estimator = fitted
+    X, y = cohort
+    cv = SurvivalStratifiedKFold(2, shuffle=True, random_state=0)
+    estimator = make(name)
+    scores = cross_validate(estimator, X, y, cv=cv, scoring=concordance_scorer,
+                            error_score="raise")
+    assert np.all((scores["test_score"] >= 0) & (scores["test_score"] <= 1))
+    grid = FAST[name][1]
+    search = GridSearchCV(estimator, grid, cv=cv, scoring=concordance_scorer,
+                          error_score="raise").fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert len(search.cv_results_["params"]) == 2
+    assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+def _bad_targets(X, y):
+    n = len(y)
+    negative = y.copy()
+    negative["time"][2] = -5.0
+    zero = y.copy()
+    zero["time"][3] = 0.0
+    nan = y.copy()
+    nan["time"][4] = np.nan
+    censored = Surv.from_arrays(np.zeros(n, dtype=bool), y["time"])
+    return {
+        "negative": (negative, str(X.index[2])),
+        "zero": (zero, str(X.index[3])),
+        "nan": (nan, str(X.index[4])),
+        "all_censored": (censored, "no observed event"),
+        "wrong_length": (y[:-1], "rows"),
+        "not_structured": (y["time"], "structured"),
+    }
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(
+    "case", ["negative", "zero", "nan", "all_censored", "wrong_length", "not_structured"]
+)
+def test_bad_y_raises_a_clear_error(name, case, cohort):
+    X, y = cohort
+    bad, expected = _bad_targets(X, y)[case]
+    with pytest.raises(ValueError, match=expected):
+        make(name).fit(X, bad)
+
+
+def test_random_state_reproducibility(fitted, cohort):
+    name, estimator = fitted
+    X, y = cohort
+    if "random_state" not in estimator.get_params():
+        pytest.skip(f"{name} has no random_state: it is deterministic")
+    again = clone(estimator).fit(X, y)  # same random_state as the fixture's fit
+    np.testing.assert_array_equal(again.predict(X), estimator.predict(X))
