@@ -227,6 +227,7 @@ def load_cohort(manifest):
     Examples
     --------
     >>> import tempfile, pathlib
+    >>> from sarcoma_survival.datasets import load_cohort
     >>> folder = pathlib.Path(tempfile.mkdtemp())
     >>> _ = (folder / "cohort.csv").write_text(
     ...     "patient_id,age,sex,tumor_size_cm,tumor_depth,grade,histology,location,"

@@ -198,7 +198,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         Returns
         -------
         VolumeArray
-            Array-like (n_patients, n_channels_, D, H, W), float32, in the row order of ``X``.
+            Array-like (n_patients, ``n_channels_``, D, H, W), float32, in the row order of ``X``.
         """
         check_is_fitted(self, "channels_")
         self._check_frame(X)

@@ -31,6 +31,7 @@ class VolumeArray:
     Examples
     --------
     >>> import numpy as np
+    >>> from sarcoma_survival.preprocessing import VolumeArray
     >>> geo = {"origin": [0, 0, 0], "spacing": [1, 1, 1], "direction": [1, 0, 0, 0, 1, 0, 0, 0, 1],
     ...        "size": [2, 2, 2]}
     >>> vol = VolumeArray([np.ones((1, 2, 2, 2), np.float32)], [geo], ["P1"], (1, 2, 2, 2))
@@ -78,14 +79,36 @@ class VolumeArray:
         return out if dtype is None else out.astype(dtype)
 
     def geometry(self, i):
-        """Physical grid of item ``i``: dict with ``origin``, ``spacing``, ``direction``, ``size`` (x, y, z)."""
+        """Physical grid of item ``i``.
+
+        Parameters
+        ----------
+        i : int
+            Position of the patient in this array.
+
+        Returns
+        -------
+        dict
+            ``origin``, ``spacing``, ``direction`` and ``size`` of the output grid, in
+            SimpleITK's (x, y, z) order.
+        """
         return dict(self._geometries[i])
 
     def to_image(self, i, array):
-        """Return a (D, H, W) array as a SimpleITK image on the grid of item ``i``.
+        """Place a (D, H, W) array on the physical grid of item ``i``.
 
-        Resample it onto the patient's T1 (``SimpleITK.Resample(image, t1)``) to overlay a
-        heat map on the original scan.
+        Parameters
+        ----------
+        i : int
+            Position of the patient in this array.
+        array : ndarray of shape (D, H, W)
+            A map on the preprocessed grid, for example a Grad-CAM heat map.
+
+        Returns
+        -------
+        SimpleITK.Image
+            The map with the item's origin, spacing and direction. Resample it onto the
+            patient's T1 (``SimpleITK.Resample(image, t1)``) to overlay it on the scan.
         """
         return array_to_image(np.asarray(array), self._geometries[i])
 

@@ -1,0 +1,266 @@
+"""Grad-CAM heat maps of the image networks (DenseNetSurvival, MMNNSurvival).
+
+Which layer? A MONAI DenseNet-121 halves the grid five times, so at the CPU-sized 48^3
+input its dense blocks give 12^3, 6^3, 3^3 and 1^3 maps, and even at the paper's 128^3 the
+last block is only 4^3 (at 64^3 it is 2^3: DESIGN.md §5, defect 8). A Grad-CAM from the
+last block can only say "somewhere in this half of the crop". ``layer="auto"`` therefore
+takes the deepest dense block whose map is at least ``min_resolution`` voxels on every
+side (default 8): ``denseblock1`` at 48^3, ``denseblock2`` at 64^3, ``denseblock3`` at
+128^3. Deeper layers are more class-specific but coarser; pass ``layer=`` to choose.
+
+Maps are computed on a private copy of the network (no hook, gradient or mode change is
+left on the fitted estimator, which still pickles), upsampled to the preprocessed grid,
+and can be written as NIfTI resampled onto the patient's original T1 so that they open
+in 3D Slicer or ITK-SNAP over the scan.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted
+
+from ._gradcam import grad_cam_3d, layer_resolutions
+
+__all__ = ["gradcam", "plot_gradcam", "save_gradcam", "choose_layer"]
+
+_BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
+
+
+def _target(estimator, X):
+    """(module, image batch getter, forward, dense-block prefix) for a fitted estimator."""
+    check_is_fitted(estimator, "module_")
+    spec = getattr(estimator, "_gradcam_spec", None)
+    if spec is not None:  # multimodal and other image models describe themselves
+        return spec(X)
+    from .nn import DenseNetSurvival
+
+    if isinstance(estimator, DenseNetSurvival):
+        volumes = estimator._transform_inputs(X)
+
+        def batch(idx):
+            return (torch.as_tensor(np.stack([np.asarray(volumes[i], np.float32) for i in idx])),)
+
+        def forward(module, inputs):
+            return module(inputs[0])
+
+        return estimator.module_, volumes, batch, forward, "encoder.features."
+    raise TypeError(
+        f"Grad-CAM needs an image model (DenseNetSurvival or MMNNSurvival); got {type(estimator).__name__}"
+    )
+
+
+def choose_layer(module, prefix, volume_shape, n_channels, min_resolution=8):
+    """The deepest dense block whose output is at least ``min_resolution`` per side.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        The network holding the MONAI DenseNet.
+    prefix : str
+        Dotted path to the DenseNet's ``features`` container, ending in ``"."``.
+    volume_shape : tuple of int
+        (D, H, W) of the network input.
+    n_channels : int
+    min_resolution : int, default=8
+
+    Returns
+    -------
+    layer : str
+    resolutions : dict
+        Spatial size of each dense block's output.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.nn import DenseNetRisk
+    >>> from sarcoma_survival.explain import choose_layer
+    >>> net = DenseNetRisk(in_channels=1, init_features=8, growth_rate=4, block_config=(1, 1, 1, 1))
+    >>> choose_layer(net, "encoder.features.", (64, 64, 64), 1)[0]
+    'encoder.features.denseblock2'
+    """
+    names = [prefix + b for b in _BLOCKS if _has(module, prefix + b)]
+    if not names:
+        raise ValueError(f"no dense block found under {prefix!r}")
+    example = torch.zeros((1, n_channels, *volume_shape))
+    sizes = layer_resolutions(module, example, names)
+    usable = [n for n in names if min(sizes[n]) >= min_resolution]
+    return (usable[-1] if usable else names[0]), sizes
+
+
+def _has(module, name):
+    try:
+        module.get_submodule(name)
+        return True
+    except AttributeError:
+        return False
+
+
+def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
+    """Grad-CAM maps of the predicted risk for each patient of ``X``.
+
+    Parameters
+    ----------
+    estimator : fitted DenseNetSurvival or MMNNSurvival
+    X : DataFrame
+        Cohort table of the patients to explain (same columns as for ``predict``).
+    layer : str, default="auto"
+        Dotted layer name (e.g. ``"encoder.features.denseblock2"`` for
+        :class:`~sarcoma_survival.DenseNetSurvival`) or ``"auto"`` (see module notes).
+    min_resolution : int, default=8
+        Smallest map edge accepted by ``layer="auto"``.
+    batch_size : int, default=4
+
+    Returns
+    -------
+    Bunch
+        ``maps`` (ndarray (n, D, H, W) in [0, 1], on the preprocessed grid), ``volumes``
+        (the network inputs, indexable per patient), ``layer``, ``resolutions`` (map size
+        of every dense block), ``index`` (patient ids).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival import DenseNetSurvival
+    >>> from sarcoma_survival.explain import gradcam
+    >>> rng = np.random.default_rng(0)
+    >>> vols = rng.normal(size=(12, 1, 16, 16, 16)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(12) < 0.6, rng.uniform(100, 900, 12))
+    >>> net = DenseNetSurvival(preprocessor=None, max_epochs=1, augment=None, random_state=0,
+    ...     module__init_features=8, module__growth_rate=4, module__block_config=(1, 1),
+    ...     batch_size=4).fit(vols, y)
+    >>> gradcam(net, vols[:2], layer="encoder.features.denseblock1").maps.shape
+    (2, 16, 16, 16)
+    """
+    module, volumes, batch, forward, prefix = _target(estimator, X)
+    first = np.asarray(volumes[0])
+    if layer == "auto":
+        layer, sizes = choose_layer(module, prefix, first.shape[1:], first.shape[0], min_resolution)
+    else:
+        sizes = {}
+    maps = []
+    n = len(volumes)
+    for start in range(0, n, batch_size):
+        idx = list(range(start, min(n, start + batch_size)))
+        maps.append(grad_cam_3d(module, batch(idx), layer, forward=forward))
+    index = list(getattr(X, "index", range(n)))
+    return Bunch(maps=np.concatenate(maps), volumes=volumes, layer=layer, resolutions=sizes, index=index)
+
+
+def _centre(cam):
+    if cam.max() <= 0:
+        return tuple(s // 2 for s in cam.shape)
+    return np.unravel_index(int(np.argmax(cam)), cam.shape)
+
+
+def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, threshold=0.2, title=None, fig=None):
+    """Overlay a heat map on the axial, coronal and sagittal slices through its peak.
+
+    Parameters
+    ----------
+    volume : ndarray of shape (C, D, H, W)
+        The preprocessed network input of one patient.
+    cam : ndarray of shape (D, H, W)
+        Its Grad-CAM map in [0, 1].
+    channel_names : sequence of str, default=("T1", "T2")
+    alpha : float, default=0.45
+        Opacity of the heat map.
+    threshold : float, default=0.2
+        Map values below this are not drawn.
+    title : str, optional
+    fig : matplotlib Figure, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One row per channel, three columns (axial, coronal, sagittal).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sarcoma_survival.explain import plot_gradcam
+    >>> fig = plot_gradcam(np.zeros((2, 8, 8, 8)), np.ones((8, 8, 8)))
+    >>> len(fig.axes)
+    6
+    """
+    import matplotlib.pyplot as plt
+
+    volume = np.asarray(volume, dtype=float)
+    cam = np.asarray(cam, dtype=float)
+    if volume.ndim != 4 or cam.shape != volume.shape[1:]:
+        raise ValueError(f"volume must be (C, D, H, W) and cam (D, H, W); got {volume.shape} and {cam.shape}")
+    n_channels = volume.shape[0]
+    fig = fig or plt.figure(figsize=(9, 3 * n_channels))
+    axes = fig.subplots(n_channels, 3, squeeze=False)
+    d, h, w = _centre(cam)
+    views = [("axial", lambda a: a[d]), ("coronal", lambda a: a[:, h]), ("sagittal", lambda a: a[:, :, w])]
+    overlay = np.ma.masked_less(cam, threshold)
+    for c in range(n_channels):
+        name = channel_names[c] if c < len(channel_names) else f"channel {c}"
+        for col, (view, take) in enumerate(views):
+            ax = axes[c, col]
+            ax.imshow(take(volume[c]), cmap="gray", origin="lower")
+            ax.imshow(take(overlay), cmap="jet", vmin=0, vmax=1, alpha=alpha, origin="lower")
+            ax.set_title(f"{name} {view}", fontsize=9)
+            ax.set_axis_off()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolution=8):
+    """Write a PNG overlay (and optionally a NIfTI map on the original T1) per patient.
+
+    Parameters
+    ----------
+    estimator : fitted DenseNetSurvival or MMNNSurvival
+    X : DataFrame
+        Cohort table of the patients to explain.
+    output : str or Path
+        Folder (created if needed).
+    nifti : bool, default=False
+        Also write ``<patient>_gradcam.nii.gz``: the map resampled (linearly) from the
+        preprocessed grid onto the patient's original T1 grid, 0 outside the crop.
+    layer, min_resolution
+        See :func:`gradcam`.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.explain import save_gradcam  # doctest: +SKIP
+    >>> save_gradcam(model, cohort.X.iloc[:2], "heatmaps", nifti=True)  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+    import SimpleITK as sitk
+
+    from .preprocessing._io import read_image
+
+    result = gradcam(estimator, X, layer=layer, min_resolution=min_resolution)
+    output = Path(output)
+    output.mkdir(parents=True, exist_ok=True)
+    names = ["T1", "T2"] if "t2" in getattr(X, "columns", ()) else ["T1"]
+    written = []
+    for i, patient in enumerate(result.index):
+        volume = np.asarray(result.volumes[i])
+        fig = plot_gradcam(volume, result.maps[i], channel_names=names,
+                           title=f"{patient}: Grad-CAM ({result.layer})")
+        path = output / f"{patient}_gradcam.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path)
+        if nifti:
+            if not hasattr(result.volumes, "to_image"):
+                raise ValueError("NIfTI output needs images preprocessed by a VolumePreprocessor")
+            t1 = read_image(X.iloc[i]["t1"], patient=patient, column="t1")
+            cam_image = result.volumes.to_image(i, result.maps[i])
+            on_t1 = sitk.Resample(cam_image, t1, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
+            path = output / f"{patient}_gradcam.nii.gz"
+            sitk.WriteImage(on_t1, str(path))
+            written.append(path)
+    return written
