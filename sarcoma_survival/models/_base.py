@@ -1,0 +1,187 @@
+"""Shared machinery of the clinical and radiomics estimators: cohort table -> features -> sksurv model."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+from sksurv.base import SurvivalAnalysisMixin
+from sksurv.ensemble import RandomSurvivalForest
+
+from ..utils.validation import check_survival_y
+
+#: Hyper-parameters forwarded to :class:`sksurv.ensemble.RandomSurvivalForest`.
+RSF_PARAMS = (
+    "n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "max_features",
+    "max_leaf_nodes", "bootstrap", "max_samples", "n_jobs", "random_state",
+)
+
+#: Parameter constraints of the forwarded forest parameters that this package checks
+#: itself (the forest checks the rest when it is fitted).
+RSF_CONSTRAINTS = {
+    "n_estimators": [Interval(numbers.Integral, 1, None, closed="left")],
+    "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+}
+
+
+def check_cohort_frame(X, estimator):
+    """Raise a clear error unless ``X`` is a non-empty cohort DataFrame."""
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"{type(estimator).__name__} takes the cohort table as a pandas DataFrame "
+            f"(one row per patient, named columns); got {type(X).__name__}"
+        )
+    if len(X) == 0:
+        raise ValueError(f"{type(estimator).__name__}: the cohort table has no rows")
+
+
+class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
+    """Base class: a feature transformer fitted on training patients, then a sksurv model.
+
+    Subclasses implement ``_make_features()`` (an unfitted transformer over the cohort
+    table with ``fit``, ``transform`` and ``get_feature_names_out``) and
+    ``_make_model()`` (an unfitted scikit-survival estimator). ``fit`` validates ``y``
+    first, fits the features on the training table only, then fits the model on the
+    encoded matrix; prediction encodes with the fitted features and delegates.
+    """
+
+    def _make_features(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _make_model(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fit_model(self, Z, y):
+        """Fit the sksurv model on the encoded matrix (hook for models with inner CV)."""
+        return self._make_model().fit(Z, y)
+
+    def _model_kwargs(self):
+        """Extra keyword arguments for the model's prediction methods."""
+        return {}
+
+    def fit(self, X, y):
+        """Fit the encoding on the training patients, then the survival model.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table (one row per patient; extra columns are ignored).
+        y : structured ndarray
+            Survival outcome, as made by :func:`sksurv.util.Surv.from_arrays`.
+
+        Returns
+        -------
+        self
+        """
+        check_survival_y(y, X)
+        self._validate_params()
+        check_cohort_frame(X, self)
+        self.features_ = self._make_features()
+        Z = self.features_.fit_transform(X, y)
+        self.model_ = self._fit_model(Z, y)
+        self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        self.unique_times_ = np.asarray(self.model_.unique_times_)
+        return self
+
+    def _encode(self, X):
+        check_is_fitted(self, "model_")
+        check_cohort_frame(X, self)
+        return self.features_.transform(X)
+
+    def transform(self, X):
+        """Encode patients into the matrix the survival model sees (fitted statistics).
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_patients, n_features_out)
+        """
+        return np.asarray(self._encode(X), dtype=np.float64)
+
+    def predict(self, X):
+        """Risk score of each patient (higher = earlier event).
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table.
+
+        Returns
+        -------
+        risk : ndarray of float64, shape (n_patients,)
+        """
+        Z = self._encode(X)
+        return np.asarray(self.model_.predict(Z, **self._model_kwargs()), dtype=float)
+
+    def predict_survival_function(self, X, return_array=False):
+        """Survival function of each patient.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table.
+        return_array : bool, default=False
+            If True, return an array of shape (n_patients, n_unique_times) of survival
+            probabilities at ``unique_times_``; otherwise an array of step functions.
+
+        Returns
+        -------
+        ndarray
+        """
+        Z = self._encode(X)
+        return self.model_.predict_survival_function(
+            Z, return_array=return_array, **self._model_kwargs()
+        )
+
+    def predict_cumulative_hazard_function(self, X, return_array=False):
+        """Cumulative hazard function of each patient.
+
+        Parameters
+        ----------
+        X : DataFrame
+            The cohort table.
+        return_array : bool, default=False
+            If True, return an array of shape (n_patients, n_unique_times) evaluated at
+            ``unique_times_``; otherwise an array of step functions.
+
+        Returns
+        -------
+        ndarray
+        """
+        Z = self._encode(X)
+        return self.model_.predict_cumulative_hazard_function(
+            Z, return_array=return_array, **self._model_kwargs()
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the encoded features fed to the survival model.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "model_")
+        return np.asarray(self.features_.get_feature_names_out(), dtype=object)
+
+
+class RSFParamsMixin:
+    """Builds a :class:`~sksurv.ensemble.RandomSurvivalForest` from the estimator's params."""
+
+    def _make_model(self):
+        return RandomSurvivalForest(**{name: getattr(self, name) for name in RSF_PARAMS})
+
+
+#: Constraints on the ``columns`` parameter of estimators that take clinical columns.
+COLUMNS_CONSTRAINT = [StrOptions({"clinical", "sarculator"}), list, tuple]

@@ -1,0 +1,287 @@
+"""The paper's clinical survival models: Sarculator RSF / CoxPH and the 11-variable RSF."""
+from __future__ import annotations
+
+import numbers
+
+from sklearn.utils._param_validation import Interval, StrOptions
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+from ..preprocessing import ClinicalEncoder
+from ._base import (
+    COLUMNS_CONSTRAINT,
+    RSF_CONSTRAINTS,
+    CohortSurvivalEstimator,
+    RSFParamsMixin,
+)
+
+_RSF_DOC = """
+    n_estimators : int, default=100
+        Number of trees.
+    max_depth : int, default=None
+        Maximum depth of a tree.
+    min_samples_split : int or float, default=6
+        Minimum number of patients to split a node.
+    min_samples_leaf : int or float, default=3
+        Minimum number of patients in a leaf.
+    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+        Features considered at each split.
+    max_leaf_nodes : int, default=None
+        Maximum number of leaves per tree.
+    bootstrap : bool, default=True
+        Draw a bootstrap sample of patients for each tree.
+    max_samples : int or float, default=None
+        Size of the bootstrap sample (None: all patients).
+    n_jobs : int, default=None
+        Parallel jobs for fitting and prediction of the forest.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the forest."""
+
+
+class _ClinicalRSFBase(RSFParamsMixin, CohortSurvivalEstimator):
+    _parameter_constraints = dict(RSF_CONSTRAINTS)
+
+    def _columns(self):
+        raise NotImplementedError  # pragma: no cover
+
+    def _make_features(self):
+        # Trees are invariant to scaling: encode without it.
+        return ClinicalEncoder(self._columns(), scale=False, min_frequency=self.min_frequency)
+
+
+class SarculatorRSF(_ClinicalRSFBase):
+    __doc__ = f"""Random survival forest on the 4 Sarculator variables (Table 3, row 1).
+
+    Age, tumour size, grade and histology, one-hot encoded (histology subtypes seen in
+    fewer than ``min_frequency`` training patients grouped) with missing values imputed
+    from the training patients only (:class:`~sarcoma_survival.preprocessing.ClinicalEncoder`),
+    then a :class:`sksurv.ensemble.RandomSurvivalForest`.
+
+    Parameters
+    ----------{_RSF_DOC}
+    min_frequency : int, default=5
+        Categories seen fewer times in training are grouped into one column.
+
+    Attributes
+    ----------
+    features_ : ClinicalEncoder
+        The fitted encoder.
+    model_ : sksurv.ensemble.RandomSurvivalForest
+        The fitted forest.
+    feature_names_in_ : ndarray of str
+        Cohort columns the model reads (a column with no training value is left out).
+    n_features_in_ : int
+    unique_times_ : ndarray
+        Unique training times (events and censorings), where survival functions are evaluated.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.models import SarculatorRSF
+    >>> X = pd.DataFrame({{"age": [40., 50., 60., 70., 55., 65.],
+    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10.],
+    ...                   "grade": ["low", "high", "high", "high", "low", "high"],
+    ...                   "histology": ["liposarcoma"] * 3 + ["leiomyosarcoma"] * 3}})
+    >>> y = Surv.from_arrays([False, True, True, True, False, True],
+    ...                      [900., 500., 300., 200., 800., 400.])
+    >>> model = SarculatorRSF(n_estimators=10, min_samples_leaf=1, random_state=0).fit(X, y)
+    >>> model.predict(X).shape
+    (6,)
+    """
+
+    def __init__(
+        self,
+        n_estimators=100,
+        *,
+        max_depth=None,
+        min_samples_split=6,
+        min_samples_leaf=3,
+        max_features="sqrt",
+        max_leaf_nodes=None,
+        bootstrap=True,
+        max_samples=None,
+        min_frequency=5,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.bootstrap = bootstrap
+        self.max_samples = max_samples
+        self.min_frequency = min_frequency
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _columns(self):
+        return "sarculator"
+
+
+class ClinicalRSF(_ClinicalRSFBase):
+    __doc__ = f"""Random survival forest on the 11 clinical variables (Table 3, row 3).
+
+    Age, sex, tumour size, depth, grade, histology, location, volume, neoadjuvant
+    chemotherapy, metastases at presentation and RT timing (or the columns you name),
+    encoded on the training patients only by
+    :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (one-hot categoricals, rare
+    subtypes grouped, training-median / most-frequent imputation; a column with no
+    training value is left out), then a :class:`sksurv.ensemble.RandomSurvivalForest`.
+
+    Parameters
+    ----------
+    columns : {{"clinical", "sarculator"}} or list of str, default="clinical"
+        Cohort columns to use.{_RSF_DOC}
+    min_frequency : int, default=5
+        Categories seen fewer times in training are grouped into one column.
+
+    Attributes
+    ----------
+    features_ : ClinicalEncoder
+        The fitted encoder.
+    model_ : sksurv.ensemble.RandomSurvivalForest
+        The fitted forest.
+    feature_names_in_ : ndarray of str
+        Cohort columns the model reads.
+    n_features_in_ : int
+    unique_times_ : ndarray
+        Unique training times (events and censorings), where survival functions are evaluated.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.models import ClinicalRSF
+    >>> X = pd.DataFrame({{"age": [40., 50., 60., 70., 55., 65.],
+    ...                   "sex": ["F", "M", "F", "M", "F", "M"],
+    ...                   "grade": ["low", "high", "high", "high", "low", "high"]}})
+    >>> y = Surv.from_arrays([False, True, True, True, False, True],
+    ...                      [900., 500., 300., 200., 800., 400.])
+    >>> model = ClinicalRSF(columns=["age", "sex", "grade"], n_estimators=10,
+    ...                     min_samples_leaf=1, random_state=0).fit(X, y)
+    >>> model.predict_survival_function(X, return_array=True).shape
+    (6, 6)
+    """
+
+    _parameter_constraints = {**RSF_CONSTRAINTS, "columns": COLUMNS_CONSTRAINT}
+
+    def __init__(
+        self,
+        columns="clinical",
+        *,
+        n_estimators=100,
+        max_depth=None,
+        min_samples_split=6,
+        min_samples_leaf=3,
+        max_features="sqrt",
+        max_leaf_nodes=None,
+        bootstrap=True,
+        max_samples=None,
+        min_frequency=5,
+        n_jobs=None,
+        random_state=None,
+    ):
+        self.columns = columns
+        self.n_estimators = n_estimators
+        self.max_depth = max_depth
+        self.min_samples_split = min_samples_split
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.max_leaf_nodes = max_leaf_nodes
+        self.bootstrap = bootstrap
+        self.max_samples = max_samples
+        self.min_frequency = min_frequency
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _columns(self):
+        return self.columns
+
+
+class SarculatorCoxPH(CohortSurvivalEstimator):
+    """Cox proportional-hazards model on the 4 Sarculator variables (Table 3, row 2).
+
+    Age and tumour size are imputed (training median) and standardised, grade and
+    histology one-hot encoded (rare subtypes grouped) by
+    :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` fitted on the training
+    patients only, then :class:`sksurv.linear_model.CoxPHSurvivalAnalysis`.
+
+    A small ridge penalty (``alpha=1.0``, i.e. ``0.5 * alpha * ||beta||^2`` added to the
+    negative log partial likelihood summed over patients) is the default: one-hot
+    columns of a small subtype, or a subtype with no event, otherwise drive a
+    coefficient to infinity and the Newton iterations fail to converge. With standardised
+    numerics and 0/1 dummies, ``alpha=1`` shrinks coefficients very little on cohorts of
+    a few hundred patients; set ``alpha=0`` for the unpenalised fit.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Ridge penalty strength (see above).
+    ties : {"breslow", "efron"}, default="breslow"
+        Handling of tied event times.
+    n_iter : int, default=100
+        Maximum Newton-Raphson iterations.
+    tol : float, default=1e-9
+        Convergence tolerance on the relative change of the loss.
+    min_frequency : int, default=5
+        Categories seen fewer times in training are grouped into one column.
+
+    Attributes
+    ----------
+    features_ : ClinicalEncoder
+        The fitted encoder.
+    model_ : sksurv.linear_model.CoxPHSurvivalAnalysis
+        The fitted Cox model.
+    coef_ : ndarray
+        Log hazard ratios, per encoded feature (see :meth:`get_feature_names_out`).
+    feature_names_in_ : ndarray of str
+        Cohort columns the model reads.
+    n_features_in_ : int
+    unique_times_ : ndarray
+        Unique training times (events and censorings), where survival functions are evaluated.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.models import SarculatorCoxPH
+    >>> X = pd.DataFrame({"age": [40., 50., 60., 70., 55., 65.],
+    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10.],
+    ...                   "grade": ["low", "high", "high", "high", "low", "high"],
+    ...                   "histology": ["liposarcoma"] * 3 + ["leiomyosarcoma"] * 3})
+    >>> y = Surv.from_arrays([False, True, True, True, False, True],
+    ...                      [900., 500., 300., 200., 800., 400.])
+    >>> model = SarculatorCoxPH(min_frequency=1).fit(X, y)
+    >>> list(model.get_feature_names_out())[:3]
+    ['age', 'tumor_size_cm', 'grade_high']
+    >>> model.coef_.shape
+    (6,)
+    """
+
+    _parameter_constraints = {
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "ties": [StrOptions({"breslow", "efron"})],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+
+    def __init__(self, alpha=1.0, *, ties="breslow", n_iter=100, tol=1e-9, min_frequency=5):
+        self.alpha = alpha
+        self.ties = ties
+        self.n_iter = n_iter
+        self.tol = tol
+        self.min_frequency = min_frequency
+
+    def _make_features(self):
+        return ClinicalEncoder("sarculator", scale=True, min_frequency=self.min_frequency)
+
+    def _make_model(self):
+        return CoxPHSurvivalAnalysis(alpha=self.alpha, ties=self.ties, n_iter=self.n_iter, tol=self.tol)
+
+    @property
+    def coef_(self):
+        """Log hazard ratios of the encoded features."""
+        return self.model_.coef_
