@@ -22,6 +22,7 @@ _LAZY = {
     "RadiomicsCoxNet": "sarcoma_survival.models",
     "ClinicalMLPSurvival": "sarcoma_survival.nn",
     "DenseNetSurvival": "sarcoma_survival.nn",
+    "MMNNSurvival": "sarcoma_survival.nn",
     "RadiomicsExtractor": "sarcoma_survival.radiomics",
     "VolumePreprocessor": "sarcoma_survival.preprocessing",
 }

@@ -35,8 +35,21 @@ def _target(estimator, X):
     spec = getattr(estimator, "_gradcam_spec", None)
     if spec is not None:  # multimodal and other image models describe themselves
         return spec(X)
-    from .nn import DenseNetSurvival
+    from .nn import DenseNetSurvival, MMNNSurvival
 
+    if isinstance(estimator, MMNNSurvival):
+        inputs = estimator.transform_inputs(X)
+        clinical, volumes = np.asarray(inputs["clinical"], np.float32), inputs["image"]
+
+        def batch(idx):
+            image = np.stack([np.asarray(volumes[i], np.float32) for i in idx])
+            return (torch.as_tensor(image), torch.as_tensor(clinical[idx]))
+
+        def forward(module, inputs):
+            image, clinical_rows = inputs
+            return module(clinical_rows, image)[0]  # the fused (multimodal) risk
+
+        return estimator.module_, volumes, batch, forward, "image_net.encoder.features."
     if isinstance(estimator, DenseNetSurvival):
         volumes = estimator._transform_inputs(X)
 
@@ -84,9 +97,20 @@ def choose_layer(module, prefix, volume_shape, n_channels, min_resolution=8):
     if not names:
         raise ValueError(f"no dense block found under {prefix!r}")
     example = torch.zeros((1, n_channels, *volume_shape))
-    sizes = layer_resolutions(module, example, names)
+    sizes = layer_resolutions(_image_part(module, prefix), example, [n[len(_outer(prefix)):] for n in names])
+    sizes = {_outer(prefix) + k: v for k, v in sizes.items()}
     usable = [n for n in names if min(sizes[n]) >= min_resolution]
     return (usable[-1] if usable else names[0]), sizes
+
+
+def _outer(prefix):
+    """``"image_net.encoder.features."`` -> ``"image_net."``: the path to the image network."""
+    return prefix[: prefix.index("encoder.")] if "encoder." in prefix else ""
+
+
+def _image_part(module, prefix):
+    outer = _outer(prefix).rstrip(".")
+    return module.get_submodule(outer) if outer else module
 
 
 def _has(module, name):

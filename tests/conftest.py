@@ -26,6 +26,11 @@ def pytest_configure(config):
     os.environ["SARCOMA_SURVIVAL_CACHE"] = str(base / "cache")
     os.environ["SARCOMA_SURVIVAL_DATA"] = str(base / "data")
     config._sarcoma_survival_tmp = base
+    # The tests train tiny networks, which run far faster on one thread than on two; one
+    # setting for the whole session also keeps module-scoped fits and re-fits bitwise equal.
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def pytest_unconfigure(config):
@@ -66,14 +71,3 @@ def tiny_cohort(tmp_path_factory):
     return make_synthetic_cohort(
         24, image_size=24, random_state=0, data_dir=tmp_path_factory.mktemp("tiny_cohort")
     )
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tests use tiny networks, which run far faster on one thread than on two."""
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)

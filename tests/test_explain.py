@@ -88,3 +88,17 @@ def test_plot_and_errors():
     clinical.module_ = None  # looks fitted, but has no image network
     with pytest.raises(TypeError, match="image model"):
         gradcam(clinical, None)
+
+
+def test_gradcam_of_the_multimodal_network_explains_the_fused_risk(tiny_cohort):
+    from sarcoma_survival import MMNNSurvival
+
+    X = tiny_cohort.X
+    net = MMNNSurvival(preprocessor=VolumePreprocessor(16, n4=False), module__init_features=8,
+                       module__growth_rate=4, module__block_config=(1, 1), module__hidden_sizes=(8, 6),
+                       max_epochs=2, batch_size=7, random_state=0).fit(X, tiny_cohort.y_os)
+    result = gradcam(net, X.iloc[:3], min_resolution=4)
+    assert result.layer == "image_net.encoder.features.denseblock1"
+    assert result.maps.shape == (3, 16, 16, 16)
+    assert np.isfinite(result.maps).all() and result.maps.min() >= 0 and result.maps.max() <= 1
+    assert not any(m._forward_hooks for m in net.module_.modules())

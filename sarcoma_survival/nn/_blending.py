@@ -53,6 +53,7 @@ def gradient_blending_weights(
     The second head's held-out loss rose while its training loss fell (it overfits),
     so it gets no weight:
 
+    >>> from sarcoma_survival.nn import gradient_blending_weights
     >>> w = gradient_blending_weights([1.0, 1.0], [1.2, 1.2], [0.9, 0.5], [1.0, 1.4])
     >>> w.round(3).tolist()
     [1.0, 0.0]

@@ -1,0 +1,497 @@
+"""MMNNSurvival: the multimodal (clinical + 3D MRI) network with gradient blending."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import clone
+from sklearn.utils.validation import check_array, check_is_fitted
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import unpack_data
+from skorch.utils import to_tensor
+from torch.utils.data import Subset
+
+from ..preprocessing._augment import RandomAugment3D
+from ._base import SurvivalNeuralNet, _concat_outputs
+from ._callbacks import CoxPHLoss, KeepBestWeights, OneCycleSchedule, SurvivalValidSplit
+from ._densenet import _SGD_DEFAULTS
+from ._mmnn_blending import GradientBlending, check_blending_params
+from ._mmnn_module import HEADS, MultimodalNet
+from ._pretrained import load_pretrained_densenet
+
+
+class _MultimodalDataset(torch.utils.data.Dataset):
+    """Patients as ``({"clinical": (F,), "image": (C, D, H, W)}, [time, event])``; volumes load lazily."""
+
+    def __init__(self, clinical, image, y=None):
+        if len(clinical) != len(image):
+            raise ValueError(f"{len(clinical)} clinical rows but {len(image)} image volumes")
+        self.clinical = clinical
+        self.image = image
+        self.y = y
+
+    def __len__(self):
+        return len(self.clinical)
+
+    def __getitem__(self, i):
+        x = {"clinical": self.clinical[i], "image": np.asarray(self.image[i], dtype=np.float32)}
+        return x, (self.y[i] if self.y is not None else np.float32(0))
+
+
+def _dataset_targets(dataset):
+    """The ``[time, event]`` rows of a (possibly nested) Subset of a dataset with ``.y``."""
+    if isinstance(dataset, Subset):
+        return _dataset_targets(dataset.dataset)[np.asarray(dataset.indices)]
+    return np.asarray(dataset.y)
+
+
+class MMNNSurvival(SurvivalNeuralNet):
+    """Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
+
+    The network of Bozzo et al. (2024), :class:`~sarcoma_survival.nn.MultimodalNet`: a
+    clinical MLP (11 -> 32 -> 16 -> 8 -> 8 -> 8 -> 12) and a 3D DenseNet-121 (12 image
+    features) whose features are concatenated (24) and mapped by a linear layer to the
+    log-risk. Each subnetwork also has its own risk head, used only during training: the
+    batch loss is ``w_multimodal * L_multimodal + w_clinical * L_clinical + w_image *
+    L_image`` (Cox partial likelihoods), with weights set by gradient blending (Wang, Tran
+    & Feiszli, 2020; see :class:`~sarcoma_survival.nn.GradientBlending`). Predictions,
+    survival functions and model selection use the multimodal head only.
+
+    The estimator takes the cohort table: the image columns (``t1``, and ``t2`` when
+    present) go through ``preprocessor`` (a
+    :class:`~sarcoma_survival.preprocessing.VolumePreprocessor`, cached on disk, so
+    cross-validation and grid search preprocess each patient once) and the clinical
+    columns through ``clinical_preprocessor`` (a
+    :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` fitted on the training rows).
+    Training batches (never validation, blending or prediction batches) go through
+    ``augment``, on the image only.
+
+    Three held-apart sets are involved, all carved from the training data given to
+    ``fit``: the model-selection set (``train_split``, or ``validation_data``) chooses the
+    epoch whose weights are kept, by the *unweighted* multimodal Cox loss of the whole set;
+    the blend set (``blend_size`` of what remains, only with ``gradient_blending=True``)
+    gives the held-out losses of the weight rule; the rest is trained on.
+
+    Parameters
+    ----------
+    preprocessor : "auto" or transformer, default="auto"
+        Image preprocessing of the cohort table into (n, C, D, H, W) volumes;
+        ``"auto"`` is ``VolumePreprocessor()``. Cloned and fitted on the training data.
+    clinical_preprocessor : "auto" or transformer, default="auto"
+        Clinical encoding of the cohort table into a numeric table; ``"auto"`` is
+        ``ClinicalEncoder(columns="clinical")``. Cloned and fitted on the training data.
+    gradient_blending : {True, False, "uniform"}, default=True
+        ``True``: online gradient blending (uniform weights during the warm-up, then
+        re-estimated every ``blend_period`` epochs). ``False``: the multimodal head alone
+        is trained (the paper's ablation; no blend set is held out). ``"uniform"``: fixed
+        weights 1/3 on each head (no blend set is held out).
+    blend_warmup : int, default=10
+        Epochs with uniform weights before the first estimation.
+    blend_period : int, default=5
+        Epochs between two estimations (and the window each estimation looks at).
+    blend_size : float, default=0.2
+        Fraction of the training part (after the model-selection split) held out as the
+        blend set when ``gradient_blending=True``; stratified by event.
+    blend_eps : float, default=1e-6
+        Lower bound of ΔO² in the weight rule.
+    augment : callable or None, default=RandomAugment3D()
+        Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
+        from ``random_state`` at each fit. ``None`` disables it.
+    pretrained_weights : str, Path or None, default=None
+        yAware / BHB-10K DenseNet-121 checkpoint loaded into the image subnetwork when the
+        module is initialised (see :func:`~sarcoma_survival.nn.load_pretrained_densenet`).
+    module : torch module class, default=MultimodalNet
+        Sizes through ``module__hidden_sizes`` (clinical MLP), ``module__n_features``,
+        ``module__init_features``, ``module__growth_rate``, ``module__block_config``
+        (DenseNet), ``module__clinical_dropout``, ``module__image_dropout``.
+    criterion : torch.nn.Module class, default=CoxPHLoss
+        Cox partial likelihood of each head; ``criterion__ties="efron"`` for Efron's ties.
+    optimizer : torch optimizer class, default=torch.optim.SGD
+        With ``optimizer__momentum=0.9``, ``optimizer__nesterov=True``,
+        ``optimizer__weight_decay=1e-4`` unless given.
+    lr : float, default=0.01
+        Peak learning rate of the one-cycle policy (callback ``lr_scheduler``).
+    max_epochs : int, default=50
+    batch_size : int, default=8
+        A training epoch never ends with a batch of one patient (BatchNorm cannot train
+        on it): when the training set size leaves one, that patient sits the epoch out.
+    train_split : callable or None, default=SurvivalValidSplit(0.2)
+        Inner model-selection split; ``None`` keeps the last epoch (unless
+        ``validation_data`` is given to ``fit``).
+    random_state : int or None, default=None
+        Seeds initialisation, shuffling, the model-selection and blend splits and the
+        augmentation.
+    device : str, default="auto"
+    precision : {"auto", "fp32", "bf16"}, default="auto"
+        Autocast precision on GPU (bf16 when supported); fp32 on CPU.
+    verbose : int, default=0
+    **kwargs
+        Other skorch arguments, e.g. ``optimizer__weight_decay``,
+        ``callbacks__lr_scheduler=None`` (constant learning rate).
+
+    Attributes
+    ----------
+    preprocessor_, clinical_preprocessor_ : transformer
+        The fitted input transformers.
+    augment_ : callable or None
+    n_channels_ : int
+        Image channels of the training data (1 for T1-only cohorts).
+    n_encoded_features_ : int
+        Width of the encoded clinical table.
+    blending_weights_ : DataFrame
+        Weight of each head (columns ``multimodal``, ``clinical``, ``image``) used during
+        each epoch (index); ``plot_blending_weights(model.history)`` draws the same.
+    blend_weights_ : ndarray of shape (3,)
+        The latest estimate (multimodal, clinical, image), made at the last measurement
+        epoch; it would apply to the next epoch of a continued training.
+    pretrained_report_ : dict or None
+    module_ : MultimodalNet
+        For Grad-CAM: ``module_.image_net`` is the image subnetwork (``module_.image_net(x)``
+        is the image-only log-risk; layers ``module_.image_net.encoder.features.denseblockN``),
+        and :meth:`transform_inputs` gives the preprocessed inputs of patients.
+    baseline_model_, best_epoch_, history_
+        See :class:`~sarcoma_survival.nn.SurvivalNeuralNet`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sarcoma_survival.datasets import make_synthetic_cohort
+    >>> from sarcoma_survival.nn import MMNNSurvival
+    >>> from sarcoma_survival.preprocessing import VolumePreprocessor
+    >>> data = make_synthetic_cohort(20, image_size=16, data_dir=tempfile.mkdtemp())
+    >>> model = MMNNSurvival(preprocessor=VolumePreprocessor(size=16, n4=False), max_epochs=3,
+    ...                      blend_warmup=1, blend_period=1, random_state=0,
+    ...                      module__init_features=8, module__growth_rate=4,
+    ...                      module__block_config=(1, 1))
+    >>> model.fit(data.X, data.y_os).predict(data.X).shape
+    (20,)
+    >>> model.blending_weights_.shape
+    (3, 3)
+    """
+
+    def __init__(
+        self,
+        preprocessor="auto",
+        *,
+        clinical_preprocessor="auto",
+        gradient_blending=True,
+        blend_warmup=10,
+        blend_period=5,
+        blend_size=0.2,
+        blend_eps=1e-6,
+        augment=RandomAugment3D(),
+        pretrained_weights=None,
+        module=MultimodalNet,
+        criterion=CoxPHLoss,
+        optimizer=torch.optim.SGD,
+        lr=0.01,
+        max_epochs=50,
+        batch_size=8,
+        train_split=SurvivalValidSplit(0.2),
+        random_state=None,
+        device="auto",
+        precision="auto",
+        verbose=0,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            train_split=train_split,
+            random_state=random_state,
+            device=device,
+            precision=precision,
+            verbose=verbose,
+            **kwargs,
+        )
+        self.preprocessor = preprocessor
+        self.clinical_preprocessor = clinical_preprocessor
+        self.gradient_blending = gradient_blending
+        self.blend_warmup = blend_warmup
+        self.blend_period = blend_period
+        self.blend_size = blend_size
+        self.blend_eps = blend_eps
+        self.augment = augment
+        self.pretrained_weights = pretrained_weights
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("gradient_blending", GradientBlending()),
+            ("lr_scheduler", OneCycleSchedule()),
+            ("best_weights", KeepBestWeights()),
+            ("print_log", PrintLog(keys_ignored=["blending_weights"])),
+        ]
+
+    # ------------------------------------------------------------------ inputs
+    @staticmethod
+    def _check_frame(X):
+        if not isinstance(X, pd.DataFrame):
+            raise ValueError(
+                f"MMNNSurvival takes the cohort table (a pandas DataFrame with clinical and image "
+                f"columns), got {type(X).__name__}"
+            )
+        return X
+
+    def _make(self, name):
+        value = getattr(self, name)
+        if isinstance(value, str):
+            if value != "auto":
+                raise ValueError(f"{name} must be 'auto' or a transformer; got {value!r}")
+            if name == "preprocessor":
+                from ..preprocessing import VolumePreprocessor
+
+                return VolumePreprocessor()
+            from ..preprocessing import ClinicalEncoder
+
+            return ClinicalEncoder(columns="clinical")
+        if value is None or not hasattr(value, "fit"):
+            raise ValueError(f"{name} must be 'auto' or a transformer with fit/transform; got {value!r}")
+        return clone(value)
+
+    @staticmethod
+    def _clinical_table(Xt):
+        Xt = check_array(Xt, dtype=np.float32, ensure_all_finite=True)
+        return np.ascontiguousarray(Xt, dtype=np.float32)
+
+    @staticmethod
+    def _check_volumes(Xt):
+        if not hasattr(Xt, "__len__") or not hasattr(Xt, "__getitem__") or isinstance(Xt, pd.DataFrame):
+            raise ValueError(f"the image preprocessor must give (n, C, D, H, W) volumes, got {type(Xt).__name__}")
+        first = np.asarray(Xt[0])
+        if first.ndim != 4:
+            raise ValueError(f"each image volume must have shape (C, D, H, W), got {first.shape}")
+        if isinstance(Xt, np.ndarray) and not np.isfinite(Xt).all():
+            raise ValueError("the image volumes contain NaN or infinite values")
+        return Xt
+
+    def _fit_inputs(self, X):
+        X = self._check_frame(X)
+        check_blending_params(self.gradient_blending, self.blend_warmup, self.blend_period, self.blend_eps)
+        if self.gradient_blending is True and not 0.0 < float(self.blend_size) < 1.0:
+            raise ValueError(f"blend_size must be in (0, 1), got {self.blend_size!r}")
+        self.n_features_in_ = X.shape[1]
+        self.clinical_preprocessor_ = self._make("clinical_preprocessor")
+        clinical = self._clinical_table(self.clinical_preprocessor_.fit_transform(X))
+        self.n_encoded_features_ = clinical.shape[1]
+        self.preprocessor_ = self._make("preprocessor")
+        image = self._check_volumes(self.preprocessor_.fit_transform(X))
+        self.n_channels_ = int(np.asarray(image[0]).shape[0])
+        self.volume_shape_ = tuple(np.asarray(image[0]).shape[1:])
+        return {"clinical": clinical, "image": image}
+
+    def _transform_inputs(self, X):
+        check_is_fitted(self, "n_channels_")
+        X = self._check_frame(X)
+        clinical = self._clinical_table(self.clinical_preprocessor_.transform(X))
+        if clinical.shape[1] != self.n_encoded_features_:
+            raise ValueError(
+                f"X gives {clinical.shape[1]} clinical features after encoding; the model was "
+                f"fitted with {self.n_encoded_features_}"
+            )
+        image = self._check_volumes(self.preprocessor_.transform(X))
+        channels = int(np.asarray(image[0]).shape[0])
+        if channels != self.n_channels_:
+            raise ValueError(f"X has {channels} image channels; the model was fitted with {self.n_channels_}")
+        return {"clinical": clinical, "image": image}
+
+    def transform_inputs(self, X):
+        """Preprocessed network inputs of patients (what the module receives).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Cohort table.
+
+        Returns
+        -------
+        dict
+            ``"clinical"``: float32 ndarray (n, n_encoded_features_); ``"image"``: an
+            array-like of (C, D, H, W) float32 volumes (a lazy
+            :class:`~sarcoma_survival.preprocessing.VolumeArray` with the default
+            preprocessor; ``np.asarray(inputs["image"][i])[None]`` is the batch of one
+            patient, e.g. for Grad-CAM on ``module_.image_net``).
+        """
+        return self._transform_inputs(X)
+
+    def get_dataset(self, X, y=None):
+        if isinstance(X, dict) and set(X) == {"clinical", "image"}:
+            return _MultimodalDataset(X["clinical"], X["image"], y)
+        return super().get_dataset(X, y)
+
+    def get_split_datasets(self, X, y=None, **fit_params):
+        train, valid = super().get_split_datasets(X, y, **fit_params)
+        self.blend_dataset_ = None
+        if self.gradient_blending is True:
+            targets = _dataset_targets(train)
+            train, self.blend_dataset_ = SurvivalValidSplit(self.blend_size)(train, targets)
+        if len(train) < 2:
+            raise ValueError(
+                f"only {len(train)} patient(s) left to train on after the model-selection and "
+                "blend splits; give more patients or lower valid_size / blend_size"
+            )
+        return train, valid
+
+    def get_iterator(self, dataset, training=False):
+        if training:
+            kwargs = self.get_params_for("iterator_train")
+            batch_size = kwargs.get("batch_size", self.batch_size)
+            batch_size = len(dataset) if batch_size == -1 else batch_size
+            if not kwargs.get("drop_last", False) and len(dataset) > 1 and len(dataset) % batch_size == 1:
+                kwargs.update(batch_size=batch_size, drop_last=True)
+                return self.iterator_train(dataset, **kwargs)
+        return super().get_iterator(dataset, training=training)
+
+    # ------------------------------------------------------------------ skorch hooks
+    def initialize(self):
+        super().initialize()
+        with self._seeded():
+            self.augment_ = clone(self.augment) if self.augment is not None else None
+            if self.augment_ is not None and hasattr(self.augment_, "reset"):
+                if getattr(self.augment_, "random_state", None) is None and self.random_state is not None:
+                    self.augment_.set_params(random_state=int(torch.randint(0, 2**31 - 1, (1,)).item()))
+                self.augment_.reset()
+        return self
+
+    def initialize_module(self):
+        kwargs = self.get_params_for("module")
+        if "clinical_in_features" not in kwargs:
+            if not hasattr(self, "n_encoded_features_"):
+                raise ValueError(
+                    "the clinical input width is known after fit; call fit, or set "
+                    "module__clinical_in_features"
+                )
+            kwargs["clinical_in_features"] = self.n_encoded_features_
+        channels = getattr(self, "n_channels_", None)
+        if channels is not None and kwargs.get("in_channels", channels) != channels:
+            raise ValueError(f"module__in_channels={kwargs['in_channels']} but the images have {channels} channels")
+        kwargs.setdefault("in_channels", channels if channels is not None else 2)
+        module = self.initialized_instance(self.module, kwargs)
+        self.pretrained_report_ = None
+        if self.pretrained_weights is not None:
+            self.pretrained_report_ = load_pretrained_densenet(module.image_net.encoder, self.pretrained_weights)
+        self.module_ = module
+        return self
+
+    def get_params_for_optimizer(self, prefix, named_parameters):
+        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
+        if self.optimizer is torch.optim.SGD:
+            for key, value in _SGD_DEFAULTS.items():
+                kwargs.setdefault(key, value)
+        return args, kwargs
+
+    def augment_batch(self, Xi):
+        """Apply ``augment_`` to the image of one training batch (never validation/predict).
+
+        Parameters
+        ----------
+        Xi : dict of torch.Tensor
+            ``"clinical"`` (B, F) and ``"image"`` (B, C, D, H, W).
+
+        Returns
+        -------
+        dict of torch.Tensor
+            The same batch with the image augmented; clinical values untouched.
+        """
+        if self.augment_ is None:
+            return Xi
+        return {**Xi, "image": self.augment_(Xi["image"])}
+
+    def _head_loss(self, y_pred, y_true, training):
+        loss = self.criterion_(y_pred.float(), y_true)
+        if not torch.isfinite(loss):
+            where = "training batch" if training else "whole set"
+            raise FloatingPointError(
+                f"MMNNSurvival: the Cox loss became {loss.item()} on a {where} at epoch "
+                f"{len(self.history)}; lower the learning rate (lr={self.lr}) or check the inputs"
+            )
+        return loss
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        y_true = to_tensor(y_true, device=self.device_)
+        heads = y_pred if isinstance(y_pred, tuple) else (y_pred,)
+        if not training:
+            # Model selection: the unweighted multimodal-head loss (of the whole set).
+            return self._head_loss(heads[0], y_true, training)
+        weights = getattr(self, "blend_weights_", None)
+        if weights is None:
+            weights = np.full(len(HEADS), 1.0 / len(HEADS))
+        terms = [float(w) * self._head_loss(h, y_true, training) for w, h in zip(weights, heads) if w > 0]
+        return torch.stack(terms).sum()
+
+    def head_losses(self, dataset):
+        """Cox loss of each head on a whole dataset, in eval mode, without augmentation.
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            Patients as built by the estimator (e.g. ``blend_dataset_`` during training).
+
+        Returns
+        -------
+        ndarray of shape (3,)
+            Losses of the multimodal, clinical and image heads, in that order.
+        """
+        if dataset is None or len(dataset) == 0:
+            raise ValueError("head_losses needs a non-empty dataset")
+        self._set_training(False)
+        preds, targets = [], []
+        with torch.no_grad():
+            for batch in self.get_iterator(dataset, training=False):
+                Xi, yi = unpack_data(batch)
+                preds.append(self.infer(Xi))
+                targets.append(to_tensor(yi, device=self.device_))
+            outputs = _concat_outputs(preds)
+            y_true = torch.cat(targets)
+            return np.array([self._head_loss(h, y_true, False).item() for h in outputs])
+
+    def fit(self, X, y, validation_data=None, **fit_params):
+        """Train the network with gradient blending, keep the best epoch, fit the baseline.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Cohort table (clinical columns and image paths).
+        y : structured ndarray
+            Survival outcome (``sksurv.util.Surv.from_arrays(event, time)``).
+        validation_data : tuple (X_val, y_val), optional
+            Model-selection data used instead of the inner ``train_split``.
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
+        try:
+            return super().fit(X, y, validation_data=validation_data, **fit_params)
+        finally:
+            self.blend_dataset_ = None  # do not keep (or pickle) training patients
+
+    def predict_heads(self, X):
+        """Log-risks of the three heads (multimodal, clinical-only, image-only).
+
+        Parameters
+        ----------
+        X : DataFrame
+            Cohort table.
+
+        Returns
+        -------
+        DataFrame
+            Indexed like ``X``; columns ``multimodal`` (what :meth:`predict` returns),
+            ``clinical`` and ``image`` (the auxiliary heads used for blending).
+        """
+        check_is_fitted(self, "baseline_model_")
+        outputs = self.forward(self._transform_inputs(X), training=False)
+        return pd.DataFrame(
+            {head: out.float().numpy().astype(np.float64) for head, out in zip(HEADS, outputs)},
+            index=X.index,
+        )
