@@ -41,7 +41,13 @@ def main():
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's choice); 1 avoids oversubscription on a shared machine")
     args = parser.parse_args()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
 
     start = time.perf_counter()
     train = make_synthetic_cohort(args.n_train, random_state=0)
@@ -54,15 +60,17 @@ def main():
         max_epochs=args.epochs, lr=args.lr, random_state=0, verbose=1,
     )
     start = time.perf_counter()
+    cpu_start = time.process_time()
     model.fit(train.X[image_cols], train.y_os)
     fit_s = time.perf_counter() - start
+    fit_cpu = time.process_time() - cpu_start
     risk = model.predict(test.X[image_cols])
 
     c_model = _harrell(test.y_os, risk)
     c_oracle = _harrell(test.y_os, np.asarray(test.risk_os, dtype=float))
     image_true = _image_component(test)
     rho = spearmanr(risk, image_true).statistic if image_true is not None else float("nan")
-    print(f"fit {fit_s:.0f}s (best epoch {model.best_epoch_}) | test n={args.n_test} "
+    print(f"fit {fit_s:.0f}s wall, {fit_cpu:.0f}s CPU (best epoch {model.best_epoch_}) | test n={args.n_test} "
           f"events={int(test.y_os['event'].sum())}")
     print(f"C-index model {c_model:.3f} | oracle {c_oracle:.3f} | "
           f"Spearman(pred, true image risk) {rho:.3f}")

@@ -26,8 +26,25 @@ MODELS = {
 }
 
 
+#: Models whose ``preprocessor="auto"`` is an image
+#: :class:`~sarcoma_survival.preprocessing.VolumePreprocessor` (the demo sizes it).
+IMAGE_MODELS = frozenset({"densenet", "mmnn", "mmnn-no-blending"})
+
+
 def available_models():
-    """Names of the registered models whose estimator class is importable."""
+    """Names of the registered models whose estimator class is importable.
+
+    Returns
+    -------
+    list of str
+        Keys of :data:`MODELS`, in registry order, whose class the installed
+        ``sarcoma_survival`` exports (a model added later appears here by itself).
+
+    Examples
+    --------
+    >>> "clinical-rsf" in available_models()
+    True
+    """
     package = importlib.import_module("sarcoma_survival")
     return [name for name, (cls, _, _) in MODELS.items() if cls in getattr(package, "__all__", ())]
 

@@ -50,6 +50,7 @@ def _cmd_demo(args):
         random_state=args.random_state,
         n_jobs=args.n_jobs,
         verbose=not args.quiet,
+        net=args.net,
     )
     return 0
 
@@ -59,7 +60,7 @@ def _cmd_preprocess(args):
     from .preprocessing import VolumePreprocessor
 
     cohort = load_cohort(args.manifest)
-    pre = VolumePreprocessor(image_size=args.image_size, n_jobs=args.n_jobs, verbose=not args.quiet)
+    pre = VolumePreprocessor(size=args.image_size, n_jobs=args.n_jobs, verbose=not args.quiet)
     start = time.perf_counter()
     volumes = pre.fit(cohort.X).transform(cohort.X)
     print(
@@ -75,8 +76,8 @@ def _cmd_fit(args):
     from ._registry import make_model
     from .datasets import load_cohort
 
-    cohort = load_cohort(args.manifest)
     model = make_model(args.model, **_parse_params(args.param))
+    cohort = load_cohort(args.manifest)
     model.fit(cohort.X, _target(cohort, args.outcome))
     output = Path(args.output or f"{args.model}-{args.outcome}.joblib")
     joblib.dump(model, output)
@@ -123,8 +124,7 @@ def _cmd_evaluate(args):
     y = _target(cohort, args.outcome)
     risk = model.predict(cohort.X)
     c = concordance_index(y, risk)
-    boot = bootstrap_concordance(y, risk, random_state=0)
-    sd = boot["sd"] if isinstance(boot, dict) else getattr(boot, "sd", float("nan"))
+    sd = bootstrap_concordance(y, risk, random_state=0).sd
     print(f"{args.outcome.upper()} Harrell C-index on {len(y)} patients: {c:.3f} (bootstrap SD {sd:.3f})")
     return 0
 
@@ -145,6 +145,13 @@ def _cmd_explain(args):
     return 0
 
 
+def _seeded(model, random_state):
+    """Set ``random_state`` on a model that has one (so a comparison is reproducible)."""
+    if "random_state" in model.get_params(deep=False):
+        model.set_params(random_state=random_state)
+    return model
+
+
 def _cmd_compare(args):
     from ._registry import available_models, make_model
     from .compare import compare_models
@@ -152,7 +159,7 @@ def _cmd_compare(args):
 
     cohort = load_cohort(args.manifest)
     names = args.models.split(",") if args.models else available_models()
-    models = {name: make_model(name) for name in names}
+    models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state)
     print(table.to_string())
@@ -181,14 +188,22 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="synthetic cohort -> every model -> table and figures")
-    demo.add_argument("--output", help="run folder (default: sarcoma_survival_runs/<time>)")
+    demo.add_argument("--output",
+                      help="run folder (default: ./sarcoma_survival_runs/demo-<date>-<time>)")
     demo.add_argument("--n-patients", type=int, default=287, help="training cohort size (287)")
-    demo.add_argument("--n-test", type=int, default=500, help="fresh test cohort size (500)")
-    demo.add_argument("--image-size", type=int, default=None, help="preprocessed grid edge")
-    demo.add_argument("--models", default=None, help="comma-separated model names (default: all)")
-    demo.add_argument("--max-epochs", type=int, default=None, help="epochs of the neural models")
-    demo.add_argument("--random-state", type=int, default=0)
-    demo.add_argument("--n-jobs", type=int, default=1)
+    demo.add_argument("--n-test", type=int, default=300, help="fresh test cohort size (300)")
+    demo.add_argument("--image-size", type=int, default=None,
+                      help="edge of the synthetic images and of the image models' grid (32)")
+    demo.add_argument("--models", default=None,
+                      help="comma-separated model names (default: every available one)")
+    demo.add_argument("--max-epochs", type=int, default=None,
+                      help="training epochs of the image models (15)")
+    demo.add_argument("--net", choices=("compact", "densenet121"), default="compact",
+                      help="image network size: a compact DenseNet (default, CPU-sized) or the "
+                           "paper's DenseNet-121")
+    demo.add_argument("--random-state", type=int, default=0,
+                      help="seed of the training cohort and the models; the test cohort uses +1")
+    demo.add_argument("--n-jobs", type=int, default=-1, help="processes (-1: all cores)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(func=_cmd_demo)
 
@@ -204,8 +219,7 @@ def build_parser():
     p.add_argument("--quiet", action="store_true")
 
     p = with_manifest("fit", "fit a model and save it with joblib", _cmd_fit)
-    p.add_argument("--model", required=True, choices=list(MODELS), metavar="NAME",
-                   help="one of: " + ", ".join(MODELS))
+    p.add_argument("--model", required=True, metavar="NAME", help="one of: " + ", ".join(MODELS))
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter")
     p.add_argument("--output", help="model file (default: <model>-<outcome>.joblib)")
@@ -230,7 +244,8 @@ def build_parser():
     p.add_argument("--models", help="comma-separated model names (default: all available)")
     p.add_argument("--outcomes", default="os,dm")
     p.add_argument("--cv", type=int, default=5)
-    p.add_argument("--random-state", type=int, default=0)
+    p.add_argument("--random-state", type=int, default=0,
+                   help="seed of the folds, the bootstrap and every model (0)")
     p.add_argument("--output", help="CSV path for the table")
     return parser
 

@@ -1,0 +1,268 @@
+"""The ``sarcoma-survival`` command line, end to end on the tiny synthetic cohort.
+
+Every sub-command runs through :func:`sarcoma_survival.cli.main` (return codes and
+captured output), and its results are checked against the Python API and scikit-survival.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from sksurv.metrics import concordance_index_censored
+
+from sarcoma_survival import SarculatorCoxPH
+from sarcoma_survival._registry import MODELS, available_models
+from sarcoma_survival.cli import build_parser, main
+
+SUBCOMMANDS = ("demo", "preprocess", "fit", "predict", "evaluate", "explain", "compare")
+
+
+def _harrell(y, risk):
+    return concordance_index_censored(y["event"], y["time"], risk)[0]
+
+
+def _error_line(capsys, command):
+    """The captured stderr: exactly one line naming the sub-command, no traceback."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"sarcoma-survival {command}: error: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", (None, *SUBCOMMANDS))
+def test_help(command, capsys):
+    argv = ["--help"] if command is None else [command, "--help"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: sarcoma-survival")
+    if command is None:
+        assert all(name in out for name in SUBCOMMANDS)
+
+
+def test_parser_lists_every_model():
+    help_text = build_parser()._subparsers._group_actions[0].choices["fit"].format_help()
+    assert all(name in help_text for name in MODELS)
+
+
+def test_fit_predict_evaluate(tiny_cohort, tmp_path, capsys):
+    manifest = str(tiny_cohort.manifest)
+    model_file = tmp_path / "coxph.joblib"
+    assert main(["fit", manifest, "--model", "sarculator-coxph", "--outcome", "dm",
+                 "--output", str(model_file)]) == 0
+    assert "fitted sarculator-coxph on 24 patients (DM)" in capsys.readouterr().out
+
+    # The saved model is the Python API's model fitted on the same data.
+    model = joblib.load(model_file)
+    reference = SarculatorCoxPH().fit(tiny_cohort.X, tiny_cohort.y_dm)
+    np.testing.assert_allclose(model.predict(tiny_cohort.X), reference.predict(tiny_cohort.X))
+
+    csv = tmp_path / "pred.csv"
+    assert main(["predict", manifest, "--model-file", str(model_file), "--times", "365,1825",
+                 "--output", str(csv)]) == 0
+    assert f"wrote predictions for 24 patients to {csv}" in capsys.readouterr().out
+    table = pd.read_csv(csv, index_col=0)
+    assert list(table.index) == list(tiny_cohort.X.index)
+    assert list(table.columns) == ["risk", "survival_365d", "survival_1825d"]
+    np.testing.assert_allclose(table["risk"], reference.predict(tiny_cohort.X), rtol=1e-10)
+    expected = [fn(365.0) for fn in reference.predict_survival_function(tiny_cohort.X)]
+    np.testing.assert_allclose(table["survival_365d"], expected, rtol=1e-10)
+    assert ((table["survival_1825d"] <= table["survival_365d"] + 1e-12)
+            & table["survival_1825d"].between(0, 1)).all()
+
+    assert main(["evaluate", manifest, "--model-file", str(model_file), "--outcome", "dm"]) == 0
+    out = capsys.readouterr().out
+    c = _harrell(tiny_cohort.y_dm, table["risk"].to_numpy())
+    assert f"DM Harrell C-index on 24 patients: {c:.3f} (bootstrap SD " in out
+
+
+def test_fit_param_and_default_output(tiny_cohort, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["fit", str(tiny_cohort.manifest), "--model", "clinical-rsf",
+                 "--param", "n_estimators=7", "--param", "random_state=3"]) == 0
+    model = joblib.load(tmp_path / "clinical-rsf-os.joblib")
+    assert model.get_params()["n_estimators"] == 7
+    assert model.get_params()["random_state"] == 3
+    assert "saved clinical-rsf-os.joblib" in capsys.readouterr().out
+
+
+def test_compare_matches_python_api(tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival._registry import make_model
+    from sarcoma_survival.compare import compare_models
+
+    csv = tmp_path / "table.csv"
+    names = ["sarculator-coxph", "sarculator-rsf"]
+    assert main(["compare", str(tiny_cohort.manifest), "--models", ",".join(names), "--cv", "2",
+                 "--outcomes", "os", "--random-state", "1", "--output", str(csv)]) == 0
+    out = capsys.readouterr().out
+    assert f"saved {csv}" in out and all(name in out for name in names)
+    table = pd.read_csv(csv, header=[0, 1], index_col=0)
+    assert list(table.index) == names
+    expected = compare_models(tiny_cohort.X, {"OS": tiny_cohort.y_os},
+                              models={"sarculator-coxph": make_model("sarculator-coxph"),
+                                      "sarculator-rsf": make_model("sarculator-rsf", random_state=1)},
+                              cv=2, random_state=1)
+    for metric in ("cv_c_index_mean", "cv_c_index_sd", "cv_ibs_mean"):
+        np.testing.assert_allclose(table["OS", metric], expected["OS", metric], rtol=1e-9)
+    assert table["OS", "cv_c_index_mean"].between(0, 1).all()
+
+
+def test_preprocess(tiny_cohort, capsys):
+    from sarcoma_survival.preprocessing import VolumePreprocessor
+
+    assert main(["preprocess", str(tiny_cohort.manifest), "--image-size", "12", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "preprocessed 24 patients into shape (2, 12, 12, 12)" in out
+    # The per-patient results are in the cache: the Python API reads the same arrays.
+    volumes = np.asarray(VolumePreprocessor(size=12).fit(tiny_cohort.X).transform(tiny_cohort.X))
+    assert volumes.shape == (24, 2, 12, 12, 12) and np.isfinite(volumes).all()
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """One tiny demo run shared by the demo tests (two cheap models + a failing one)."""
+    folder = tmp_path_factory.mktemp("demo") / "run"
+    data = tmp_path_factory.mktemp("demo_data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SARCOMA_SURVIVAL_DATA", str(data))
+        # A registered model whose construction fails stands in for a missing dependency.
+        mp.setitem(MODELS, "broken-model", ("SarculatorCoxPH", {"no_such_param": 1}, "fails"))
+        rc = main(["demo", "--n-patients", "30", "--n-test", "40", "--image-size", "16",
+                   "--models", "sarculator-coxph,clinical-rsf,broken-model",
+                   "--n-jobs", "1", "--output", str(folder), "--quiet"])
+    return rc, folder, data
+
+
+def test_demo_writes_table_and_figures(demo_run):
+    rc, folder, _ = demo_run
+    assert rc == 0
+    names = {p.name for p in folder.iterdir()}
+    assert {"table.csv", "table.md", "km_os.png", "km_dm.png", "roc_os.png"} <= names
+    for png in folder.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (folder / "table.md").read_text()
+    assert "SIMULATED" in md and "| clinical-rsf |" in md and "| oracle (true risk) |" in md
+    assert (folder / "table.csv").read_text().startswith("# All numbers are SIMULATED")
+
+
+def test_demo_numbers_match_independent_fit(demo_run):
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    _, folder, data = demo_run
+    results = pd.read_csv(folder / "table.csv", comment="#")
+    assert set(results["model"]) == {"oracle (true risk)", "sarculator-coxph", "clinical-rsf",
+                                     "broken-model"}
+    # The failing model is reported, not fatal.
+    broken = results[results["model"] == "broken-model"]
+    assert len(broken) == 2 and broken["error"].str.contains("no_such_param").all()
+    assert broken["c_index"].isna().all()
+
+    train = make_synthetic_cohort(30, image_size=16, random_state=0, data_dir=data)
+    test = make_synthetic_cohort(40, image_size=16, random_state=1, data_dir=data)
+    row = results.set_index(["model", "outcome"])
+    for outcome, y, true_risk in (("OS", test.y_os, test.risk_os), ("DM", test.y_dm, test.risk_dm)):
+        oracle = row.loc[("oracle (true risk)", outcome)]
+        assert oracle["c_index"] == pytest.approx(_harrell(y, true_risk.to_numpy()), abs=1e-12)
+        assert 0 < oracle["c_index_sd"] < 0.2
+    risk = SarculatorCoxPH().fit(train.X, train.y_dm).predict(test.X)
+    fitted = row.loc[("sarculator-coxph", "DM")]
+    assert fitted["c_index"] == pytest.approx(_harrell(test.y_dm, risk), abs=1e-12)
+    from scipy.stats import spearmanr
+
+    assert fitted["spearman_true_risk"] == pytest.approx(spearmanr(risk, test.risk_dm).statistic)
+    assert (fitted["n_train"], fitted["n_test"]) == (30, 40)
+    assert 0 < fitted["ibs"] < 0.5 and fitted["fit_s"] >= 0
+
+
+def test_demo_prints_summary_and_table(tmp_path, capsys):
+    from sarcoma_survival._demo import run_demo
+
+    run = run_demo(tmp_path / "run", n_patients=30, n_test=40, image_size=12,
+                   models=["sarculator-coxph"], random_state=4, n_jobs=1, verbose=True)
+    out = capsys.readouterr().out
+    assert "training cohort (random_state=4): 30 patients (simulated)" in out
+    assert "test cohort (random_state=5): 40 patients (simulated)" in out
+    assert "% censored, median follow-up" in out and "SIMULATED" in out
+    assert f"wrote {len(run.files)} files to {run.folder}" in out
+    assert "a second run is much faster" in out
+    assert list(run.table.index) == ["oracle (true risk)", "sarculator-coxph"]
+
+
+def test_demo_default_models_are_the_available_ones(monkeypatch, tmp_path):
+    """Without --models every available model runs (a new one is picked up by itself)."""
+    from sarcoma_survival import _demo
+
+    seen = []
+    def fake_fit(name, outcome, *args):
+        seen.append(name)
+        return {"model": name, "outcome": outcome, "error": "not fitted in this test"}, None
+
+    monkeypatch.setattr(_demo, "_fit_one", fake_fit)
+    _demo.run_demo(tmp_path / "run", n_patients=30, n_test=40, image_size=12, random_state=4,
+                   n_jobs=1, verbose=False)
+    assert list(dict.fromkeys(seen)) == available_models()
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "{missing}", "--model", "clinical-rsf"], "file does not exist"),
+        (["fit", "{bad}", "--model", "clinical-rsf"], "column"),
+        (["fit", "{manifest}", "--model", "no-such-model"], "unknown model 'no-such-model'"),
+        (["fit", "{manifest}", "--model", "clinical-rsf", "--param", "oops"], "NAME=VALUE"),
+        (["predict", "{manifest}", "--model-file", "{missing}"], "does not exist"),
+        (["evaluate", "{manifest}", "--model-file", "{missing}"], "does not exist"),
+        (["compare", "{manifest}", "--models", "clinical-rsf,nope"], "unknown model 'nope'"),
+        (["preprocess", "{missing}"], "file does not exist"),
+        (["demo", "--models", "nope", "--output", "{tmp}/run"], "unknown model 'nope'"),
+        (["demo", "--n-patients", "3", "--output", "{tmp}/run"], "n_patients must be"),
+    ],
+)
+def test_input_errors_are_one_line(argv, message, tiny_cohort, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("patient_id,age\nP1,50\n")
+    paths = {"missing": str(tmp_path / "nope.csv"), "bad": str(bad),
+             "manifest": str(tiny_cohort.manifest), "tmp": str(tmp_path)}
+    argv = [a.format(**paths) for a in argv]
+    assert main(argv) == 2
+    assert message in _error_line(capsys, argv[0])
+
+
+def test_missing_image_names_patient(tiny_cohort, tmp_path, capsys):
+    table = pd.read_csv(tiny_cohort.manifest)
+    folder = Path(tiny_cohort.manifest).parent
+    for column in ("t1", "t2", "mask"):
+        table[column] = [str(folder / p) for p in table[column]]
+    patient = table.loc[3, "patient_id"]
+    table.loc[3, "t2"] = str(tmp_path / "gone.nii.gz")
+    manifest = tmp_path / "manifest.csv"
+    table.to_csv(manifest, index=False)
+    assert main(["fit", str(manifest), "--model", "sarculator-coxph"]) == 2
+    line = _error_line(capsys, "fit")
+    assert str(patient) in line and "gone.nii.gz" in line
+
+
+def test_traceback_flag_reraises(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        main(["--traceback", "fit", str(tmp_path / "nope.csv"), "--model", "clinical-rsf"])
+
+
+def test_installed_entry_point(tmp_path):
+    exe = shutil.which("sarcoma-survival", path=str(Path(sys.executable).parent))
+    assert exe is not None, "the sarcoma-survival entry point is not installed next to python"
+    proc = subprocess.run([exe, "evaluate", str(tmp_path / "nope.csv"), "--model-file", "m.joblib"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("sarcoma-survival evaluate: error: ")
+    assert "nope.csv" in lines[0] and "does not exist" in lines[0]
