@@ -266,3 +266,23 @@ def test_installed_entry_point(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sarcoma-survival evaluate: error: ")
     assert "nope.csv" in lines[0] and "does not exist" in lines[0]
+
+
+def test_explain_writes_heat_maps(tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival import DenseNetSurvival
+    from sarcoma_survival.preprocessing import VolumePreprocessor
+
+    model = DenseNetSurvival(preprocessor=VolumePreprocessor(16, n4=False), max_epochs=1, batch_size=6,
+                             module__init_features=8, module__growth_rate=4, module__block_config=(2, 2),
+                             random_state=0).fit(tiny_cohort.X, tiny_cohort.y_os)
+    model_file = tmp_path / "densenet.joblib"
+    joblib.dump(model, model_file)
+    out = tmp_path / "maps"
+    patients = ",".join(tiny_cohort.X.index[:2])
+    assert main(["explain", str(tiny_cohort.manifest), "--model-file", str(model_file),
+                 "--patients", patients, "--nifti", "--output", str(out)]) == 0
+    assert "wrote 4 heat-map files" in capsys.readouterr().out
+    assert len(list(out.glob("*_gradcam.png"))) == 2 and len(list(out.glob("*_gradcam.nii.gz"))) == 2
+    assert main(["explain", str(tiny_cohort.manifest), "--model-file", str(model_file),
+                 "--patients", "NOBODY"]) == 2
+    assert "NOBODY" in capsys.readouterr().err
