@@ -230,6 +230,7 @@ def test_weights_follow_the_rule_on_measured_losses(blended):
     # weights of epoch 3 come from the losses measured at the ends of epochs 1 and 2
     expected = gradient_blending_weights(measured(1, "train"), measured(1, "heldout"),
                                          measured(2, "train"), measured(2, "heldout"),
+                                         eps=model.blend_eps,
                                          previous=model.blending_weights_.loc[2].to_numpy())
     np.testing.assert_allclose(model.blending_weights_.loc[3].to_numpy(), expected, rtol=1e-6)
 

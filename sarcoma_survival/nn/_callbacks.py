@@ -152,7 +152,7 @@ class OneCycleSchedule(Callback):
     --------
     >>> from sarcoma_survival.nn import DenseNetSurvival
     >>> model = DenseNetSurvival(callbacks__lr_scheduler__pct_start=0.1)
-    >>> model.get_params()["callbacks__lr_scheduler__pct_start"]
+    >>> dict(model.initialize_callbacks().callbacks_)["lr_scheduler"].pct_start
     0.1
     """
 

@@ -92,8 +92,11 @@ class MMNNSurvival(SurvivalNeuralNet):
     blend_size : float, default=0.2
         Fraction of the training part (after the model-selection split) held out as the
         blend set when ``gradient_blending=True``; stratified by event.
-    blend_eps : float, default=1e-6
-        Lower bound of ΔO² in the weight rule.
+    blend_eps : float, default=1e-2
+        Lower bound of ΔO² in the weight rule: changes of overfitting smaller than
+        ``sqrt(blend_eps)`` nats (0.1) count as noise. The paper-faithful tiny floor
+        (``1e-6``) lets a head whose losses barely moved take nearly all the weight
+        (see the user guide).
     augment : callable or None, default=RandomAugment3D()
         Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
         from ``random_state`` at each fit. ``None`` disables it.
@@ -178,7 +181,7 @@ class MMNNSurvival(SurvivalNeuralNet):
         blend_warmup=10,
         blend_period=5,
         blend_size=0.2,
-        blend_eps=1e-6,
+        blend_eps=1e-2,
         augment=RandomAugment3D(),
         pretrained_weights=None,
         module=MultimodalNet,

@@ -29,12 +29,15 @@ class MultimodalNet(nn.Module):
         Image channels (T1, T2).
     hidden_sizes : sequence of int, default=(32, 16, 8, 8, 8, 12)
         Hidden widths of the clinical MLP; the last is its feature size.
-    activation : {"relu", "selu", "elu", "gelu", "tanh"}, default="relu"
-        Activation of the clinical MLP.
+    activation : {"relu", "selu", "elu", "gelu", "tanh"}, default="selu"
+        Activation of the clinical MLP. The paper's is ReLU; under its SGD recipe the
+        narrow ReLU MLP does not learn (see the user guide), SELU does.
     clinical_dropout : float, default=0.0
         Dropout after each hidden layer of the clinical MLP.
     batch_norm : bool, default=False
         Batch normalisation in the clinical MLP.
+    clinical_init : {"torch", "he"}, default="torch"
+        Initialisation of the clinical MLP (see :class:`ClinicalMLP`).
     n_features : int, default=12
         Image features given by the DenseNet.
     image_dropout : float, default=0.0
@@ -65,13 +68,14 @@ class MultimodalNet(nn.Module):
     """
 
     def __init__(self, clinical_in_features, in_channels=2, hidden_sizes=(32, 16, 8, 8, 8, 12),
-                 activation="relu", clinical_dropout=0.0, batch_norm=False, n_features=12,
+                 activation="selu", clinical_dropout=0.0, batch_norm=False, clinical_init="torch",
+                 n_features=12,
                  image_dropout=0.0, init_features=64, growth_rate=32, block_config=(6, 12, 24, 16),
                  bn_size=4):
         super().__init__()
         self.clinical_net = ClinicalMLP(
             clinical_in_features, hidden_sizes=hidden_sizes, activation=activation,
-            dropout=clinical_dropout, batch_norm=batch_norm,
+            dropout=clinical_dropout, batch_norm=batch_norm, init=clinical_init,
         )
         self.image_net = DenseNetRisk(
             in_channels=in_channels, n_features=n_features, dropout=image_dropout,
