@@ -316,7 +316,7 @@ class MMNNSurvival(SurvivalNeuralNet):
         Returns
         -------
         dict
-            ``"clinical"``: float32 ndarray (n, n_encoded_features_); ``"image"``: an
+            ``"clinical"``: float32 ndarray (n, ``n_encoded_features_``); ``"image"``: an
             array-like of (C, D, H, W) float32 volumes (a lazy
             :class:`~sarcoma_survival.preprocessing.VolumeArray` with the default
             preprocessor; ``np.asarray(inputs["image"][i])[None]`` is the batch of one
