@@ -191,13 +191,13 @@ def build_parser():
     demo.add_argument("--output",
                       help="run folder (default: ./sarcoma_survival_runs/demo-<date>-<time>)")
     demo.add_argument("--n-patients", type=int, default=287, help="training cohort size (287)")
-    demo.add_argument("--n-test", type=int, default=300, help="fresh test cohort size (300)")
+    demo.add_argument("--n-test", type=int, default=200, help="fresh test cohort size (200)")
     demo.add_argument("--image-size", type=int, default=None,
                       help="edge of the synthetic images and of the image models' grid (32)")
     demo.add_argument("--models", default=None,
                       help="comma-separated model names (default: every available one)")
     demo.add_argument("--max-epochs", type=int, default=None,
-                      help="training epochs of the image models (15)")
+                      help="training epochs of the image models (12)")
     demo.add_argument("--net", choices=("compact", "densenet121"), default="compact",
                       help="image network size: a compact DenseNet (default, CPU-sized) or the "
                            "paper's DenseNet-121")
