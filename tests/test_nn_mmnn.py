@@ -342,3 +342,27 @@ def test_grid_search_with_concordance_scorer(tiny_cohort):
     scores = search.cv_results_["mean_test_score"]
     assert len(scores) == 2 and np.all((scores >= 0) & (scores <= 1))
     assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+class LrSpy(Callback):
+    """Learning rates of the image-subnetwork group and of the other group, per batch."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.lrs_ = []
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            image = {id(p) for p in net.module_.image_net.parameters()}
+            by_group = {any(id(p) in image for p in g["params"]): g["lr"] for g in net.optimizer_.param_groups}
+            self.lrs_.append((by_group[True], by_group[False]))
+
+
+def test_one_cycle_keeps_per_group_learning_rates(tiny_cohort):
+    spy = LrSpy()
+    model = tiny(gradient_blending=False, max_epochs=3, train_split=None, lr=0.01,
+                 optimizer__param_groups=[("image_net.*", {"lr": 0.1})], callbacks=[("lrs", spy)])
+    model.fit(tiny_cohort.X, tiny_cohort.y_os)
+    lrs = np.array(spy.lrs_)
+    np.testing.assert_allclose(lrs[:, 0], 10 * lrs[:, 1], rtol=1e-9)  # same cycle, 10x the peak
+    assert lrs[:, 0].max() <= 0.1 + 1e-12 and lrs[:, 0].max() > 0.05
+    np.testing.assert_allclose(lrs[0], [0.1 / 25, 0.01 / 25])  # OneCycleLR's div_factor

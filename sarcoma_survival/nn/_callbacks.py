@@ -141,8 +141,11 @@ class OneCycleSchedule(Callback):
 
     Parameters
     ----------
-    max_lr : float or None, default=None
-        Peak learning rate; ``None`` uses the net's ``lr``.
+    max_lr : float, list of float or None, default=None
+        Peak learning rate (one per optimizer parameter group when a list). ``None`` uses
+        each parameter group's own learning rate: the net's ``lr``, or the ``lr`` given to
+        a group through skorch's ``optimizer__param_groups`` (e.g. a higher peak for the
+        image subnetwork of :class:`~sarcoma_survival.nn.MMNNSurvival`).
     pct_start : float, default=0.3
         Fraction of the steps spent increasing the learning rate.
     div_factor, final_div_factor : float, default=25.0, 1e4
@@ -162,6 +165,12 @@ class OneCycleSchedule(Callback):
         self.div_factor = div_factor
         self.final_div_factor = final_div_factor
 
+    @staticmethod
+    def _peaks(optimizer):
+        # Each group's peak: its configured lr (OneCycleLR stores it as "max_lr" once it
+        # has run, and the current lr is annealed by then, e.g. in a continued training).
+        return [float(group.get("max_lr", group["lr"])) for group in optimizer.param_groups]
+
     def on_train_begin(self, net, **kwargs):
         self.scheduler_ = None
 
@@ -178,7 +187,7 @@ class OneCycleSchedule(Callback):
         self.steps_ = 0
         self.scheduler_ = torch.optim.lr_scheduler.OneCycleLR(
             net.optimizer_,
-            max_lr=self.max_lr if self.max_lr is not None else net.lr,
+            max_lr=self.max_lr if self.max_lr is not None else self._peaks(net.optimizer_),
             total_steps=self.total_steps_,
             pct_start=self.pct_start,
             div_factor=self.div_factor,
