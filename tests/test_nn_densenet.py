@@ -168,3 +168,20 @@ def test_pretrained_mismatch_fails_loudly(tmp_path):
         DenseNetSurvival(pretrained_weights=path, **TINY).initialize()
     with pytest.raises(FileNotFoundError):
         DenseNetSurvival(pretrained_weights=tmp_path / "absent.pth", **TINY).initialize()
+
+
+def test_training_never_ends_on_a_batch_of_one():
+    """At 8^3 the last dense block is 1^3: BatchNorm fails on a one-sample batch in training."""
+    from sksurv.util import Surv
+
+    from sarcoma_survival import DenseNetSurvival
+
+    rng = np.random.default_rng(0)
+    vols = rng.normal(size=(9, 1, 8, 8, 8)).astype(np.float32)  # 9 = 8 + 1
+    y = Surv.from_arrays(rng.random(9) < 0.7, rng.uniform(100, 900, 9))
+    y["event"][:2] = True
+    net = DenseNetSurvival(preprocessor=None, augment=None, train_split=None, max_epochs=2, batch_size=8,
+                           module__init_features=4, module__growth_rate=2, module__block_config=(1, 1),
+                           random_state=0)
+    net.fit(vols, y)
+    assert np.isfinite(net.predict(vols)).all()

@@ -239,6 +239,22 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         Xi = self.augment_batch(to_tensor(Xi, device=self.device_))
         return super().train_step_single((Xi, yi), **fit_params)
 
+    def get_iterator(self, dataset, training=False):
+        """skorch's iterator, except that a training epoch never ends on a batch of one.
+
+        BatchNorm cannot train on a single sample (and a one-patient batch has no Cox
+        partial likelihood), so when the training-set size leaves a remainder of one,
+        that (randomly shuffled) patient sits the epoch out.
+        """
+        if training:
+            kwargs = self.get_params_for("iterator_train")
+            batch_size = kwargs.get("batch_size", self.batch_size)
+            batch_size = len(dataset) if batch_size == -1 else batch_size
+            if not kwargs.get("drop_last", False) and len(dataset) > 1 and len(dataset) % batch_size == 1:
+                kwargs.update(batch_size=batch_size, drop_last=True)
+                return self.iterator_train(dataset, **kwargs)
+        return super().get_iterator(dataset, training=training)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device_)
         if isinstance(y_pred, tuple):

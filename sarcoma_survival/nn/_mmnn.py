@@ -342,16 +342,6 @@ class MMNNSurvival(SurvivalNeuralNet):
             )
         return train, valid
 
-    def get_iterator(self, dataset, training=False):
-        if training:
-            kwargs = self.get_params_for("iterator_train")
-            batch_size = kwargs.get("batch_size", self.batch_size)
-            batch_size = len(dataset) if batch_size == -1 else batch_size
-            if not kwargs.get("drop_last", False) and len(dataset) > 1 and len(dataset) % batch_size == 1:
-                kwargs.update(batch_size=batch_size, drop_last=True)
-                return self.iterator_train(dataset, **kwargs)
-        return super().get_iterator(dataset, training=training)
-
     # ------------------------------------------------------------------ skorch hooks
     def initialize(self):
         super().initialize()
