@@ -1,0 +1,29 @@
+"""MMNN and DenseNetSurvival on the 51 real TCIA STS patients (T1 only), by 5-fold CV.
+
+Needs ``../shared/validation/sts_tcia`` (or ``$SARCOMA_SURVIVAL_VALIDATION``). Compact image
+network at 32^3, 30 epochs, the paper's SGD recipe; prints ``compare_models``' table.
+Run: ``python benchmarks/bench_mmnn_tcia.py`` (about 4 minutes on 2 CPU cores).
+"""
+import time
+import torch
+torch.set_num_threads(2)
+from sarcoma_survival import MMNNSurvival, DenseNetSurvival
+from sarcoma_survival.compare import compare_models, format_comparison
+from sarcoma_survival.datasets import load_tcia_sts
+from sarcoma_survival.model_selection import RepeatedSurvivalStratifiedKFold
+from sarcoma_survival.preprocessing import VolumePreprocessor
+
+tcia = load_tcia_sts()
+net = {"module__init_features": 32, "module__growth_rate": 16, "module__block_config": (3, 6, 6)}
+pre = VolumePreprocessor(size=32, n4=False, n_jobs=2)  # the IBSI images are already N4-corrected
+common = dict(preprocessor=pre, max_epochs=30, random_state=0, **net)
+models = {
+    "MMNN (blending)": MMNNSurvival(gradient_blending=True, **common),
+    "MMNN (no blending)": MMNNSurvival(gradient_blending=False, **common),
+    "DenseNet (compact)": DenseNetSurvival(**common),
+}
+t = time.time()
+cv = RepeatedSurvivalStratifiedKFold(n_splits=5, n_repeats=1, random_state=0)
+table = compare_models(tcia.X, {"OS": tcia.y_os, "DM": tcia.y_dm}, models=models, cv=cv, random_state=0)
+print(table.to_string())
+print(f"{time.time() - t:.0f} s")
