@@ -327,6 +327,8 @@ def _blending_figure(folder, name, key, estimator, written, verbose):
 
     from .plotting import plot_blending_weights
 
+    if estimator.get_params().get("gradient_blending") is not True:
+        return  # fixed weights (the ablation, or uniform): nothing was estimated to draw
     record = getattr(estimator, "blending_weights_", None)
     if record is None:
         record = getattr(estimator, "history_", None)
