@@ -8,7 +8,7 @@ import time
 import torch
 torch.set_num_threads(2)
 from sarcoma_survival import MMNNSurvival, DenseNetSurvival
-from sarcoma_survival.compare import compare_models, format_comparison
+from sarcoma_survival.compare import compare_models
 from sarcoma_survival.datasets import load_tcia_sts
 from sarcoma_survival.model_selection import RepeatedSurvivalStratifiedKFold
 from sarcoma_survival.preprocessing import VolumePreprocessor

@@ -22,7 +22,6 @@ import inspect
 import io
 import os
 import pkgutil
-import re
 import subprocess
 import sys
 from pathlib import Path

@@ -259,6 +259,10 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         y_true = to_tensor(y_true, device=self.device_)
         if isinstance(y_pred, tuple):
             y_pred = y_pred[0]
+        return self._checked_loss(y_pred, y_true, training)
+
+    def _checked_loss(self, y_pred, y_true, training):
+        """Cox loss of one head, with a clear error when it is NaN or infinite."""
         loss = self.criterion_(y_pred.float(), y_true)
         if not torch.isfinite(loss):
             where = "training batch" if training else "validation set"

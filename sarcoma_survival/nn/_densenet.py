@@ -6,18 +6,15 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 
 from ..preprocessing._augment import RandomAugment3D
 from ._base import SurvivalNeuralNet
-from ._callbacks import CoxPHLoss, KeepBestWeights, OneCycleSchedule, SurvivalValidSplit
+from ._callbacks import CoxPHLoss, SurvivalValidSplit
 from ._modules import DenseNetRisk
+from ._image_training import ImageTrainingMixin, one_cycle_callbacks
 from ._pretrained import load_pretrained_densenet
 
-_SGD_DEFAULTS = {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}
-
-
-class DenseNetSurvival(SurvivalNeuralNet):
+class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     """Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.
 
     Takes the cohort table: the image columns are preprocessed by ``preprocessor`` (a
@@ -125,14 +122,7 @@ class DenseNetSurvival(SurvivalNeuralNet):
 
     @property
     def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("lr_scheduler", OneCycleSchedule()),
-            ("best_weights", KeepBestWeights()),
-            ("print_log", PrintLog()),
-        ]
+        return one_cycle_callbacks()
 
     # ------------------------------------------------------------------ inputs
     def _make_preprocessor(self, X):
@@ -187,24 +177,8 @@ class DenseNetSurvival(SurvivalNeuralNet):
         return Xt
 
     # ------------------------------------------------------------------ skorch hooks
-    def initialize(self):
-        super().initialize()
-        with self._seeded():
-            self.augment_ = clone(self.augment) if self.augment is not None else None
-            if self.augment_ is not None and hasattr(self.augment_, "reset"):
-                if getattr(self.augment_, "random_state", None) is None and self.random_state is not None:
-                    self.augment_.set_params(random_state=int(torch.randint(0, 2**31 - 1, (1,)).item()))
-                self.augment_.reset()
-        return self
-
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        channels = getattr(self, "n_channels_", None)
-        if channels is not None and kwargs.get("in_channels", channels) != channels:
-            raise ValueError(
-                f"module__in_channels={kwargs['in_channels']} but the images have {channels} channels"
-            )
-        kwargs.setdefault("in_channels", channels if channels is not None else 2)
+        kwargs = self._with_image_channels(self.get_params_for("module"))
         module = self.initialized_instance(self.module, kwargs)
         self.pretrained_report_ = None
         if self.pretrained_weights is not None:
@@ -212,13 +186,6 @@ class DenseNetSurvival(SurvivalNeuralNet):
             self.pretrained_report_ = load_pretrained_densenet(target, self.pretrained_weights)
         self.module_ = module
         return self
-
-    def get_params_for_optimizer(self, prefix, named_parameters):
-        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
-        if self.optimizer is torch.optim.SGD:
-            for key, value in _SGD_DEFAULTS.items():
-                kwargs.setdefault(key, value)
-        return args, kwargs
 
     def augment_batch(self, Xi):
         """Apply ``augment_`` to one training batch (never called on validation/predict).

@@ -6,15 +6,15 @@ import pandas as pd
 import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_array, check_is_fitted
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import PrintLog
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
 from ..preprocessing._augment import RandomAugment3D
 from ._base import SurvivalNeuralNet, _concat_outputs
-from ._callbacks import CoxPHLoss, KeepBestWeights, OneCycleSchedule, SurvivalValidSplit
-from ._densenet import _SGD_DEFAULTS
+from ._callbacks import CoxPHLoss, SurvivalValidSplit
+from ._image_training import ImageTrainingMixin, one_cycle_callbacks
 from ._mmnn_blending import GradientBlending, check_blending_params
 from ._mmnn_module import HEADS, MultimodalNet
 from ._pretrained import load_pretrained_densenet
@@ -45,7 +45,7 @@ def _dataset_targets(dataset):
     return np.asarray(dataset.y)
 
 
-class MMNNSurvival(SurvivalNeuralNet):
+class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     """Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
 
     The network of Bozzo et al. (2024), :class:`~sarcoma_survival.nn.MultimodalNet`: a
@@ -223,15 +223,8 @@ class MMNNSurvival(SurvivalNeuralNet):
 
     @property
     def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("gradient_blending", GradientBlending()),
-            ("lr_scheduler", OneCycleSchedule()),
-            ("best_weights", KeepBestWeights()),
-            ("print_log", PrintLog(keys_ignored=["blending_weights"])),
-        ]
+        return one_cycle_callbacks(("gradient_blending", GradientBlending()),
+                                   print_log=PrintLog(keys_ignored=["blending_weights"]))
 
     # ------------------------------------------------------------------ inputs
     @staticmethod
@@ -343,16 +336,6 @@ class MMNNSurvival(SurvivalNeuralNet):
         return train, valid
 
     # ------------------------------------------------------------------ skorch hooks
-    def initialize(self):
-        super().initialize()
-        with self._seeded():
-            self.augment_ = clone(self.augment) if self.augment is not None else None
-            if self.augment_ is not None and hasattr(self.augment_, "reset"):
-                if getattr(self.augment_, "random_state", None) is None and self.random_state is not None:
-                    self.augment_.set_params(random_state=int(torch.randint(0, 2**31 - 1, (1,)).item()))
-                self.augment_.reset()
-        return self
-
     def initialize_module(self):
         kwargs = self.get_params_for("module")
         if "clinical_in_features" not in kwargs:
@@ -362,23 +345,13 @@ class MMNNSurvival(SurvivalNeuralNet):
                     "module__clinical_in_features"
                 )
             kwargs["clinical_in_features"] = self.n_encoded_features_
-        channels = getattr(self, "n_channels_", None)
-        if channels is not None and kwargs.get("in_channels", channels) != channels:
-            raise ValueError(f"module__in_channels={kwargs['in_channels']} but the images have {channels} channels")
-        kwargs.setdefault("in_channels", channels if channels is not None else 2)
+        kwargs = self._with_image_channels(kwargs)
         module = self.initialized_instance(self.module, kwargs)
         self.pretrained_report_ = None
         if self.pretrained_weights is not None:
             self.pretrained_report_ = load_pretrained_densenet(module.image_net.encoder, self.pretrained_weights)
         self.module_ = module
         return self
-
-    def get_params_for_optimizer(self, prefix, named_parameters):
-        args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
-        if self.optimizer is torch.optim.SGD:
-            for key, value in _SGD_DEFAULTS.items():
-                kwargs.setdefault(key, value)
-        return args, kwargs
 
     def augment_batch(self, Xi):
         """Apply ``augment_`` to the image of one training batch (never validation/predict).
@@ -397,26 +370,16 @@ class MMNNSurvival(SurvivalNeuralNet):
             return Xi
         return {**Xi, "image": self.augment_(Xi["image"])}
 
-    def _head_loss(self, y_pred, y_true, training):
-        loss = self.criterion_(y_pred.float(), y_true)
-        if not torch.isfinite(loss):
-            where = "training batch" if training else "whole set"
-            raise FloatingPointError(
-                f"MMNNSurvival: the Cox loss became {loss.item()} on a {where} at epoch "
-                f"{len(self.history)}; lower the learning rate (lr={self.lr}) or check the inputs"
-            )
-        return loss
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device_)
         heads = y_pred if isinstance(y_pred, tuple) else (y_pred,)
         if not training:
             # Model selection: the unweighted multimodal-head loss (of the whole set).
-            return self._head_loss(heads[0], y_true, training)
+            return self._checked_loss(heads[0], y_true, training)
         weights = getattr(self, "blend_weights_", None)
         if weights is None:
             weights = np.full(len(HEADS), 1.0 / len(HEADS))
-        terms = [float(w) * self._head_loss(h, y_true, training) for w, h in zip(weights, heads) if w > 0]
+        terms = [float(w) * self._checked_loss(h, y_true, training) for w, h in zip(weights, heads) if w > 0]
         return torch.stack(terms).sum()
 
     def head_losses(self, dataset):
@@ -443,7 +406,7 @@ class MMNNSurvival(SurvivalNeuralNet):
                 targets.append(to_tensor(yi, device=self.device_))
             outputs = _concat_outputs(preds)
             y_true = torch.cat(targets)
-            return np.array([self._head_loss(h, y_true, False).item() for h in outputs])
+            return np.array([self._checked_loss(h, y_true, False).item() for h in outputs])
 
     def fit(self, X, y, validation_data=None, **fit_params):
         """Train the network with gradient blending, keep the best epoch, fit the baseline.
