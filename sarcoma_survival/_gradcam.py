@@ -100,8 +100,7 @@ def grad_cam_3d(module, inputs, layer, *, forward=None, relu=True, normalize=Tru
     store = {}
 
     def keep(_m, _i, out):
-        out.retain_grad() if out.requires_grad else None
-        store["act"] = out
+        store["act"] = out  # its gradient is taken with torch.autograd.grad below
 
     hook = target.register_forward_hook(keep)
     try:

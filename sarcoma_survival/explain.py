@@ -96,9 +96,10 @@ def choose_layer(module, prefix, volume_shape, n_channels, min_resolution=8):
     names = [prefix + b for b in _BLOCKS if _has(module, prefix + b)]
     if not names:
         raise ValueError(f"no dense block found under {prefix!r}")
+    outer = _outer(prefix)
     example = torch.zeros((1, n_channels, *volume_shape))
-    sizes = layer_resolutions(_image_part(module, prefix), example, [n[len(_outer(prefix)):] for n in names])
-    sizes = {_outer(prefix) + k: v for k, v in sizes.items()}
+    sizes = layer_resolutions(_image_part(module, prefix), example, [n[len(outer):] for n in names])
+    sizes = {outer + k: v for k, v in sizes.items()}
     usable = [n for n in names if min(sizes[n]) >= min_resolution]
     return (usable[-1] if usable else names[0]), sizes
 
