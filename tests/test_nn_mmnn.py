@@ -124,6 +124,31 @@ def test_no_improvement_keeps_previous_weights():
     np.testing.assert_allclose(net.blending_weights_.to_numpy(), 1 / 3)
 
 
+def test_floored_weights():
+    from sarcoma_survival.nn._mmnn_blending import floored_weights
+
+    np.testing.assert_allclose(floored_weights([1.0, 0.0, 0.0], 0.1), [0.8, 0.1, 0.1])
+    np.testing.assert_allclose(floored_weights([0.8, 0.2, 0.0], 0.0), [0.8, 0.2, 0.0])
+    np.testing.assert_allclose(floored_weights([0.8, 0.2, 0.0], 1 / 3), [1 / 3] * 3)
+
+
+def test_floor_and_smoothing_hand_computed():
+    net = FakeNet(overfitting_image_head, warmup=2, period=2)
+    net.blend_min_weight, net.blend_smoothing = 0.1, 0.5
+    run_schedule(net, 5)
+    frame = net.blending_weights_
+    # epoch-2 estimate: raw (0.8, 0.2, 0) averaged with the warm-up's uniform weights,
+    # then floored: 0.1 + 0.7 * (0.5 * 1/3 + 0.5 * raw)
+    first = 0.5 / 3 + 0.5 * np.array([0.8, 0.2, 0.0])
+    np.testing.assert_allclose(frame.loc[3].to_numpy(), 0.1 + 0.7 * first)
+    # the losses are linear in the epoch, so the epoch-4 raw estimate is again (0.8, 0.2, 0)
+    second = 0.5 * first + 0.5 * np.array([0.8, 0.2, 0.0])
+    np.testing.assert_allclose(frame.loc[5].to_numpy(), 0.1 + 0.7 * second)
+    assert net.history[1]["blend_raw_weight_image"] == 0.0  # the rule's own output is kept
+    assert net.history[1]["blend_raw_weight_multimodal"] == pytest.approx(0.8)
+    assert frame["image"].min() >= 0.1
+
+
 @pytest.mark.parametrize("mode, expected", [(False, [1.0, 0.0, 0.0]), ("uniform", [1 / 3] * 3)])
 def test_fixed_modes_never_measure(mode, expected):
     net = FakeNet(overfitting_image_head, mode=mode, warmup=1, period=1)
@@ -139,7 +164,11 @@ def test_bad_blending_params(tiny_cohort):
                           ({"gradient_blending": 1}, "gradient_blending"),
                           ({"blend_warmup": -1}, "blend_warmup"),
                           ({"blend_period": 0}, "blend_period"),
-                          ({"blend_size": 1.5}, "blend_size")]:
+                          ({"blend_size": 1.5}, "blend_size"),
+                          ({"blend_min_weight": 0.4}, "blend_min_weight"),
+                          ({"blend_min_weight": -0.1}, "blend_min_weight"),
+                          ({"blend_smoothing": 1.0}, "blend_smoothing"),
+                          ({"blend_refit": "yes"}, "blend_refit")]:
         with pytest.raises(ValueError, match=match):
             tiny(**params).fit(X, y)
     with pytest.raises(ValueError, match="cohort table"):
@@ -181,7 +210,8 @@ def _absolute(dataset):
 @pytest.fixture(scope="module")
 def blended(tiny_cohort):
     spy = Spy()
-    model = tiny(blend_warmup=1, blend_period=1, augment=RecordingAugment(),
+    # the estimating run alone (blend_refit=False): the one that holds out and measures
+    model = tiny(blend_warmup=1, blend_period=1, blend_refit=False, augment=RecordingAugment(),
                  callbacks=[("spy", spy)])
     model.fit(tiny_cohort.X, tiny_cohort.y_os)
     return model, spy
@@ -275,6 +305,26 @@ def test_ablation_switch_changes_what_is_trained(tiny_cohort, mode):
     assert len(_absolute(spy.splits_[0])) == len(tiny_cohort.X)
     expected = [1.0, 0.0, 0.0] if mode is False else [1 / 3] * 3
     np.testing.assert_allclose(model.blending_weights_.to_numpy(), np.tile(expected, (2, 1)))
+
+
+def test_refit_replays_the_weights_on_every_training_patient(tiny_cohort):
+    spy = Spy()
+    model = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=True, callbacks=[("spy", spy)])
+    model.fit(tiny_cohort.X, tiny_cohort.y_os)
+    estimated = model.blend_history_
+    assert len(estimated) == len(model.history) == 4
+    assert "blend_heldout_loss_image" in estimated[-1]
+    assert not any(key.startswith("blend_") for row in model.history for key in row)  # nothing measured
+    # the refit used, epoch by epoch, the weights of the estimating run
+    assert [row["blending_weights"] for row in model.history] == [row["blending_weights"] for row in estimated]
+    assert not np.allclose(model.blending_weights_.iloc[-1], 1 / 3)
+    # ... and trained on the blend set's patients too: only the model-selection split is held out
+    train, valid, blend = spy.splits_
+    assert blend is None
+    assert set(_absolute(train)) | set(_absolute(valid)) == set(range(len(tiny_cohort.X)))
+    assert model.blend_dataset_ is None and model._replayed_weights is None
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(restored.predict(tiny_cohort.X), model.predict(tiny_cohort.X), rtol=1e-6)
 
 
 def test_model_selection_on_whole_validation_set_fused_loss(tiny_cohort):

@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_array, check_is_fitted
 from skorch.callbacks import PrintLog
 from skorch.dataset import unpack_data
+from skorch.history import History
 from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
@@ -97,6 +98,23 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         ``sqrt(blend_eps)`` nats (0.1) count as noise. The paper-faithful tiny floor
         (``1e-6``) lets a head whose losses barely moved take nearly all the weight
         (see the user guide).
+    blend_min_weight : float, default=0.0
+        Every head keeps at least this weight (in ``[0, 1/3]``; 0 is the raw rule, 1/3
+        uniform weights): the estimate ``w`` becomes ``m + (1 - 3m) w``. Without it a
+        noisy estimate can give the multimodal head weight 0, and then the fusion layer,
+        the one that predicts, stops training.
+    blend_smoothing : float, default=0.0
+        Each new estimate is averaged with the previous one, ``s * previous + (1 - s) *
+        new`` (in ``[0, 1)``; 0 keeps only the new one). Held-out losses of a small blend
+        set move by more between two measurements than the rule's signal; averaging
+        keeps one unlucky period from swinging all the weight to one head.
+    blend_refit : bool, default=True
+        After the blended run (which trains without the blend set), train again on every
+        training patient, replaying the first run's weight of each epoch; the second run
+        is the fitted model. Both runs are seeded by ``random_state`` (the same
+        initialisation when it is set). It doubles the training time
+        and gives back the patients the blend set took from training (see the user
+        guide for what that was worth on the synthetic cohort).
     augment : callable or None, default=RandomAugment3D()
         Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
         from ``random_state`` at each fit. ``None`` disables it.
@@ -146,7 +164,11 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         each epoch (index); ``plot_blending_weights(model.history)`` draws the same.
     blend_weights_ : ndarray of shape (3,)
         The latest estimate (multimodal, clinical, image), made at the last measurement
-        epoch; it would apply to the next epoch of a continued training.
+        epoch; it would apply to the next epoch of a continued training. After a refit
+        (``blend_refit=True``), the weight of the last replayed epoch.
+    blend_history_ : skorch History or None
+        With ``blend_refit=True``: the history of the estimating run (losses measured on
+        the blend set, ``blend_raw_weight_<head>``); ``history_`` is the refit's.
     pretrained_report_ : dict or None
     module_ : MultimodalNet
         For Grad-CAM: ``module_.image_net`` is the image subnetwork (``module_.image_net(x)``
@@ -182,6 +204,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         blend_period=5,
         blend_size=0.2,
         blend_eps=1e-2,
+        blend_min_weight=0.0,
+        blend_smoothing=0.0,
+        blend_refit=True,
         augment=RandomAugment3D(),
         pretrained_weights=None,
         module=MultimodalNet,
@@ -218,6 +243,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         self.blend_period = blend_period
         self.blend_size = blend_size
         self.blend_eps = blend_eps
+        self.blend_min_weight = blend_min_weight
+        self.blend_smoothing = blend_smoothing
+        self.blend_refit = blend_refit
         self.augment = augment
         self.pretrained_weights = pretrained_weights
 
@@ -270,7 +298,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
     def _fit_inputs(self, X):
         X = self._check_frame(X)
-        check_blending_params(self.gradient_blending, self.blend_warmup, self.blend_period, self.blend_eps)
+        check_blending_params(self.gradient_blending, self.blend_warmup, self.blend_period, self.blend_eps,
+                              self.blend_min_weight, self.blend_smoothing)
+        if not isinstance(self.blend_refit, (bool, np.bool_)):
+            raise ValueError(f"blend_refit must be True or False, got {self.blend_refit!r}")
         if self.gradient_blending is True and not 0.0 < float(self.blend_size) < 1.0:
             raise ValueError(f"blend_size must be in (0, 1), got {self.blend_size!r}")
         self.n_features_in_ = X.shape[1]
@@ -325,7 +356,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     def get_split_datasets(self, X, y=None, **fit_params):
         train, valid = super().get_split_datasets(X, y, **fit_params)
         self.blend_dataset_ = None
-        if self.gradient_blending is True:
+        if self.gradient_blending is True and getattr(self, "_replayed_weights", None) is None:
             targets = _dataset_targets(train)
             train, self.blend_dataset_ = SurvivalValidSplit(self.blend_size)(train, targets)
         if len(train) < 2:
@@ -411,6 +442,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     def fit(self, X, y, validation_data=None, **fit_params):
         """Train the network with gradient blending, keep the best epoch, fit the baseline.
 
+        With ``gradient_blending=True`` and ``blend_refit=True`` the network is trained
+        twice: first with the blend set held out, estimating the weights online; then on
+        every training patient with the first run's per-epoch weights replayed (its history is kept in ``blend_history_``).
+
         Parameters
         ----------
         X : DataFrame
@@ -426,10 +461,18 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         -------
         self
         """
+        self._replayed_weights = None
+        self.blend_history_ = None
         try:
-            return super().fit(X, y, validation_data=validation_data, **fit_params)
+            super().fit(X, y, validation_data=validation_data, **fit_params)
+            if self.gradient_blending is True and self.blend_refit:
+                self.blend_history_ = History(self.history)  # skorch clears the history in place
+                self._replayed_weights = self.blending_weights_.to_numpy()
+                super().fit(X, y, validation_data=validation_data, **fit_params)
+            return self
         finally:
             self.blend_dataset_ = None  # do not keep (or pickle) training patients
+            self._replayed_weights = None
 
     def predict_heads(self, X):
         """Log-risks of the three heads (multimodal, clinical-only, image-only).
