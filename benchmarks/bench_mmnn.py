@@ -9,8 +9,10 @@ model is then scored on one large fresh cohort drawn with another ``random_state
 (default 1000 patients), because the paper-size 15 % test set (44 patients) has a C-index
 standard error near 0.07 (DESIGN.md §9); its C-index is reported too, to show the noise.
 
-Rows: MMNN with gradient blending (library defaults), the same with the paper's recipe
-where our defaults differ (ReLU clinical MLP, ``blend_eps=1e-6``), MMNN without blending
+Rows: MMNN with gradient blending (library defaults, which retrain on the blend set's
+patients with the estimated weights), the online run alone ("raw rule": no refit, no
+floor or smoothing of the weights), the same with the paper's recipe where our defaults
+differ (ReLU clinical MLP, ``blend_eps=1e-6``), MMNN without blending
 (the paper's ablation), MMNN with fixed uniform weights, DenseNetSurvival (image only), ClinicalMLPSurvival, ClinicalRSF,
 RadiomicsCoxNet (radiomics + clinical, ElasticNet Cox; ``--no-radiomics`` skips it) and
 the oracle (the generator's true log-hazard). Columns: Harrell's C on the large cohort
@@ -31,6 +33,15 @@ batch 32, tumour z-score; 10-20 s per neural fit, about 5 min in all on 1 CPU th
         --lr 0.001 --batch-size 32 --normalize tumor --test-seed 1 --threads 1 --n-jobs 1
 
 The paper's optimiser recipe: drop ``--optimizer adam --lr 0.001 --batch-size 32``.
+
+DenseNet-121 at 48^3 (the user guide's GPU table; about 45 s per MMNN fit on an H200,
+one process per seed):
+
+    python benchmarks/bench_mmnn.py --seeds 0 --image-size 48 --size 48 --no-n4 \
+        --normalize tumor --optimizer adam --lr 0.001 --batch-size 32 --warmup 10 \
+        --period 5 --no-radiomics --test-seed 1 --epochs 40 --threads 2 --n-jobs 2
+
+``--models`` picks rows and their order; rows are appended to ``--out`` as they finish.
 
 Smoke run (about a minute): ``python benchmarks/bench_mmnn.py --tiny``.
 Every figure it prints is measured when it runs; nothing is stored but the CSV.
@@ -71,12 +82,17 @@ def build_models(args, seed, cache_dir):
     if args.image_lr is not None:  # a peak of its own for the image subnetwork (one-cycle per group)
         mmnn["optimizer__param_groups"] = [("image_net.*", {"lr": args.image_lr})]
     blend = dict(blend_warmup=args.warmup, blend_period=args.period)
-    if args.blend_eps is not None:
-        blend["blend_eps"] = args.blend_eps
-    # The paper's recipe where our defaults differ: ReLU clinical MLP, tiny dO^2 floor.
-    paper = dict(blend_warmup=args.warmup, blend_period=args.period, blend_eps=1e-6, module__activation="relu")
+    for option in ("blend_eps", "blend_min_weight", "blend_smoothing", "blend_refit"):
+        if getattr(args, option) is not None:
+            blend[option] = getattr(args, option)
+    # The rule's raw output (no floor, no averaging, no refit), our dO^2 floor and SELU MLP.
+    raw = dict(blend_warmup=args.warmup, blend_period=args.period, blend_min_weight=0.0, blend_smoothing=0.0,
+               blend_refit=False)
+    # The paper's recipe where our defaults differ: ReLU clinical MLP, tiny dO^2 floor, raw rule.
+    paper = dict(raw, blend_eps=1e-6, module__activation="relu")
     models = {
         "MMNN (gradient blending)": (MMNNSurvival(gradient_blending=True, **blend, **mmnn), True),
+        "MMNN (blending, raw rule)": (MMNNSurvival(gradient_blending=True, **raw, **mmnn), True),
         "MMNN (blending, paper recipe)": (MMNNSurvival(gradient_blending=True, **paper, **mmnn), True),
         "MMNN (no blending)": (MMNNSurvival(gradient_blending=False, **mmnn), True),
         "MMNN (uniform weights)": (MMNNSurvival(gradient_blending="uniform", **mmnn), True),
@@ -89,7 +105,15 @@ def build_models(args, seed, cache_dir):
             preprocessor=VolumePreprocessor(n4=args.n4, cache_dir=cache_dir, n_jobs=args.n_jobs),
             cache_dir=cache_dir, n_jobs=args.n_jobs)
         models["RadiomicsCoxNet"] = (RadiomicsCoxNet(extractor, n_jobs=args.n_jobs, random_state=seed), False)
-    return {name: models[name] for name in models if not args.models or name in args.models}
+    unknown = sorted(set(args.models or ()) - set(models))
+    if unknown:
+        raise SystemExit(f"unknown model name(s) {unknown}; choose from {list(models)}")
+    return {name: models[name] for name in (args.models or models)}  # in the order asked for
+
+
+def heads_path(out):
+    """Where the per-head table goes, beside ``--out``."""
+    return Path(out).with_name(Path(out).stem + "_heads.csv")
 
 
 def _c(y, risk):
@@ -139,7 +163,9 @@ def run(args):
                                    "c_head_clinical": _c(test[outcome], heads["clinical"].to_numpy()),
                                    "c_head_image": _c(test[outcome], heads["image"].to_numpy()),
                                    **{f"w_{k}": v for k, v in weights.items()}})
+                    pd.DataFrame(extras).to_csv(heads_path(args.out), index=False)
                 rows.append(row)
+                pd.DataFrame(rows).to_csv(args.out, index=False)  # so that a killed run keeps its rows
                 print(f"seed {seed}  {name:28s} C={row['c_test']:.3f}  rho={row['spearman']:+.3f}  "
                       f"Csmall={row['c_small_test']:.3f}  {fit_s:7.1f} s", flush=True)
     return pd.DataFrame(rows), pd.DataFrame(extras)
@@ -183,11 +209,17 @@ def main(argv=None):
                         help="sgd: the paper's SGD + Nesterov (the estimators' default)")
     parser.add_argument("--blend-eps", type=float, default=None,
                         help="floor of dO^2 in the weight rule (default: the estimator's, 1e-2)")
+    parser.add_argument("--blend-min-weight", type=float, default=None,
+                        help="least weight of every head (default: the estimator's)")
+    parser.add_argument("--blend-smoothing", type=float, default=None,
+                        help="share of the previous estimate kept at each update (default: the estimator's)")
+    parser.add_argument("--blend-refit", action=argparse.BooleanOptionalAction, default=None,
+                        help="retrain on every training patient with the estimated weights (default: the estimator's)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--period", type=int, default=5)
     parser.add_argument("--tiny-net", action="store_true", help="a 2-block DenseNet instead of DenseNet-121")
     parser.add_argument("--radiomics", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--models", nargs="*", default=None, help="only these rows (names as printed)")
+    parser.add_argument("--models", nargs="*", default=None, help="only these rows, in this order (names as printed)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--data-dir", default=None, help="keep cohorts and caches here")
@@ -205,7 +237,6 @@ def main(argv=None):
           f"scored on {args.n_test} fresh patients; seeds {args.seeds}; per-seed rows in {args.out}")
     print(summarise(results).to_string())
     if len(extras):
-        extras.to_csv(Path(args.out).with_name(Path(args.out).stem + "_heads.csv"), index=False)
         print("\nMMNN auxiliary heads on the large test cohort, and the last blending weights")
         print(extras.groupby("model").mean(numeric_only=True).drop(columns="seed").round(3).to_string())
 
