@@ -173,6 +173,8 @@ def test_bad_blending_params(tiny_cohort):
             tiny(**params).fit(X, y)
     with pytest.raises(ValueError, match="cohort table"):
         tiny().fit(np.zeros((24, 3)), y)
+    with pytest.raises(ValueError, match="warm_start"):
+        tiny(warm_start=True).fit(X, y)
 
 
 # --------------------------------------------------------------------------- fitted nets

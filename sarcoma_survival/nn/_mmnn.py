@@ -444,7 +444,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
         With ``gradient_blending=True`` and ``blend_refit=True`` the network is trained
         twice: first with the blend set held out, estimating the weights online; then on
-        every training patient with the first run's per-epoch weights replayed (its history is kept in ``blend_history_``).
+        every training patient with the first run's per-epoch weights replayed (its
+        history is kept in ``blend_history_``).
 
         Parameters
         ----------
@@ -461,11 +462,18 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         -------
         self
         """
+        refit = (self.gradient_blending is True and isinstance(self.blend_refit, (bool, np.bool_))
+                 and bool(self.blend_refit))
+        if refit and self.warm_start:
+            raise ValueError(
+                "blend_refit=True trains a second network from scratch, which warm_start=True "
+                "would not do; set blend_refit=False to continue training a fitted network"
+            )
         self._replayed_weights = None
         self.blend_history_ = None
         try:
             super().fit(X, y, validation_data=validation_data, **fit_params)
-            if self.gradient_blending is True and self.blend_refit:
+            if refit:
                 self.blend_history_ = History(self.history)  # skorch clears the history in place
                 self._replayed_weights = self.blending_weights_.to_numpy()
                 super().fit(X, y, validation_data=validation_data, **fit_params)
