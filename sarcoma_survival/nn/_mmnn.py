@@ -112,9 +112,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         After the blended run (which trains without the blend set), train again on every
         training patient, replaying the first run's weight of each epoch; the second run
         is the fitted model. Both runs are seeded by ``random_state`` (the same
-        initialisation when it is set). It doubles the training time
-        and gives back the patients the blend set took from training (see the user
-        guide for what that was worth on the synthetic cohort).
+        initialisation when it is set). Not with ``warm_start=True``. It doubles the
+        training time and gives back the patients the blend set took from training (see
+        the user guide for what that was worth on the synthetic cohort).
     augment : callable or None, default=RandomAugment3D()
         Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
         from ``random_state`` at each fit. ``None`` disables it.
