@@ -314,11 +314,17 @@ def test_refit_replays_the_weights_on_every_training_patient(tiny_cohort):
     model = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=True, callbacks=[("spy", spy)])
     model.fit(tiny_cohort.X, tiny_cohort.y_os)
     estimated = model.blend_history_
-    assert len(estimated) == len(model.history) == 4
+    # the estimating run stops at epoch 3: the estimate of epoch 4 would apply to no epoch
+    assert len(estimated) == 3 and len(model.history) == 4
     assert "blend_heldout_loss_image" in estimated[-1]
     assert not any(key.startswith("blend_") for row in model.history for key in row)  # nothing measured
-    # the refit used, epoch by epoch, the weights of the estimating run
-    assert [row["blending_weights"] for row in model.history] == [row["blending_weights"] for row in estimated]
+    # the refit used, epoch by epoch, the weights of the estimating run; in epoch 4 the
+    # estimate made at the end of epoch 3
+    replayed = [row["blending_weights"] for row in model.history]
+    assert replayed[:3] == [row["blending_weights"] for row in estimated]
+    last = estimated[-1]
+    np.testing.assert_allclose(list(replayed[3].values()),
+                               [last[f"blend_raw_weight_{head}"] for head in replayed[3]])
     assert not np.allclose(model.blending_weights_.iloc[-1], 1 / 3)
     # ... and trained on the blend set's patients too: only the model-selection split is held out
     train, valid, blend = spy.splits_
@@ -327,6 +333,32 @@ def test_refit_replays_the_weights_on_every_training_patient(tiny_cohort):
     assert model.blend_dataset_ is None and model._replayed_weights is None
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(restored.predict(tiny_cohort.X), model.predict(tiny_cohort.X), rtol=1e-6)
+
+
+def test_stopping_the_estimating_run_early_changes_no_replayed_weight(tiny_cohort):
+    settings = {"max_epochs": 5, "blend_warmup": 1, "blend_period": 2}
+    online = tiny(blend_refit=False, **settings).fit(tiny_cohort.X, tiny_cohort.y_os)
+    refit = tiny(blend_refit=True, **settings).fit(tiny_cohort.X, tiny_cohort.y_os)
+    # estimations at the ends of epochs 1, 3 (used from epochs 2 and 4) and 5 (used by no epoch)
+    assert len(online.history) == 5 and len(refit.blend_history_) == 3
+    assert [row["blending_weights"] for row in refit.blend_history_] == \
+        [row["blending_weights"] for row in online.history[:3]]
+    np.testing.assert_allclose(refit.blending_weights_.to_numpy(), online.blending_weights_.to_numpy(),
+                               rtol=1e-6)
+    assert not np.allclose(online.blending_weights_.loc[5], 1 / 3)
+
+
+def test_refit_without_a_usable_estimate_trains_once_with_uniform_weights(tiny_cohort):
+    spy = Spy()
+    model = tiny(max_epochs=3, blend_warmup=3, blend_refit=True, callbacks=[("spy", spy)])
+    model.fit(tiny_cohort.X, tiny_cohort.y_os)
+    assert model.blend_history_ is None
+    assert len(model.history) == 3
+    assert not any(key.startswith("blend_") for row in model.history for key in row)
+    np.testing.assert_allclose(model.blending_weights_.to_numpy(), np.full((3, 3), 1 / 3))
+    train, valid, blend = spy.splits_
+    assert blend is None
+    assert set(_absolute(train)) | set(_absolute(valid)) == set(range(len(tiny_cohort.X)))
 
 
 def test_model_selection_on_whole_validation_set_fused_loss(tiny_cohort):

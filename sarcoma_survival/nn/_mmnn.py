@@ -16,7 +16,7 @@ from ..preprocessing._augment import RandomAugment3D
 from ._base import SurvivalNeuralNet, _concat_outputs
 from ._callbacks import CoxPHLoss, SurvivalValidSplit
 from ._image_training import ImageTrainingMixin, one_cycle_callbacks
-from ._mmnn_blending import GradientBlending, check_blending_params
+from ._mmnn_blending import GradientBlending, check_blending_params, fixed_weights
 from ._mmnn_module import HEADS, MultimodalNet
 from ._pretrained import load_pretrained_densenet
 
@@ -112,9 +112,13 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         After the blended run (which trains without the blend set), train again on every
         training patient, replaying the first run's weight of each epoch; the second run
         is the fitted model. Both runs are seeded by ``random_state`` (the same
-        initialisation when it is set). Not with ``warm_start=True``. It doubles the
-        training time and gives back the patients the blend set took from training (see
-        the user guide for what that was worth on the synthetic cohort).
+        initialisation when it is set). Not with ``warm_start=True``. The first run stops
+        at the last estimation whose weights are used (epoch 45 of 50 with the defaults);
+        when ``max_epochs`` leaves no estimation to use (``max_epochs <= blend_warmup``),
+        it is skipped and the one run trains every patient with uniform weights. The
+        refit nearly doubles the training time and gives back the patients the blend set
+        took from training (see the user guide for what that was worth on the synthetic
+        cohort).
     augment : callable or None, default=RandomAugment3D()
         Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
         from ``random_state`` at each fit. ``None`` disables it.
@@ -168,7 +172,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         (``blend_refit=True``), the weight of the last replayed epoch.
     blend_history_ : skorch History or None
         With ``blend_refit=True``: the history of the estimating run (losses measured on
-        the blend set, ``blend_raw_weight_<head>``); ``history_`` is the refit's.
+        the blend set, ``blend_raw_weight_<head>``), up to its last used estimation;
+        ``history_`` is the refit's. None when no estimating run was needed.
     pretrained_report_ : dict or None
     module_ : MultimodalNet
         For Grad-CAM: ``module_.image_net`` is the image subnetwork (``module_.image_net(x)``
@@ -443,9 +448,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         """Train the network with gradient blending, keep the best epoch, fit the baseline.
 
         With ``gradient_blending=True`` and ``blend_refit=True`` the network is trained
-        twice: first with the blend set held out, estimating the weights online; then on
-        every training patient with the first run's per-epoch weights replayed (its
-        history is kept in ``blend_history_``).
+        twice: first with the blend set held out, estimating the weights online (up to the
+        last estimation the second run uses); then on every training patient with the
+        first run's per-epoch weights replayed (its history is kept in ``blend_history_``).
 
         Parameters
         ----------
@@ -464,6 +469,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         """
         refit = (self.gradient_blending is True and isinstance(self.blend_refit, (bool, np.bool_))
                  and bool(self.blend_refit))
+        if refit:
+            check_blending_params(self.gradient_blending, self.blend_warmup, self.blend_period, self.blend_eps,
+                                  self.blend_min_weight, self.blend_smoothing)
         if refit and self.warm_start:
             raise ValueError(
                 "blend_refit=True trains a second network from scratch, which warm_start=True "
@@ -472,15 +480,34 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         self._replayed_weights = None
         self.blend_history_ = None
         try:
-            super().fit(X, y, validation_data=validation_data, **fit_params)
-            if refit:
+            if not refit:
+                return super().fit(X, y, validation_data=validation_data, **fit_params)
+            total = fit_params.get("epochs") or self.max_epochs
+            last = self._last_used_estimate(total)
+            if last == 0:  # no estimate would be used: uniform weights on every patient
+                self._replayed_weights = fixed_weights("uniform")[None, :]
+            else:
+                super().fit(X, y, validation_data=validation_data, **{**fit_params, "epochs": last})
                 self.blend_history_ = History(self.history)  # skorch clears the history in place
-                self._replayed_weights = self.blending_weights_.to_numpy()
-                super().fit(X, y, validation_data=validation_data, **fit_params)
-            return self
+                used = self.blending_weights_.to_numpy()
+                after = np.repeat(self.blend_weights_[None, :], total - last, axis=0)
+                self._replayed_weights = np.vstack([used, after])
+            return super().fit(X, y, validation_data=validation_data, **fit_params)
         finally:
             self.blend_dataset_ = None  # do not keep (or pickle) training patients
             self._replayed_weights = None
+
+    def _last_used_estimate(self, total_epochs):
+        """Last epoch whose weight estimate a ``total_epochs`` run would still use (0: none).
+
+        An estimate made at the end of epoch ``u`` applies from epoch ``u + 1``, so the
+        estimating run of the refit can stop there: what it would train afterwards changes
+        no replayed weight.
+        """
+        first = GradientBlending.first_update(self.blend_warmup, self.blend_period)
+        if first >= total_epochs:
+            return 0
+        return first + (total_epochs - 1 - first) // self.blend_period * self.blend_period
 
     def predict_heads(self, X):
         """Log-risks of the three heads (multimodal, clinical-only, image-only).
