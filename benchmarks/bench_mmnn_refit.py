@@ -36,7 +36,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=287)
     parser.add_argument("--size", type=int, default=24)
-    parser.add_argument("--epochs", type=int, default=12, help="the demo's max_epochs")
+    parser.add_argument("--epochs", type=int, default=12, help="max_epochs (the demo's default)")
     parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--period", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)

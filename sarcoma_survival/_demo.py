@@ -113,6 +113,34 @@ def _check_int(value, name, low):
 
 
 # ------------------------------------------------------------------ models
+def demo_blending_schedule(max_epochs):
+    """Gradient-blending warm-up and period of the demo's multimodal network.
+
+    From 50 epochs on (``MMNNSurvival``'s default ``max_epochs``): the library's 10-epoch
+    warm-up and 5-epoch period. Below, a fifth and a tenth of the epochs, at least 2 each,
+    so that a CPU-sized run re-estimates the weights several times instead of once at its
+    very end (with 10 / 5 and the demo's 12 epochs, uniform weights would train 10 of them).
+
+    Parameters
+    ----------
+    max_epochs : int
+        Training epochs of the demo's image models.
+
+    Returns
+    -------
+    warmup, period : int
+
+    Examples
+    --------
+    >>> from sarcoma_survival._demo import demo_blending_schedule
+    >>> demo_blending_schedule(12), demo_blending_schedule(30), demo_blending_schedule(200)
+    ((2, 2), (6, 3), (10, 5))
+    """
+    if max_epochs >= 50:
+        return 10, 5
+    return max(2, round(max_epochs / 5)), max(2, round(max_epochs / 10))
+
+
 def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, images=False, net="compact"):
     """CPU-sized parameters for one estimator: only the parameters it has are set.
 
@@ -121,8 +149,9 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
     :class:`~sarcoma_survival.preprocessing.VolumePreprocessor` (or an image model's
     ``preprocessor="auto"``) becomes a ``VolumePreprocessor`` at ``image_size``; forests
     and radiomics extractors get ``n_jobs``; every model gets ``random_state``; image
-    models get the network sizes of ``DEMO_NETS[net]``. A model added to the registry
-    later is handled by the same rules.
+    models get the network sizes of ``DEMO_NETS[net]`` and, when they blend gradients, the
+    schedule of :func:`demo_blending_schedule`. A model added to the registry later is
+    handled by the same rules.
 
     Examples
     --------
@@ -147,6 +176,8 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
     if images and "max_epochs" in params:
         new["max_epochs"] = max_epochs
         new.update(DEMO_NETS[net])
+    if images and "blend_warmup" in params:
+        new["blend_warmup"], new["blend_period"] = demo_blending_schedule(max_epochs)
     if images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
         new["preprocessor"] = VolumePreprocessor(size=image_size, n_jobs=n_jobs)
     if "extractor" in params and params["extractor"] is None:

@@ -197,6 +197,23 @@ def test_demo_prints_summary_and_table(tmp_path, capsys):
     assert list(run.table.index) == ["oracle (true risk)", "sarculator-coxph"]
 
 
+@pytest.mark.parametrize("max_epochs, schedule", [(12, (2, 2)), (30, (6, 3)), (8, (2, 2)), (50, (10, 5)),
+                                                  (200, (10, 5))])
+def test_demo_scales_the_blending_schedule_to_its_epochs(max_epochs, schedule):
+    from sarcoma_survival._demo import demo_settings
+    from sarcoma_survival._registry import make_model
+
+    for name in ("mmnn", "mmnn-no-blending"):
+        params = demo_settings(make_model(name), image_size=16, max_epochs=max_epochs, random_state=0,
+                               n_jobs=1, images=True).get_params()
+        assert (params["max_epochs"], params["blend_warmup"], params["blend_period"]) == (max_epochs, *schedule)
+    # an estimation made at the end of the warm-up is used by a later epoch of the run
+    assert schedule[0] < max_epochs
+    densenet = demo_settings(make_model("densenet"), image_size=16, max_epochs=max_epochs, random_state=0,
+                             n_jobs=1, images=True).get_params()
+    assert "blend_warmup" not in densenet
+
+
 def test_demo_default_models_are_the_available_ones(monkeypatch, tmp_path):
     """Without --models every available model runs (a new one is picked up by itself)."""
     from sarcoma_survival import _demo
