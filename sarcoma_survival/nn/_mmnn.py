@@ -504,10 +504,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         estimating run of the refit can stop there: what it would train afterwards changes
         no replayed weight.
         """
-        first = GradientBlending.first_update(self.blend_warmup, self.blend_period)
-        if first >= total_epochs:
-            return 0
-        return first + (total_epochs - 1 - first) // self.blend_period * self.blend_period
+        schedule = GradientBlending()
+        updates = [epoch for epoch in range(1, total_epochs)
+                   if schedule.is_update_epoch(epoch, self.blend_warmup, self.blend_period)]
+        return updates[-1] if updates else 0
 
     def predict_heads(self, X):
         """Log-risks of the three heads (multimodal, clinical-only, image-only).
