@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._schema import CLINICAL_COLUMNS
-from ._base import SurvivalNeuralNet
-from ._callbacks import CoxPHLoss, SurvivalValidSplit
+from ._base import SurvivalNeuralNet, as_float_table, check_width
 from ._modules import ClinicalMLP
 
 
@@ -74,45 +73,19 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
     (2,)
     """
 
-    def __init__(
-        self,
-        preprocessor="auto",
-        *,
-        module=ClinicalMLP,
-        criterion=CoxPHLoss,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=64,
-        train_split=SurvivalValidSplit(0.2),
-        random_state=None,
-        device="auto",
-        precision="auto",
-        verbose=0,
-        **kwargs,
-    ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            random_state=random_state,
-            device=device,
-            precision=precision,
-            verbose=verbose,
-            **kwargs,
-        )
+    _parameter_constraints = {
+        **SurvivalNeuralNet._parameter_constraints,
+        "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
+    }
+
+    def __init__(self, preprocessor="auto", *, module=ClinicalMLP, **kwargs):
+        super().__init__(module, **kwargs)
         self.preprocessor = preprocessor
 
     def _make_preprocessor(self, X):
         if self.preprocessor is None:
             return None
-        if isinstance(self.preprocessor, str):
-            if self.preprocessor != "auto":
-                raise ValueError(f"preprocessor must be 'auto', a transformer or None; got {self.preprocessor!r}")
+        if isinstance(self.preprocessor, str):  # "auto" (the constraints allow no other string)
             if isinstance(X, pd.DataFrame) and any(c in X.columns for c in CLINICAL_COLUMNS):
                 from ..preprocessing import ClinicalEncoder
 
@@ -129,7 +102,7 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
             Xt = self.preprocessor_.fit_transform(X)
         else:
             Xt = X
-        Xt = self._as_float_table(Xt)
+        Xt = as_float_table(Xt)
         self.n_encoded_features_ = Xt.shape[1]
         return Xt
 
@@ -139,18 +112,9 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
             if isinstance(self.preprocessor_, StandardScaler):
                 X = check_array(X, dtype=np.float64)
             X = self.preprocessor_.transform(X)
-        Xt = self._as_float_table(X)
-        if Xt.shape[1] != self.n_encoded_features_:
-            raise ValueError(
-                f"X gives {Xt.shape[1]} features after preprocessing; the model was fitted with "
-                f"{self.n_encoded_features_}"
-            )
+        Xt = as_float_table(X)
+        check_width(Xt, self.n_encoded_features_, "features after preprocessing")
         return Xt
-
-    @staticmethod
-    def _as_float_table(X):
-        X = check_array(X, dtype=np.float32, ensure_all_finite=True)
-        return np.ascontiguousarray(X, dtype=np.float32)
 
     def initialize_module(self):
         kwargs = self.get_params_for("module")
