@@ -369,6 +369,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
 
     @staticmethod
     def _target(event, time):
+        """The survival target as skorch takes it: float ``[time, event]`` rows."""
         return np.column_stack([time, event]).astype(np.float64)
 
     @contextlib.contextmanager

@@ -11,28 +11,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
-
-class _Sequence(Options):
-    """Constraint: a tuple, list or 1-D array (of ``length`` items if given) of items meeting ``item``;
-    ``ordered``: non-decreasing. (An ``Options`` subclass: scikit-learn's constraint
-    validation accepts no other constraint class.)"""
-
-    def __init__(self, item, length=None, ordered=False):
-        super().__init__((tuple, list, np.ndarray), set())
-        self.item, self.length, self.ordered = item, length, ordered
-
-    def is_satisfied_by(self, val):
-        return (
-            isinstance(val, (tuple, list, np.ndarray))
-            and (self.length is None or len(val) == self.length)
-            and all(self.item.is_satisfied_by(v) for v in val)
-            and (not self.ordered or all(a <= b for a, b in zip(val, val[1:])))
-        )
-
-    def __str__(self):
-        size = f"{self.length} " if self.length is not None else ""
-        order = ", non-decreasing" if self.ordered else ""
-        return f"a tuple or list of {size}items, each {self.item}{order}"
+from ..utils.constraints import SequenceOf
 
 
 def _rotation_matrices(angles):
@@ -88,10 +67,10 @@ class RandomAugment3D(BaseEstimator):
 
     _parameter_constraints = {
         "flip_prob": [Interval(Real, 0, 1, closed="both")],
-        "flip_axes": [_Sequence(Options(Integral, {0, 1, 2}))],
+        "flip_axes": [SequenceOf(Options(Integral, {0, 1, 2}))],
         "rotate_range": [Interval(Real, 0, None, closed="left"),
-                         _Sequence(Interval(Real, 0, None, closed="left"), length=3)],
-        "zoom_range": [_Sequence(Interval(Real, 0, None, closed="neither"), length=2, ordered=True)],
+                         SequenceOf(Interval(Real, 0, None, closed="left"), length=3)],
+        "zoom_range": [SequenceOf(Interval(Real, 0, None, closed="neither"), length=2, ordered=True)],
         "padding_mode": [StrOptions({"zeros", "border", "reflection"})],
         "random_state": ["random_state"],
     }

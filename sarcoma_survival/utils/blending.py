@@ -22,8 +22,9 @@ def blending_weights_table(history):
     Returns
     -------
     DataFrame
-        Columns ``multimodal``, ``clinical``, ``image`` (:data:`HEADS`); epochs without
-        a record are left out.
+        One column per recorded head, those of :data:`HEADS` first in its order
+        (``multimodal``, ``clinical``, ``image``; all three when nothing was recorded);
+        epochs without a record are left out.
 
     Examples
     --------
@@ -35,4 +36,6 @@ def blending_weights_table(history):
     """
     rows = [{"epoch": row["epoch"], **row["blending_weights"]} for row in history
             if "blending_weights" in row]
-    return pd.DataFrame(rows, columns=["epoch", *HEADS]).set_index("epoch").astype(float)
+    recorded = dict.fromkeys(head for row in rows for head in row if head != "epoch")
+    heads = [h for h in HEADS if h in recorded or not recorded] + [h for h in recorded if h not in HEADS]
+    return pd.DataFrame(rows, columns=["epoch", *heads]).set_index("epoch").astype(float)
