@@ -373,3 +373,89 @@ def test_random_state_reproducibility(fitted, cohort):
         pytest.skip(f"{name} has no random_state: it is deterministic")
     again = clone(estimator).fit(X, y)  # same random_state as the fixture's fit
     np.testing.assert_array_equal(again.predict(X), estimator.predict(X))
+
+
+# --------------------------------------------------------------------------- parameter constraints
+def discover_public_estimators():
+    """Every exported scikit-learn estimator class (survival models and transformers)."""
+    import sarcoma_survival.models
+    import sarcoma_survival.nn
+    import sarcoma_survival.preprocessing
+    import sarcoma_survival.radiomics
+
+    found = {}
+    for module in (sarcoma_survival, sarcoma_survival.models, sarcoma_survival.nn,
+                   sarcoma_survival.preprocessing, sarcoma_survival.radiomics):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+                found[name] = obj
+    return found
+
+
+PUBLIC = discover_public_estimators()
+
+
+def declared_parameters(cls):
+    """The parameters this package declares for ``cls``: the named arguments of the
+    ``__init__`` of every class of its MRO defined in ``sarcoma_survival``.
+
+    The neural estimators pass ``**kwargs`` on to skorch's ``NeuralNet``: skorch's own
+    arguments (``iterator_train``, ``callbacks``, ``warm_start``...) and the routed
+    ``prefix__name`` parameters are skorch's to check (its ``_validate_params``), so
+    they are left out here: they are not named in any of this package's ``__init__``.
+    """
+    names = []
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("sarcoma_survival") and "__init__" in vars(klass):
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                    names.append(p.name)
+    return sorted(set(names))
+
+
+def test_public_estimators_are_discovered():
+    assert {"VolumePreprocessor", "ClinicalEncoder", "RandomAugment3D", "RadiomicsExtractor",
+            "SurvivalNeuralNet", "MMNNSurvival", "RadiomicsCoxNet"} <= set(PUBLIC)
+    assert set(ESTIMATORS) - {"_ReferenceCoxPH"} <= set(PUBLIC)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_every_declared_parameter_is_constrained(name):
+    cls = PUBLIC[name]
+    declared = declared_parameters(cls)
+    constraints = getattr(cls, "_parameter_constraints", {})
+    missing = [p for p in declared if p not in constraints]
+    assert not missing, f"{name}._parameter_constraints lacks {missing}"
+    stale = [p for p in constraints if p not in declared]
+    assert not stale, f"{name}._parameter_constraints names no parameter of __init__: {stale}"
+
+
+class _BadType:
+    """A value that no constraint of the toolkit accepts (not None, not callable, no method)."""
+
+
+def _build(name, **params):
+    from sarcoma_survival.nn import ClinicalMLP
+
+    if name in FAST:
+        return ESTIMATORS[name](**{**FAST[name][0](), **params})
+    if name == "SurvivalNeuralNet":
+        return PUBLIC[name](**{"module": ClinicalMLP, **params})
+    return PUBLIC[name](**params)
+
+
+CONSTRAINED = [(name, param) for name in sorted(PUBLIC) for param in declared_parameters(PUBLIC[name])]
+
+
+@pytest.mark.parametrize("name, param", CONSTRAINED)
+def test_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, cohort):
+    X, y = cohort
+    estimator = _build(name, **{param: _BadType()})
+    with pytest.raises(ValueError, match=f"'{param}' parameter of {name}"):
+        if not hasattr(estimator, "fit"):
+            estimator.reset()  # RandomAugment3D: its fit
+        elif name in ESTIMATORS or name == "SurvivalNeuralNet":
+            estimator.fit(X, y)
+        else:
+            estimator.fit(X)

@@ -103,6 +103,9 @@ def test_column_input_and_errors():
         cox_ph_loss(r, time=[1.0, 2.0, 3.0], event=[1, 1, 0], ties="exact")
     with pytest.raises(ValueError, match="same length"):
         cox_ph_loss(r, time=[1.0, 2.0], event=[1, 1, 0])
+    # time and event by name only: a positional call (the order that was swapped) fails
+    with pytest.raises(TypeError, match="positional"):
+        cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0])
 
 
 def _fit_linear_cox(x, time, event, ties):
