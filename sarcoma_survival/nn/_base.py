@@ -356,6 +356,16 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         self.history.record_batch(prefix + "_batch_size", len(targets))
         self.history.record(prefix + "_batch_count", len(iterator))
 
+    def _module_kwargs_with_width(self, name):
+        """``module__`` parameters with the input-width argument ``name`` of the module set,
+        unless given, to the width of the encoded training table (known after fit)."""
+        kwargs = self.get_params_for("module")
+        if name not in kwargs:
+            if not hasattr(self, "n_encoded_features_"):
+                raise ValueError(f"the input width is known after fit; call fit, or set module__{name}")
+            kwargs[name] = self.n_encoded_features_
+        return kwargs
+
     # ------------------------------------------------------------------ data hooks
     def _fit_inputs(self, X):
         """Fit input preprocessing on training data; return what the module's dataset takes."""

@@ -33,21 +33,12 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
     module : torch module class, default=ClinicalMLP
         Parameters through ``module__hidden_sizes``, ``module__dropout``,
         ``module__activation``, ``module__batch_norm``.
-    criterion : torch.nn.Module class, default=CoxPHLoss
-        Cox partial likelihood; ``criterion__ties="efron"`` for Efron's ties.
-    optimizer : torch optimizer class, default=torch.optim.Adam
-    lr : float, default=1e-3
-    max_epochs : int, default=100
-    batch_size : int, default=64
-    train_split : callable or None, default=SurvivalValidSplit(0.2)
-    random_state : int or None, default=None
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16"}, default="auto"
-        Autocast precision on GPU (bf16 when supported); fp32 on CPU.
-    verbose : int, default=0
     **kwargs
-        Other :class:`~sarcoma_survival.nn.SurvivalNeuralNet` / skorch arguments, e.g.
-        ``optimizer__weight_decay``, ``criterion__ties``.
+        The parameters of :class:`~sarcoma_survival.nn.SurvivalNeuralNet`, with its
+        defaults (``criterion=CoxPHLoss``, ``optimizer=torch.optim.Adam``, ``lr=1e-3``,
+        ``max_epochs=100``, ``batch_size=64``, ``train_split=SurvivalValidSplit(0.2)``,
+        ``random_state``, ``device``, ``precision``, ``verbose``), and skorch's arguments,
+        e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``.
 
     Attributes
     ----------
@@ -62,12 +53,13 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
 
     Examples
     --------
+    A numeric table is standardised; the risk follows its first column:
+
     >>> import numpy as np
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.nn import ClinicalMLPSurvival
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 3))
-    >>> y = Surv.from_arrays(rng.random(60) < 0.7, np.exp(-X[:, 0] + rng.normal(size=60)) + 0.1)
+    >>> X = np.random.default_rng(0).normal(size=(60, 3))
+    >>> y = Surv.from_arrays(X[:, 1] < 0.5, np.exp(-X[:, 0]) * 100)
     >>> model = ClinicalMLPSurvival(max_epochs=5, random_state=0).fit(X, y)
     >>> model.predict(X[:2]).shape
     (2,)
@@ -117,12 +109,5 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
         return Xt
 
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        if "in_features" not in kwargs:
-            if not hasattr(self, "n_encoded_features_"):
-                raise ValueError(
-                    "the input width is known after fit; call fit, or set module__in_features"
-                )
-            kwargs["in_features"] = self.n_encoded_features_
-        self.module_ = self.initialized_instance(self.module, kwargs)
+        self.module_ = self.initialized_instance(self.module, self._module_kwargs_with_width("in_features"))
         return self

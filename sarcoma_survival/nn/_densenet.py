@@ -5,12 +5,12 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import SurvivalNeuralNet
-from ._image_training import ImageTrainingMixin
+from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin
 from ._modules import DenseNetRisk
 
 
 class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
-    """Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.
+    __doc__ = f"""Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.
 
     Takes the cohort table: the image columns are preprocessed by ``preprocessor`` (a
     :class:`~sarcoma_survival.preprocessing.VolumePreprocessor`, whose per-patient results
@@ -25,33 +25,14 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     preprocessor : "auto", transformer or None, default="auto"
         ``"auto"``: ``VolumePreprocessor()`` for a DataFrame, nothing for arrays. A
         transformer is cloned and fitted on the training data.
-    augment : callable or None, default=RandomAugment3D()
-        Training-time augmentation of (B, C, D, H, W) tensors; cloned and re-seeded from
-        ``random_state`` at each fit. ``None`` disables it.
-    pretrained_weights : str, Path or None, default=None
-        yAware / BHB-10K DenseNet-121 checkpoint loaded when the module is initialised
-        (see :func:`~sarcoma_survival.nn.load_pretrained_densenet`).
     module : torch module class, default=DenseNetRisk
         ``module__in_channels`` defaults to the channels of the data; other sizes through
         ``module__n_features``, ``module__dropout``, ``module__block_config``,
         ``module__init_features``, ``module__growth_rate``.
-    criterion : torch.nn.Module class, default=CoxPHLoss
-        Cox partial likelihood; ``criterion__ties="efron"`` for Efron's ties.
-    optimizer : torch optimizer class, default=torch.optim.SGD
-        With ``optimizer__momentum=0.9``, ``optimizer__nesterov=True``,
-        ``optimizer__weight_decay=1e-4`` unless given.
-    lr : float, default=0.01
-        Peak learning rate of the one-cycle policy.
-    max_epochs : int, default=50
-    batch_size : int, default=8
-    train_split : callable or None, default=SurvivalValidSplit(0.2)
-    random_state : int or None, default=None
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16"}, default="auto"
-    verbose : int, default=0
     **kwargs
-        Other skorch arguments, e.g. ``callbacks__lr_scheduler=None`` (constant lr),
-        ``iterator_train__num_workers=2``, ``criterion__ties="efron"``.
+        skorch's arguments, e.g. ``callbacks__lr_scheduler=None`` (constant lr),
+        ``iterator_train__num_workers=2``, and these parameters of the image estimators:
+{IMAGE_PARAMS_DOC}
 
     Attributes
     ----------
@@ -66,12 +47,13 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
     Examples
     --------
+    Volumes given as an array (no preprocessing), one channel:
+
     >>> import numpy as np
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.nn import DenseNetSurvival
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(12, 1, 16, 16, 16)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(12) < 0.6, rng.uniform(100, 1000, 12))
+    >>> X = np.random.default_rng(0).normal(size=(12, 1, 16, 16, 16)).astype("float32")
+    >>> y = Surv.from_arrays(np.arange(12) % 3 > 0, np.linspace(100, 1000, 12))
     >>> model = DenseNetSurvival(max_epochs=1, random_state=0, module__init_features=8,
     ...                          module__growth_rate=4, module__block_config=(1, 1)).fit(X, y)
     >>> model.predict(X[:3]).shape

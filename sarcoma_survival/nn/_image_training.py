@@ -17,6 +17,28 @@ from ._pretrained import load_pretrained_densenet
 SGD_DEFAULTS = {"momentum": 0.9, "nesterov": True, "weight_decay": 1e-4}
 
 
+#: What ImageTrainingMixin adds or changes, for the ``**kwargs`` entry of the docstrings.
+IMAGE_PARAMS_DOC = """
+        * ``augment=RandomAugment3D()``: training-time augmentation of (B, C, D, H, W)
+          image batches (callable or None); cloned and seeded from ``random_state`` at
+          each fit. ``None`` disables it.
+        * ``pretrained_weights=None``: yAware / BHB-10K DenseNet-121 checkpoint (str or
+          Path) loaded into the image network when the module is initialised (see
+          :func:`~sarcoma_survival.nn.load_pretrained_densenet`).
+        * ``optimizer=torch.optim.SGD``: with ``optimizer__momentum=0.9``,
+          ``optimizer__nesterov=True``, ``optimizer__weight_decay=1e-4`` unless given.
+        * ``lr=0.01``: peak learning rate of the one-cycle policy (callback
+          ``lr_scheduler``).
+        * ``max_epochs=50``.
+        * ``batch_size=8``: a training epoch never ends with a batch of one patient
+          (BatchNorm cannot train on it); when the training set size leaves one, that
+          patient sits the epoch out.
+        * ``criterion``, ``train_split``, ``random_state``, ``device``, ``precision``,
+          ``verbose``: as in :class:`~sarcoma_survival.nn.SurvivalNeuralNet`
+          (``criterion__ties="efron"`` for Efron's ties; ``random_state`` also seeds the
+          augmentation)."""
+
+
 def one_cycle_callbacks(*extra, print_log=None):
     """Default callbacks of the image estimators: the base's, with a one-cycle schedule."""
     return default_callbacks(*extra, lr_scheduler=OneCycleSchedule(), print_log=print_log)

@@ -16,7 +16,7 @@ from skorch.utils import to_tensor
 from ..utils.blending import HEADS
 from ._base import SurvivalNeuralNet, as_float_table, check_width, dataset_targets
 from ._callbacks import SurvivalValidSplit
-from ._image_training import ImageTrainingMixin, one_cycle_callbacks
+from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin, one_cycle_callbacks
 from ._mmnn_blending import GradientBlending, fixed_weights, is_online, last_used_estimate
 from ._mmnn_module import MultimodalNet
 
@@ -40,7 +40,7 @@ class _MultimodalDataset(torch.utils.data.Dataset):
 
 
 class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
-    """Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
+    __doc__ = f"""Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
 
     The network of Bozzo et al. (2024), :class:`~sarcoma_survival.nn.MultimodalNet`: a
     clinical MLP (11 -> 32 -> 16 -> 8 -> 8 -> 8 -> 12) and a 3D DenseNet-121 (12 image
@@ -74,7 +74,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     clinical_preprocessor : "auto" or transformer, default="auto"
         Clinical encoding of the cohort table into a numeric table; ``"auto"`` is
         ``ClinicalEncoder(columns="clinical")``. Cloned and fitted on the training data.
-    gradient_blending : {True, False, "uniform"}, default=True
+    gradient_blending : {{True, False, "uniform"}}, default=True
         ``True``: online gradient blending (uniform weights during the warm-up, then
         re-estimated every ``blend_period`` epochs). ``False``: the multimodal head alone
         is trained (the paper's ablation; no blend set is held out). ``"uniform"``: fixed
@@ -112,40 +112,16 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         refit nearly doubles the training time and gives back the patients the blend set
         took from training (see the user guide for what that was worth on the synthetic
         cohort).
-    augment : callable or None, default=RandomAugment3D()
-        Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
-        from ``random_state`` at each fit. ``None`` disables it.
-    pretrained_weights : str, Path or None, default=None
-        yAware / BHB-10K DenseNet-121 checkpoint loaded into the image subnetwork when the
-        module is initialised (see :func:`~sarcoma_survival.nn.load_pretrained_densenet`).
     module : torch module class, default=MultimodalNet
         Sizes through ``module__hidden_sizes`` (clinical MLP), ``module__n_features``,
         ``module__init_features``, ``module__growth_rate``, ``module__block_config``
         (DenseNet), ``module__clinical_dropout``, ``module__image_dropout``.
-    criterion : torch.nn.Module class, default=CoxPHLoss
-        Cox partial likelihood of each head; ``criterion__ties="efron"`` for Efron's ties.
-    optimizer : torch optimizer class, default=torch.optim.SGD
-        With ``optimizer__momentum=0.9``, ``optimizer__nesterov=True``,
-        ``optimizer__weight_decay=1e-4`` unless given.
-    lr : float, default=0.01
-        Peak learning rate of the one-cycle policy (callback ``lr_scheduler``).
-    max_epochs : int, default=50
-    batch_size : int, default=8
-        A training epoch never ends with a batch of one patient (BatchNorm cannot train
-        on it): when the training set size leaves one, that patient sits the epoch out.
-    train_split : callable or None, default=SurvivalValidSplit(0.2)
-        Inner model-selection split; ``None`` keeps the last epoch (unless
-        ``validation_data`` is given to ``fit``).
-    random_state : int or None, default=None
-        Seeds initialisation, shuffling, the model-selection and blend splits and the
-        augmentation.
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16"}, default="auto"
-        Autocast precision on GPU (bf16 when supported); fp32 on CPU.
-    verbose : int, default=0
     **kwargs
-        Other skorch arguments, e.g. ``optimizer__weight_decay``,
-        ``callbacks__lr_scheduler=None`` (constant learning rate).
+        skorch's arguments, e.g. ``optimizer__weight_decay``,
+        ``callbacks__lr_scheduler=None`` (constant learning rate), and these parameters
+        of the image estimators (``random_state`` also seeds the model-selection and
+        blend splits; the criterion gives the Cox loss of each head):
+{IMAGE_PARAMS_DOC}
 
     Attributes
     ----------
@@ -310,15 +286,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
     # ------------------------------------------------------------------ skorch hooks
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        if "clinical_in_features" not in kwargs:
-            if not hasattr(self, "n_encoded_features_"):
-                raise ValueError(
-                    "the clinical input width is known after fit; call fit, or set "
-                    "module__clinical_in_features"
-                )
-            kwargs["clinical_in_features"] = self.n_encoded_features_
-        module = self.initialized_instance(self.module, self._with_image_channels(kwargs))
+        kwargs = self._with_image_channels(self._module_kwargs_with_width("clinical_in_features"))
+        module = self.initialized_instance(self.module, kwargs)
         return self._set_module(module, module.image_net.encoder)
 
     def augment_batch(self, Xi):
@@ -423,7 +392,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         Parameters
         ----------
         X : DataFrame
-            Cohort table.
+            Patients of the cohort table (clinical columns and image paths).
 
         Returns
         -------
