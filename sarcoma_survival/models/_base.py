@@ -102,7 +102,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The cohort table.
+            Patients to encode (the cohort table).
 
         Returns
         -------
@@ -116,7 +116,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The cohort table.
+            Patients to score (the cohort table).
 
         Returns
         -------
@@ -151,7 +151,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The cohort table.
+            Patients (the cohort table).
         return_array : bool, default=False
             If True, return an array of shape (n_patients, n_unique_times) evaluated at
             ``unique_times_``; otherwise an array of step functions.
