@@ -1,0 +1,35 @@
+"""Competing risks: distant metastasis with death as a competing event.
+
+A competing-risks outcome is a structured array with an integer ``event`` (0 =
+censored, 1..K = cause) and a float ``time`` (:func:`competing_y`). The models estimate
+the cumulative incidence of one cause in the presence of the others; none of them has a
+``predict_survival_function`` (the one exception to the toolkit's survival contract):
+``predict`` is the linear predictor of the cause (higher = earlier) and
+``predict_cumulative_incidence(X, times)`` the incidence. The references are R's
+``cmprsk``, ``riskRegression`` and ``pec`` (fixtures in ``tests/fixtures/competing_risks``).
+"""
+from ._cause_specific import CauseSpecificCoxPH
+from ._fine_gray import FineGrayCoxPH
+from ._metrics import (
+    brier_score_competing,
+    concordance_index_competing,
+    cumulative_dynamic_auc_competing,
+    integrated_brier_score_competing,
+    make_competing_risks_scorer,
+)
+from ._nonparametric import aalen_johansen
+from ._outcome import competing_y
+from ._sarculator import SarculatorFineGray
+
+__all__ = [
+    "competing_y",
+    "aalen_johansen",
+    "FineGrayCoxPH",
+    "CauseSpecificCoxPH",
+    "SarculatorFineGray",
+    "concordance_index_competing",
+    "brier_score_competing",
+    "integrated_brier_score_competing",
+    "cumulative_dynamic_auc_competing",
+    "make_competing_risks_scorer",
+]
