@@ -34,7 +34,7 @@ class _SubdistributionLikelihood:
         is_cause = event == cause
         self.event_times, self.n_events = np.unique(time[is_cause], return_counts=True)
         self.sum_x_events = X[is_cause].sum(axis=0)
-        g_before, _ = censoring_survival(event, time)
+        g_before, _ = censoring_survival(event, time, events_first=False)
         self.competing = (event > 0) & ~is_cause
         self.g_subject = g_before(time)
         self.g_event = g_before(self.event_times)

@@ -147,3 +147,43 @@ def check_competing_y(y, X=None, *, allow_no_event=False):
     if not allow_no_event and not (event > 0).any():
         raise ValueError("y has no observed event: all samples are censored")
     return event, time
+
+
+def dm_competing_y(y_os, y_dm):
+    """Distant metastasis with death as a competing risk, from the OS and DM outcomes.
+
+    Cause 1 is a metastasis (``dm_event``, at ``dm_time``); cause 2 is a death without a
+    metastasis before it (``os_event & ~dm_event & os_time <= dm_time``, at ``os_time``);
+    any other patient is censored at ``dm_time``. A metastasis and a death on the same
+    day count as a metastasis; a death after the end of DM follow-up is censoring.
+
+    Parameters
+    ----------
+    y_os, y_dm : structured ndarray or None
+        Survival outcomes (boolean event, float time) of the same patients.
+
+    Returns
+    -------
+    structured ndarray or None
+        As made by :func:`competing_y`; ``None`` when either outcome is ``None``.
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.competing_risks._outcome import dm_competing_y
+    >>> y_os = Surv.from_arrays([True, True, True, False], [300.0, 200.0, 900.0, 500.0])
+    >>> y_dm = Surv.from_arrays([True, False, False, False], [300.0, 200.0, 400.0, 500.0])
+    >>> dm_competing_y(y_os, y_dm)["event"].tolist()
+    [1, 2, 0, 0]
+    """
+    if y_os is None or y_dm is None:
+        return None
+    os_event, os_time = (np.asarray(y_os[f]) for f in y_os.dtype.names)
+    dm_event, dm_time = (np.asarray(y_dm[f]) for f in y_dm.dtype.names)
+    if os_event.size != dm_event.size:
+        raise ValueError(f"y_os has {os_event.size} entries but y_dm has {dm_event.size}")
+    dm_event = dm_event.astype(bool)
+    death = os_event.astype(bool) & ~dm_event & (os_time <= dm_time)
+    event = np.where(dm_event, 1, np.where(death, 2, 0))
+    time = np.where(death, os_time, dm_time).astype(float)
+    return competing_y(event, time)

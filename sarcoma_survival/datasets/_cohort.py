@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
+from ..competing_risks._outcome import dm_competing_y
 from .._schema import (
     BOOLEAN_COLUMNS,
     CATEGORIES,
@@ -204,6 +205,10 @@ def load_cohort(manifest):
         :func:`sksurv.util.Surv.from_arrays` (fields ``event``, bool, and
         ``time``, float days), or ``None`` when the manifest has neither column of
         that outcome (a cohort for prediction only, or one outcome only).
+        ``y_dm_competing``: DM with death as a competing risk (event 0 = censored,
+        1 = DM, 2 = death without DM; see
+        :func:`sarcoma_survival.competing_risks.competing_y`), or ``None`` without
+        both outcomes.
         ``manifest``: the absolute path of the manifest.
 
     Raises
@@ -303,4 +308,4 @@ def load_cohort(manifest):
             X[column] = X[column].astype(float)
         else:
             X[column] = X[column].astype(object)
-    return Bunch(X=X, y_os=y_os, y_dm=y_dm, manifest=path)
+    return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm), manifest=path)
