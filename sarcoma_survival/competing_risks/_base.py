@@ -57,15 +57,20 @@ def incidence_from_cause_hazards(jump_times, baseline_jumps, log_risk, cause, ti
     -------
     ndarray of shape (n, n_times)
         ``F_c(t) = sum_{t_j <= t} S(t_j-) dLambda_c(t_j)``, with the all-cause survival
-        taken as the product limit ``S(t_j-) = prod_{l<j} (1 - sum_k dLambda_k(t_l))``
-        (each factor clipped at 0, so that a large hazard cannot make it negative).
+        taken as the product limit ``S(t_j-) = prod_{l<j} (1 - sum_k dLambda_k(t_l))``.
+        Where the jumps of one step sum above 1 (a very high predicted hazard), that
+        step's factor is 0 and ``S(t_j-)`` is shared among the causes in proportion to
+        their jumps, so the incidences of all causes always sum to ``1 - S <= 1``.
     """
     # (n, K, m) hazard jumps of each patient
     jumps = np.exp(log_risk)[:, :, None] * baseline_jumps[None, :, :]
-    factor = np.clip(1.0 - jumps.sum(axis=1), 0.0, 1.0)
-    surv = np.cumprod(factor, axis=1)
+    total = jumps.sum(axis=1)
+    # a step whose jumps sum above 1 ends all-cause survival: share S(t_j-) among the
+    # causes in proportion to their jumps, so that the incidences still sum to 1 - S
+    scale = np.where(total > 1.0, 1.0 / np.where(total > 0, total, 1.0), 1.0)
+    surv = np.cumprod(1.0 - total * scale, axis=1)
     surv_before = np.concatenate([np.ones((surv.shape[0], 1)), surv[:, :-1]], axis=1)
-    cif = np.cumsum(surv_before * jumps[:, cause - 1, :], axis=1)
+    cif = np.cumsum(surv_before * jumps[:, cause - 1, :] * scale, axis=1)
     return np.clip(step_values(jump_times, cif, times), 0.0, 1.0)
 
 

@@ -14,7 +14,7 @@ def _names(X, n, mask, *, values=None):
     rows = np.flatnonzero(mask)[:10]
     if values is None:
         return ", ".join(labels[i] for i in rows)
-    return ", ".join(f"{labels[i]} ({values[i]!r})" for i in rows)
+    return ", ".join(f"{labels[i]} ({values[i].item()!r})" for i in rows)
 
 
 def _event_codes(event, X=None):
