@@ -19,6 +19,7 @@ from ._metrics import (
 )
 from ._nonparametric import aalen_johansen
 from ._outcome import competing_y
+from ._plot import incidence_calibration_table, plot_stacked_incidence
 from ._sarculator import SarculatorFineGray
 
 __all__ = [
@@ -32,4 +33,6 @@ __all__ = [
     "integrated_brier_score_competing",
     "cumulative_dynamic_auc_competing",
     "make_competing_risks_scorer",
+    "incidence_calibration_table",
+    "plot_stacked_incidence",
 ]

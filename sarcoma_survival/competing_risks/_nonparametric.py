@@ -75,7 +75,7 @@ def aalen_johansen(y, cause=1):
     >>> y = competing_y([1, 2, 0, 1], [1.0, 2.0, 3.0, 4.0])
     >>> times, cif = aalen_johansen(y, cause=1)
     >>> cif.round(3).tolist()
-    [0.25, 0.25, 0.25, 0.625]
+    [0.25, 0.25, 0.25, 0.75]
     """
     cause = _check_cause(cause)
     event, time = check_competing_y(y, allow_no_event=True)
