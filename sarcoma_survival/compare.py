@@ -19,6 +19,13 @@ from sklearn.utils import _safe_indexing, check_random_state
 
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
+from .competing_risks._evaluate import (
+    censor_competing,
+    is_competing_model,
+    row_label,
+    score_competing_fit,
+)
+from .competing_risks._outcome import check_competing_y, is_competing_y
 from .utils.validation import check_survival_y
 
 __all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison"]
@@ -144,9 +151,22 @@ def _fit_and_score(
     estimator = clone(model)
     X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
     y_train, y_test = y[train], y[test]
+    competing = is_competing_y(y)
     start = _time.perf_counter()
-    estimator.fit(X_train, y_train)
+    if competing and not is_competing_model(estimator):
+        estimator.fit(X_train, censor_competing(y_train))  # the DM rows "death censored"
+    else:
+        estimator.fit(X_train, y_train)
     fit_time = _time.perf_counter() - start
+    if competing:
+        result = {"n_train": len(train), "n_test": len(test), "fit_time_s": fit_time}
+        result.update(score_competing_fit(
+            estimator, X_test, y_train, y_test, bootstrap=bootstrap, n_bootstraps=n_bootstraps,
+            random_state=random_state, times=times, n_times=n_times))
+        if account:
+            result["n_parameters"] = count_parameters(estimator)
+            result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X, test[:1]))
+        return result
     risk = np.asarray(estimator.predict(X_test), dtype=float)
     result = {"n_train": len(train), "n_test": len(test), "fit_time_s": fit_time}
     result["c_index"] = concordance_index(y_test, risk)
@@ -202,6 +222,9 @@ def _check_outcomes(y, X):
         outcomes = {None: y}
     for name, y_k in outcomes.items():
         try:
+            if is_competing_y(y_k):
+                check_competing_y(y_k, X)
+                continue
             check_survival_y(y_k, X)
         except ValueError as exc:
             if name is not None:
@@ -295,7 +318,15 @@ def compare_models(
         The cohort table (every estimator of the toolkit takes it directly).
     y : structured ndarray or dict of them
         One outcome (``Surv.from_arrays(event, time)``), or a dict such as
-        ``{"OS": y_os, "DM": y_dm}`` to compare on several outcomes in one table.
+        ``{"OS": y_os, "DM": y_dm}`` to compare on several outcomes in one table. A
+        competing-risks outcome (``y_dm_competing``: 1 = DM, 2 = death without DM) gives
+        the DM rows both ways: a survival model is trained with death censored and its
+        row is named ``"<model> (<outcome>, death censored)"``; a competing-risks model
+        (:mod:`sarcoma_survival.competing_risks`) is trained on the competing outcome,
+        row ``"<model> (<outcome>, competing death)"``. Both are scored on the competing
+        outcome for cause 1: Wolbers' concordance of ``predict`` (its bootstrap SD) and
+        the integrated IPCW Brier score of the incidence (``1 - S(t)`` for the
+        death-censored model).
     models : dict of str to estimator
         Name -> unfitted estimator (cloned for every fit; set its ``random_state``).
     split : pair of index arrays, optional
@@ -366,10 +397,21 @@ def compare_models(
     if random_state is not None and not isinstance(random_state, numbers.Integral):
         random_state = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     first_y = next(iter(outcomes.values()))
+    if is_competing_y(first_y):  # stratify the split on cause 1 (DM)
+        first_y = censor_competing(first_y)
     held_out = _held_out_split(X, first_y, split, test_size, random_state)
     splitter = _cv_splitter(cv, random_state)
     if held_out is None and splitter is None:
         raise ValueError("give a held-out test set (split= or test_size=) and/or cv=")
+    for outcome, y_k in outcomes.items():
+        if not is_competing_y(y_k):
+            competing_models = [n for n, m in models.items() if is_competing_model(m)]
+            if competing_models:
+                raise ValueError(
+                    f"competing-risks model(s) {competing_models} need a competing outcome "
+                    f"(int event, 1 = DM, 2 = death without DM); outcome {outcome!r} is a "
+                    "survival outcome"
+                )
 
     tasks = []
     for outcome, y_k in outcomes.items():
@@ -377,7 +419,8 @@ def compare_models(
             if held_out is not None:
                 tasks.append((outcome, name, "test", 0, model, X, y_k, *held_out))
             if splitter is not None:
-                for fold, (train, test) in enumerate(splitter.split(X, y_k, groups)):
+                y_split = censor_competing(y_k) if is_competing_y(y_k) else y_k
+                for fold, (train, test) in enumerate(splitter.split(X, y_split, groups)):
                     tasks.append((outcome, name, "cv", fold, model, X, y_k, train, test))
     first = {}
     for i, task in enumerate(tasks):
@@ -394,8 +437,15 @@ def compare_models(
         )
         for i, task in enumerate(tasks)
     )
+    labels = {}
+    for outcome, y_k in outcomes.items():
+        for name, model in models.items():
+            labels[outcome, name] = row_label(name, outcome, model) if is_competing_y(y_k) else name
+    for r in results:
+        r["model"] = labels[r["outcome"], r["model"]]
     table = _summarise(
-        results, list(models), list(outcomes), held_out is not None, splitter is not None
+        results, list(dict.fromkeys(labels.values())), list(outcomes), held_out is not None,
+        splitter is not None,
     )
     return (table, pd.DataFrame(results)) if return_details else table
 
@@ -403,9 +453,12 @@ def compare_models(
 def _summarise(results, names, outcomes, has_test, has_cv):
     blocks = {}
     for outcome in outcomes:
-        rows = []
+        rows, kept = [], []
         for name in names:
             fits = [r for r in results if r["outcome"] == outcome and r["model"] == name]
+            if not fits:  # a row labelled for another outcome (competing-risks rows)
+                continue
+            kept.append(name)
             row = {}
             if has_test:
                 (test,) = [r for r in fits if r["protocol"] == "test"]
@@ -428,7 +481,7 @@ def _summarise(results, names, outcomes, has_test, has_cv):
             row["flops_per_sample"] = accounted["flops_per_sample"]
             row["fit_time_s"] = float(np.mean([r["fit_time_s"] for r in fits]))
             rows.append(row)
-        blocks[outcome] = pd.DataFrame(rows, index=pd.Index(names, name="model"), dtype=float)
+        blocks[outcome] = pd.DataFrame(rows, index=pd.Index(kept, name="model"), dtype=float)
     if outcomes == [None]:
         return blocks[None]
     return pd.concat(blocks, axis=1, names=["outcome", "metric"])

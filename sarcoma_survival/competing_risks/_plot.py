@@ -95,7 +95,7 @@ def incidence_calibration_table(y_true, incidence, horizon, *, cause=1, n_groups
     >>> y = competing_y([1, 0, 2, 1, 0, 1], [1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
     >>> table = incidence_calibration_table(y, [0.9, 0.1, 0.2, 0.8, 0.3, 0.7], 4.5, n_groups=2)
     >>> table["n"].tolist(), table["observed"].round(3).tolist()
-    [[3, 3], [0.0, 0.667]]
+    ([3, 3], [0.0, 0.667])
     """
     cause = _check_cause(cause)
     event, time = check_competing_y(y_true, allow_no_event=True)
