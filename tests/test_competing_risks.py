@@ -283,3 +283,38 @@ def test_death_censored_incidence_overestimates_the_true_dm_incidence():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert oracle.cumulative_incidence(t, cause=2, n_steps=1000).mean() > 0.15
+
+
+# --------------------------------------------------------------------------- compare / demo
+def test_compare_models_reports_the_dm_rows_both_ways(tiny_cohort):
+    from sarcoma_survival import SarculatorCoxPH
+    from sarcoma_survival.competing_risks import SarculatorFineGray
+    from sarcoma_survival.compare import compare_models
+
+    X, y = tiny_cohort.X, tiny_cohort.y_dm_competing
+    train, test = np.arange(14), np.arange(14, 24)
+    models = {"CoxPH": SarculatorCoxPH(), "FG": SarculatorFineGray(min_frequency=2)}
+    table = compare_models(X, {"DM": y}, models, split=(train, test), n_bootstraps=20,
+                           random_state=0)
+    assert list(table.index) == ["CoxPH (DM, death censored)", "FG (DM, competing death)"]
+    censored = SarculatorCoxPH().fit(
+        X.iloc[train], Surv.from_arrays(y["event"][train] == 1, y["time"][train]))
+    competing = SarculatorFineGray(min_frequency=2).fit(X.iloc[train], y[train])
+    for row, model in (("CoxPH (DM, death censored)", censored), ("FG (DM, competing death)", competing)):
+        expected = concordance_index_competing(y[test], model.predict(X.iloc[test]), cause=1)
+        assert table.loc[row, ("DM", "test_c_index")] == pytest.approx(expected, abs=1e-12)
+        assert 0 < table.loc[row, ("DM", "test_ibs")] < 0.5
+    with pytest.raises(ValueError, match="need a competing outcome"):
+        compare_models(X, tiny_cohort.y_dm, {"FG": SarculatorFineGray()}, cv=2)
+
+
+def test_demo_shows_both_dm_rows_for_the_sarculator_variables(tmp_path):
+    from sarcoma_survival._demo import run_demo
+
+    run = run_demo(tmp_path / "run", n_patients=40, n_test=40, image_size=12,
+                   models="sarculator-coxph", verbose=False)
+    rows = [name for name in run.table.index if "(DM," in name]
+    assert rows == ["sarculator-coxph (DM, death censored)", "sarculator-finegray (DM, competing death)"]
+    for name in rows:
+        assert run.table.loc[name, "DM C (SD)"] and run.table.loc[name, "DM IBS"]
+        assert run.table.loc[name, "OS C (SD)"] == ""

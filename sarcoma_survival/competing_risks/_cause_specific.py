@@ -78,7 +78,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
 
     Attributes
     ----------
-    coef_ : ndarray of shape (n_causes_, n_features)
+    coef_ : ndarray of shape (n_causes, n_features)
         Log cause-specific hazard ratios, one row per cause, columns in X's order.
     n_causes_ : int
         Causes kept (the largest code in ``y``, at least ``cause``). A cause without any
@@ -87,7 +87,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         other causes' incidences are those of a model without it.
     jump_times_ : ndarray
         Distinct event times (any cause) of the training data.
-    baseline_hazard_jumps_ : ndarray of shape (n_causes_, n_jump_times)
+    baseline_hazard_jumps_ : ndarray of shape (n_causes, n_jump_times)
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.

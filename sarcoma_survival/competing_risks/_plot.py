@@ -39,8 +39,8 @@ def plot_stacked_incidence(times, incidences, *, labels=("distant metastasis", "
     >>> matplotlib.use("Agg")
     >>> from sarcoma_survival.competing_risks import plot_stacked_incidence
     >>> ax = plot_stacked_incidence([0, 365, 730], [[0.0, 0.2, 0.3], [0.0, 0.05, 0.1]])
-    >>> ax.get_ylim()
-    (0.0, 1.0)
+    >>> [float(v) for v in ax.get_ylim()]
+    [0.0, 1.0]
     """
     times = np.asarray(times, dtype=float)
     values = np.atleast_2d(np.asarray(incidences, dtype=float))
