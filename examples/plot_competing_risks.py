@@ -104,7 +104,7 @@ ax.set_title("Calibration by risk decile (simulated)")
 # Cause-specific Cox models for DM and for death without DM, combined by Aalen-Johansen,
 # give incidences that add up: the white space above the two bands is the probability of
 # being alive without metastasis.
-from sarcoma_survival.preprocessing import ClinicalEncoder  # noqa: E402
+from sarcoma_survival.preprocessing import ClinicalEncoder
 
 encoder = ClinicalEncoder("sarculator", min_frequency=5).fit(train.X)
 Z_train, Z_test = encoder.transform(train.X), encoder.transform(test.X.iloc[[0]])

@@ -288,8 +288,8 @@ def test_death_censored_incidence_overestimates_the_true_dm_incidence():
 # --------------------------------------------------------------------------- compare / demo
 def test_compare_models_reports_the_dm_rows_both_ways(tiny_cohort):
     from sarcoma_survival import SarculatorCoxPH
-    from sarcoma_survival.competing_risks import SarculatorFineGray
     from sarcoma_survival.compare import compare_models
+    from sarcoma_survival.competing_risks import SarculatorFineGray
 
     X, y = tiny_cohort.X, tiny_cohort.y_dm_competing
     train, test = np.arange(14), np.arange(14, 24)

@@ -38,8 +38,8 @@ def reference(request):
     y = competing_y(data["status"].to_numpy(), data["time"].to_numpy())
     incidence = pd.read_csv(FIXTURES / f"{name}_crr_incidence.csv").to_numpy(dtype=float)
     cuminc = pd.read_csv(FIXTURES / f"{name}_cuminc.csv")
-    return dict(name=name, X=X, y=y, r=r, times=np.asarray(r["times"], dtype=float),
-                incidence=incidence, cuminc=cuminc)
+    return {"name": name, "X": X, "y": y, "r": r, "times": np.asarray(r["times"], dtype=float),
+            "incidence": incidence, "cuminc": cuminc}
 
 
 def test_fixtures_hold_both_causes_ties_and_censoring(reference):

@@ -23,16 +23,16 @@ from ._plot import incidence_calibration_table, plot_stacked_incidence
 from ._sarculator import SarculatorFineGray
 
 __all__ = [
-    "competing_y",
-    "aalen_johansen",
-    "FineGrayCoxPH",
     "CauseSpecificCoxPH",
+    "FineGrayCoxPH",
     "SarculatorFineGray",
-    "concordance_index_competing",
+    "aalen_johansen",
     "brier_score_competing",
-    "integrated_brier_score_competing",
+    "competing_y",
+    "concordance_index_competing",
     "cumulative_dynamic_auc_competing",
-    "make_competing_risks_scorer",
     "incidence_calibration_table",
+    "integrated_brier_score_competing",
+    "make_competing_risks_scorer",
     "plot_stacked_incidence",
 ]

@@ -11,7 +11,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import CAUSE_CONSTRAINT, CompetingRisksMixin, check_times, n_causes, step_values
+from ._base import (
+    CAUSE_CONSTRAINT,
+    CompetingRisksMixin,
+    check_times,
+    n_causes,
+    step_values,
+)
 from ._nonparametric import censoring_survival
 from ._outcome import check_competing_y
 

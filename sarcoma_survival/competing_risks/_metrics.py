@@ -332,9 +332,9 @@ def make_competing_risks_scorer(cause=1, tau=None, *, tied_tol=1e-8):
 
 
 __all__ = [
-    "concordance_index_competing",
     "brier_score_competing",
-    "integrated_brier_score_competing",
+    "concordance_index_competing",
     "cumulative_dynamic_auc_competing",
+    "integrated_brier_score_competing",
     "make_competing_risks_scorer",
 ]

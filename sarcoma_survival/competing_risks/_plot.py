@@ -98,7 +98,7 @@ def incidence_calibration_table(y_true, incidence, horizon, *, cause=1, n_groups
     ([3, 3], [0.0, 0.667])
     """
     cause = _check_cause(cause)
-    event, time = check_competing_y(y_true, allow_no_event=True)
+    _, time = check_competing_y(y_true, allow_no_event=True)
     values = np.asarray(incidence, dtype=float)
     if values.shape != time.shape or not np.all(np.isfinite(values)):
         raise ValueError(f"incidence must be finite, of shape ({time.size},); got {values.shape}")
