@@ -447,7 +447,12 @@ def run_demo(
     error in the table and the demo goes on; (3) ``table.csv`` (one row per model and
     outcome), ``table.md`` and PNG figures of the best model per outcome (Kaplan-Meier by
     risk group, time-dependent ROC at 1, 3 and 5 years, calibration at 3 years) and the
-    blending weights of any fitted multimodal network. Every number is simulated.
+    blending weights of any fitted multimodal network. When ``sarculator-coxph`` runs,
+    two more DM rows on the Sarculator variables score DM with death as a competing
+    risk (Wolbers' concordance and the IBS of the incidence on ``y_dm_competing``): the
+    Cox model trained with death censored and
+    :class:`~sarcoma_survival.competing_risks.SarculatorFineGray`. Every number
+    is simulated.
 
     Images are cached on disk (the cohorts, the preprocessed volumes and the radiomics
     features, per patient), so a second run with the same arguments is much faster.
@@ -496,8 +501,9 @@ def run_demo(
     ...                models="sarculator-coxph", verbose=False)
     >>> sorted(p.name for p in run.files)[:3]
     ['calibration_dm.png', 'calibration_os.png', 'km_dm.png']
-    >>> list(run.table.index)
-    ['oracle (true risk)', 'sarculator-coxph']
+    >>> list(run.table.index)  # doctest: +NORMALIZE_WHITESPACE
+    ['oracle (true risk)', 'sarculator-coxph', 'sarculator-coxph (DM, death censored)',
+     'sarculator-finegray (DM, competing death)']
     """
     from .datasets import make_synthetic_cohort
     from .utils._files import get_cache_dir, get_data_dir
