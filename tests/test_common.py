@@ -48,6 +48,7 @@ class _ReferenceCoxPH(SurvivalAnalysisMixin, BaseEstimator):
         self.encoder_ = ClinicalEncoder(list(self.columns)).fit(X)
         self.model_ = CoxPHSurvivalAnalysis(alpha=self.alpha).fit(self.encoder_.transform(X), y)
         self.unique_times_ = self.model_.unique_times_
+        self.training_risks_ = np.sort(self.model_.predict(self.encoder_.transform(X)))
         return self
 
     def _z(self, X):
@@ -658,3 +659,12 @@ def test_competing_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, 
     estimator = make_competing(name, **{param: _BadType()})
     with pytest.raises(ValueError, match=f"'{param}' parameter of {name}"):
         estimator.fit(_competing_X(name, X), y)
+
+
+def test_training_risks_are_the_sorted_training_predictions(fitted, cohort):
+    # The reference of the web page's risk percentile: n floats, no patient ids.
+    name, estimator = fitted
+    X, _ = cohort
+    stored = estimator.training_risks_
+    assert isinstance(stored, np.ndarray) and stored.dtype == np.float64 and stored.ndim == 1
+    np.testing.assert_allclose(stored, np.sort(estimator.predict(X)), rtol=1e-6, atol=1e-9)

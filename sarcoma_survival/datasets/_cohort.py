@@ -13,7 +13,6 @@ from .._schema import (
     BOOLEAN_COLUMNS,
     CATEGORIES,
     CLINICAL_COLUMNS,
-    FREE_CATEGORICAL_COLUMNS,
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
     OUTCOME_COLUMNS,
@@ -27,6 +26,9 @@ _MAX_LISTED = 10
 
 class CohortError(ValueError):
     """A manifest cannot be turned into a cohort table; the message says what and where."""
+
+    #: The offending column when one is known (set by :func:`parse_clinical_fields`).
+    column = None
 
 
 def _listing(items):
@@ -112,6 +114,78 @@ def _parse_free_text(values):
     for i, value in enumerate(values):
         out[i] = np.nan if _missing(value) else str(value).strip()
     return out
+
+
+def _parse_clinical_column(values, column, ids, where):
+    """One clinical column of the schema, parsed and checked as the manifest loader does."""
+    if column in NUMERIC_COLUMNS:
+        return _parse_numeric(values, column, ids, where)
+    if column in BOOLEAN_COLUMNS:
+        return _parse_boolean(values, column, ids, allow_missing=True, where=where)
+    if column in CATEGORIES:
+        return _parse_category(values, column, ids, where)
+    return _parse_free_text(values)
+
+
+def parse_clinical_fields(fields, *, patient="patient", where="form"):
+    """Validate one patient's clinical values given as text, exactly as :func:`load_cohort` does.
+
+    The values are what a manifest row would hold (for example the fields of a web
+    form): an empty string or an absent column means missing, booleans and categories
+    are spelled as the loader accepts them.
+
+    Parameters
+    ----------
+    fields : mapping of str to str
+        Clinical column name -> cell text. Names outside the clinical schema columns
+        are not read (the caller decides what an unknown name means).
+    patient : str, default="patient"
+        Patient id used in error messages and as the row's index.
+    where : str, default="form"
+        Prefix of error messages (``load_cohort`` uses ``"manifest '<path>'"``).
+
+    Returns
+    -------
+    DataFrame
+        One row indexed by ``patient`` (index name ``patient_id``) with the 11 clinical
+        columns in schema order and the dtypes of :func:`load_cohort`'s ``X``.
+
+    Raises
+    ------
+    CohortError
+        With the loader's one-line message; its ``column`` attribute names the field.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.datasets._cohort import parse_clinical_fields
+    >>> row = parse_clinical_fields({"age": "61", "grade": "High", "neoadjuvant_chemo": "yes"})
+    >>> row["age"].tolist(), row["grade"].tolist(), row["neoadjuvant_chemo"].tolist()
+    ([61.0], ['high'], [1.0])
+    >>> try:
+    ...     parse_clinical_fields({"tumor_size_cm": "big"})
+    ... except CohortError as exc:
+    ...     print(exc.column, "|", exc)
+    tumor_size_cm | form: column 'tumor_size_cm' must be numeric; invalid value for patient(s): patient ('big')
+    """
+    columns = {}
+    for column in CLINICAL_COLUMNS:
+        values = np.array([fields.get(column, "")], dtype=object)
+        try:
+            columns[column] = _parse_clinical_column(values, column, [patient], where)
+        except CohortError as exc:
+            exc.column = column
+            raise
+    X = pd.DataFrame(columns, index=pd.Index([patient], name=PATIENT_ID_COLUMN))
+    return _schema_dtypes(X)
+
+
+def _schema_dtypes(X):
+    for column in CLINICAL_COLUMNS:
+        if column in NUMERIC_COLUMNS or column in BOOLEAN_COLUMNS:
+            X[column] = X[column].astype(float)
+        else:
+            X[column] = X[column].astype(object)
+    return X
 
 
 def _parse_outcome(raw, outcome, ids, where):
@@ -281,17 +355,8 @@ def load_cohort(manifest):
             f"{where}: duplicate patient id(s): {_listing(f'{k} ({v} rows)' for k, v in dupes.items())}"
         )
 
-    columns = {}
-    for column in CLINICAL_COLUMNS:
-        values = raw[column].to_numpy()
-        if column in NUMERIC_COLUMNS:
-            columns[column] = _parse_numeric(values, column, ids, where)
-        elif column in BOOLEAN_COLUMNS:
-            columns[column] = _parse_boolean(values, column, ids, allow_missing=True, where=where)
-        elif column in CATEGORIES:
-            columns[column] = _parse_category(values, column, ids, where)
-        elif column in FREE_CATEGORICAL_COLUMNS:
-            columns[column] = _parse_free_text(values)
+    columns = {column: _parse_clinical_column(raw[column].to_numpy(), column, ids, where)
+               for column in CLINICAL_COLUMNS}
     columns.update(_parse_images(raw, ids, path.parent, where))
     y_os = _parse_outcome(raw, "os", ids, where)
     y_dm = _parse_outcome(raw, "dm", ids, where)
@@ -302,10 +367,5 @@ def load_cohort(manifest):
         if column not in known:
             columns[column] = _parse_extra(raw[column].to_numpy())
 
-    X = pd.DataFrame(columns, index=pd.Index(ids, name=PATIENT_ID_COLUMN))
-    for column in CLINICAL_COLUMNS:
-        if column in NUMERIC_COLUMNS or column in BOOLEAN_COLUMNS:
-            X[column] = X[column].astype(float)
-        else:
-            X[column] = X[column].astype(object)
+    X = _schema_dtypes(pd.DataFrame(columns, index=pd.Index(ids, name=PATIENT_ID_COLUMN)))
     return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm), manifest=path)

@@ -47,6 +47,8 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
     ``fit`` validates ``y`` first, then the parameters and the table, fits the features
     on the training table only, then the model on the encoded matrix; prediction
     encodes with the fitted features and delegates.
+    ``training_risks_`` keeps the sorted predicted risks of the training patients (no
+    identifiers), the reference of a new patient's risk percentile.
     """
 
     def _make_features(self):  # pragma: no cover - abstract
@@ -86,6 +88,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         check_cohort_frame(X, self)
         self.features_ = self._make_features()
         self.model_ = self._fit_model(X, y)
+        self.training_risks_ = np.sort(np.asarray(self.predict(X), dtype=float))
         self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.unique_times_ = np.asarray(self.model_.unique_times_)

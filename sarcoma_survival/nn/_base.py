@@ -139,6 +139,9 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
     baseline_model_ : sksurv.linear_model.coxph.BreslowEstimator
     best_epoch_ : int
         Epoch whose weights were kept.
+    training_risks_ : ndarray of float64
+        Sorted predicted risks of the training patients (no identifiers), the reference
+        of a new patient's risk percentile.
     history_ : skorch.history.History
 
     Examples
@@ -419,6 +422,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         self._check_params()
         Xt = self._train(X, event, time, validation_data, fit_params)
         risk = self._predict_transformed(Xt)
+        self.training_risks_ = np.sort(risk)
         self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
         return self
 

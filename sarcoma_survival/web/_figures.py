@@ -1,0 +1,58 @@
+"""PNG figures of one answer (data URIs): survival curves and the Grad-CAM overlay.
+
+Drawn on :class:`matplotlib.figure.Figure` objects with the Agg canvas, never through
+pyplot's global state, so concurrent requests cannot draw into each other's figures.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+
+_LABELS = {"os": "overall survival", "dm": "DM-free survival", "clinical_only": "clinical-only model (OS)"}
+
+
+def _data_uri(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def curves_png(curves, times):
+    """Survival curves: the model's (OS, DM-free) on the left, the clinical-only one on the right."""
+    from matplotlib.figure import Figure
+
+    from ..plotting import plot_survival_curve
+
+    side = "clinical_only" in curves
+    fig = Figure(figsize=(10 if side else 5.5, 4))
+    axes = fig.subplots(1, 2 if side else 1, squeeze=False)[0]
+    for role, fn in curves.items():
+        ax = axes[1] if role == "clinical_only" else axes[0]
+        plot_survival_curve(fn, horizons=times, label=_LABELS[role], ax=ax)
+    axes[0].set_title("model with images" if side else "predicted curves", fontsize=10)
+    if side:
+        axes[1].set_title("clinical variables only", fontsize=10)
+    for ax in axes:
+        ax.set_xlabel("days since surgery")
+        ax.grid(alpha=0.3)
+    return _data_uri(fig)
+
+
+def gradcam_png(model, X):
+    """Grad-CAM of the image network on the three orthogonal slices through its peak."""
+    from matplotlib.figure import Figure
+
+    from ..explain import gradcam, plot_gradcam
+
+    result = gradcam(model, X)
+    volume = np.asarray(result.volumes[0])
+    names = ("T1", "T2")[: volume.shape[0]]
+    fig = Figure(figsize=(8, 2.7 * volume.shape[0]))
+    plot_gradcam(volume, result.maps[0], channel_names=names, fig=fig,
+                 title=f"Grad-CAM ({result.layer.rsplit('.', 1)[-1]})")
+    return _data_uri(fig)

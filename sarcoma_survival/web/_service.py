@@ -1,0 +1,263 @@
+"""One patient through the loaded models: validation, prediction, percentile, Grad-CAM.
+
+The fitted models are private deep copies, loaded once. Every cache inside them (image
+preprocessing, radiomics) is pointed at the request's private folder while the request
+holds the lock, so a patient's volumes never outlive the request, Grad-CAM reuses the
+volumes preprocessed for the prediction, and two requests never see each other's data.
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from .._schema import (
+    BOOLEAN_COLUMNS,
+    CATEGORIES,
+    CLINICAL_COLUMNS,
+    IMAGE_COLUMNS,
+    NUMERIC_COLUMNS,
+)
+from ..datasets._cohort import CohortError, parse_clinical_fields
+from ..preprocessing import ClinicalEncoder
+from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
+
+#: Default evaluation times of ``POST /api/predict`` (1, 2 and 5 years, in days).
+DEFAULT_TIMES = (365.0, 730.0, 1825.0)
+
+_UNITS = {"age": "years", "tumor_size_cm": "cm", "tumor_volume_cm3": "cm³"}
+_ROLES = ("os", "dm", "clinical_only")
+
+
+def _walk(obj, depth=0, seen=None):
+    """Every estimator-like object reachable from a fitted model's attributes."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen or depth > 6:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _walk(item, depth + 1, seen)
+        return
+    if isinstance(obj, dict):
+        for item in obj.values():
+            yield from _walk(item, depth + 1, seen)
+        return
+    if not isinstance(obj, BaseEstimator):
+        return
+    yield obj
+    for name, value in vars(obj).items():
+        if name.endswith("_") or name in ("steps", "transformers", "transformers_"):
+            yield from _walk(value, depth + 1, seen)
+
+
+def _clinical_fields(models):
+    """Schema entries of the clinical columns read by the fitted encoders, in schema order."""
+    used, seen_categories = set(), {}
+    for model in models:
+        for part in _walk(model):
+            if not isinstance(part, ClinicalEncoder) or not hasattr(part, "transformer_"):
+                continue
+            used.update(part.feature_names_in_)
+            if part.categorical_columns_:
+                onehot = part.transformer_.named_transformers_["categorical"][-1]
+                for column, categories in zip(part.categorical_columns_, onehot.categories_):
+                    known = seen_categories.setdefault(column, [])
+                    known.extend(str(c) for c in categories if str(c) not in known)
+    fields = []
+    for column in CLINICAL_COLUMNS:
+        if column not in used:
+            continue
+        if column in NUMERIC_COLUMNS:
+            kind, allowed = "number", None
+        elif column in BOOLEAN_COLUMNS:
+            kind, allowed = "boolean", ["yes", "no"]
+        elif column in CATEGORIES:
+            kind, allowed = "category", seen_categories.get(column, list(CATEGORIES[column]))
+        else:  # free text: the training categories are suggestions, others are accepted
+            kind, allowed = "text", seen_categories.get(column, [])
+        fields.append({"name": column, "type": kind, "unit": _UNITS.get(column), "allowed": allowed})
+    return fields
+
+
+def _image_columns(models):
+    """Image fields the models read: their preprocessors' channels, then the mask."""
+    channels = set()
+    for model in models:
+        for part in _walk(model):
+            channels.update(getattr(part, "channels_", ()) or ())
+    return [c for c in IMAGE_COLUMNS if c in channels] + (["mask"] if channels else [])
+
+
+def _is_gradcam_model(model):
+    from ..nn import DenseNetSurvival, MMNNSurvival
+
+    return isinstance(model, (DenseNetSurvival, MMNNSurvival)) or hasattr(model, "_gradcam_spec")
+
+
+def percentile(sorted_risks, risk):
+    """Mid-rank percentile of ``risk`` among the training risks (ties count half)."""
+    sorted_risks = np.asarray(sorted_risks, dtype=float)
+    below = np.searchsorted(sorted_risks, risk, side="left")
+    not_above = np.searchsorted(sorted_risks, risk, side="right")
+    return float(100.0 * (below + not_above) / (2 * len(sorted_risks)))
+
+
+def parse_times(text):
+    """``"365,730"`` -> [365.0, 730.0]; a clear error naming the field ``times``."""
+    if text is None or not str(text).strip():
+        return list(DEFAULT_TIMES)
+    times = []
+    for part in str(text).split(","):
+        try:
+            value = float(part.strip())
+        except ValueError:
+            raise InputError(f"times: {part.strip()!r} is not a number of days", field="times") from None
+        if not np.isfinite(value) or value <= 0:
+            raise InputError(f"times: {part.strip()!r} must be a positive number of days", field="times")
+        times.append(value)
+    if len(times) > 50:
+        raise InputError("times: at most 50 time points", field="times")
+    return times
+
+
+class PredictionService:
+    """The loaded models and what one request does with them (thread-safe).
+
+    Parameters
+    ----------
+    os_model : fitted survival estimator
+        Overall-survival model.
+    dm_model, clinical_model : fitted survival estimator, optional
+        Distant-metastasis model; clinical-only OS model shown side by side.
+    """
+
+    def __init__(self, os_model, *, dm_model=None, clinical_model=None):
+        models = {"os": os_model, "dm": dm_model, "clinical_only": clinical_model}
+        self.models = {}
+        for role in _ROLES:
+            model = models[role]
+            if model is None:
+                continue
+            for attribute in ("predict_survival_function", "training_risks_"):
+                if not hasattr(model, attribute):
+                    raise ValueError(
+                        f"the {role} model ({type(model).__name__}) has no {attribute}; "
+                        "refit it with this version of sarcoma_survival"
+                    )
+            self.models[role] = copy.deepcopy(model)
+        self._caches = [part for model in self.models.values() for part in _walk(model)
+                        if hasattr(part, "cache") and hasattr(part, "cache_dir")]
+        for part in self._caches:
+            part.cache = False
+            if hasattr(part, "n_jobs"):
+                part.n_jobs = None
+            if hasattr(part, "verbose"):
+                part.verbose = 0
+        self.lock = threading.Lock()
+        self.fields = _clinical_fields(self.models.values())
+        self.image_columns = _image_columns(self.models.values())
+        self.gradcam_role = next((r for r in ("os", "dm") if r in self.models
+                                  and _is_gradcam_model(self.models[r])), None)
+
+    # ------------------------------------------------------------------ description
+    def schema(self):
+        """Fields of the form: clinical columns the models read, then the image files."""
+        files = [{"name": c, "type": "file", "unit": None, "allowed": list(IMAGE_SUFFIXES)}
+                 for c in self.image_columns]
+        return {"fields": self.fields + files}
+
+    def describe(self):
+        return {role: type(model).__name__ for role, model in self.models.items()}
+
+    # ------------------------------------------------------------------ one request
+    def _patient(self, fields, files, folder, limit_bytes):
+        known = set(CLINICAL_COLUMNS) | set(IMAGE_COLUMNS) | {"times"}
+        unknown = sorted((set(fields) | set(files)) - known)
+        if unknown:
+            raise InputError(
+                f"unknown field(s): {', '.join(unknown)}; the fields are the cohort schema's "
+                f"columns ({', '.join(CLINICAL_COLUMNS)}), the files {', '.join(IMAGE_COLUMNS)} and times",
+                field=unknown[0],
+            )
+        for name in CLINICAL_COLUMNS + ("times",):
+            if name in files:
+                raise InputError(f"field {name!r} must be text, not a file", field=name)
+        for name in IMAGE_COLUMNS:
+            if fields.get(name, "").strip():
+                raise InputError(f"field {name!r} must be an uploaded file", field=name)
+        try:
+            X = parse_clinical_fields(fields, patient="patient", where="form")
+        except CohortError as exc:
+            raise InputError(str(exc), field=exc.column) from None
+        if not self.image_columns:
+            if files:
+                name = sorted(files)[0]
+                raise InputError(f"field {name!r}: the loaded models take no images", field=name)
+            return X
+        for column in self.image_columns:
+            if column not in files:
+                raise InputError(
+                    f"field {column!r}: the loaded image model needs the files "
+                    f"{', '.join(self.image_columns)}; {column} was not uploaded", field=column)
+        extra = sorted(set(files) - set(self.image_columns))
+        if extra:
+            raise InputError(f"field {extra[0]!r}: the loaded models do not read this image", field=extra[0])
+        for column in self.image_columns:
+            path = files[column]
+            if path.suffix == ".zip":
+                path = unpack_zip(path, column, limit_bytes)
+            X[column] = str(path)
+        return X
+
+    @staticmethod
+    def _curve(model, role, X, times):
+        fn = model.predict_survival_function(X)[0]
+        end = float(fn.domain[1] if fn.domain[1] is not None else fn.x[-1])
+        late = [t for t in times if t > end]
+        if late:
+            raise InputError(
+                f"times: {late[0]:g} days is beyond the {role} model's training follow-up "
+                f"({end:g} days)", field="times")
+        return fn
+
+    def predict(self, fields, files, folder, limit_bytes, times_text=None, *, with_figures=True):
+        """Answer of ``POST /api/predict`` for one patient (see the API reference)."""
+        times = parse_times(times_text)
+        X = self._patient(fields, files, folder, limit_bytes)
+        cache_dir = Path(folder) / "cache"
+        with self.lock:
+            for part in self._caches:
+                part.cache, part.cache_dir = True, str(cache_dir)
+            try:
+                return self._predict_locked(X, times, with_figures)
+            finally:
+                for part in self._caches:
+                    part.cache, part.cache_dir = False, None
+
+    def _predict_locked(self, X, times, with_figures):
+        from ._figures import curves_png, gradcam_png
+
+        answer, curves = {"outcome": "os"}, {}
+        for role, model in self.models.items():
+            fn = self._curve(model, role, X, times)
+            risk = float(model.predict(X)[0])
+            part = {
+                "risk": risk,
+                "risk_percentile": percentile(model.training_risks_, risk),
+                "times": list(times),
+                "survival": [float(v) for v in fn(np.asarray(times))],
+            }
+            curves[role] = fn
+            if role == "os":
+                answer.update(part)
+            else:
+                answer[role] = part
+        if with_figures:
+            answer["curves_png"] = curves_png(curves, times)
+            if self.gradcam_role is not None:
+                answer["gradcam_png"] = gradcam_png(self.models[self.gradcam_role], X)
+        return answer
