@@ -145,6 +145,31 @@ def _cmd_explain(args):
     return 0
 
 
+def _serve_model(path):
+    """A model file for ``serve``: the safe format's loader when this version has one."""
+    try:
+        from . import load_model
+    except ImportError:
+        return _load_model(path)
+    return load_model(path)
+
+
+def _cmd_serve(args):
+    try:
+        from .web import serve
+    except ImportError as exc:
+        raise ImportError(
+            f"serve needs the web extra ({exc.name} is missing): pip install 'sarcoma-survival[web]'"
+        ) from None
+    models = {"os_model": _serve_model(args.model_file)}
+    if args.dm_model_file:
+        models["dm_model"] = _serve_model(args.dm_model_file)
+    if args.clinical_model_file:
+        models["clinical_model"] = _serve_model(args.clinical_model_file)
+    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
+    return 0
+
+
 def _seeded(model, random_state):
     """Set ``random_state`` on a model that has one (so a comparison is reproducible)."""
     if "random_state" in model.get_params(deep=False):
@@ -247,6 +272,17 @@ def build_parser():
     p.add_argument("--random-state", type=int, default=0,
                    help="seed of the folds, the bootstrap and every model (0)")
     p.add_argument("--output", help="CSV path for the table")
+
+    p = sub.add_parser("serve", help="local web page and JSON API for one patient at a time")
+    p.add_argument("--model-file", required=True, help="fitted OS model")
+    p.add_argument("--dm-model-file", help="fitted distant-metastasis model (adds the DM-free curve)")
+    p.add_argument("--clinical-model-file", help="fitted clinical-only OS model, shown side by side")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="interface to bind (127.0.0.1: this computer only; others are warned about)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--max-upload-mb", type=float, default=200,
+                   help="largest upload per request in MB, enforced while reading (200)")
+    p.set_defaults(func=_cmd_serve)
     return parser
 
 
@@ -260,7 +296,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, OSError, KeyError) as exc:
+    except (ValueError, TypeError, OSError, KeyError, ImportError) as exc:
         if args.traceback:
             raise
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

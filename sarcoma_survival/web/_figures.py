@@ -18,7 +18,8 @@ def _data_uri(fig):
 
     FigureCanvasAgg(fig)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    # No bbox_inches="tight": it draws the figure twice (a third of the answer time).
+    fig.savefig(buffer, format="png", dpi=80)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -40,6 +41,7 @@ def curves_png(curves, times):
     for ax in axes:
         ax.set_xlabel("days since surgery")
         ax.grid(alpha=0.3)
+    fig.subplots_adjust(left=0.1 if side else 0.13, right=0.98, bottom=0.13, top=0.91, wspace=0.22)
     return _data_uri(fig)
 
 
@@ -55,4 +57,6 @@ def gradcam_png(model, X):
     fig = Figure(figsize=(8, 2.7 * volume.shape[0]))
     plot_gradcam(volume, result.maps[0], channel_names=names, fig=fig,
                  title=f"Grad-CAM ({result.layer.rsplit('.', 1)[-1]})")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if volume.shape[0] > 1 else 0.8,
+                        wspace=0.03, hspace=0.15)
     return _data_uri(fig)

@@ -1,0 +1,325 @@
+"""The local web page's JSON API (sarcoma_survival.web) through FastAPI's TestClient."""
+from __future__ import annotations
+
+import asyncio
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from sarcoma_survival import ClinicalRSF, DenseNetSurvival, SarculatorCoxPH, VolumePreprocessor  # noqa: E402
+from sarcoma_survival.datasets import load_cohort, make_synthetic_cohort  # noqa: E402
+from sarcoma_survival.web import create_app  # noqa: E402
+from sarcoma_survival.web._uploads import InputError, unpack_zip  # noqa: E402
+
+CLINICAL = ("age", "sex", "tumor_size_cm", "tumor_depth", "grade", "histology", "location",
+            "tumor_volume_cm3", "neoadjuvant_chemo", "mets_at_presentation", "rt_timing")
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    return make_synthetic_cohort(40, image_size=16, random_state=3,
+                                 data_dir=tmp_path_factory.mktemp("web_cohort"))
+
+
+@pytest.fixture(scope="module")
+def cells(cohort):
+    """The manifest's cells as text, exactly what a form sends (image paths made absolute)."""
+    table = pd.read_csv(cohort.manifest, dtype=str, keep_default_na=False).set_index("patient_id")
+    for name in ("t1", "t2", "mask"):
+        table[name] = cohort.X[name]
+    return table
+
+
+@pytest.fixture(scope="module")
+def models(cohort, tmp_path_factory):
+    X = cohort.X
+    net = DenseNetSurvival(
+        preprocessor=VolumePreprocessor(size=16, n4=False, cache_dir=tmp_path_factory.mktemp("fit_cache")),
+        max_epochs=2, augment=None, random_state=0, batch_size=8, train_split=None,
+        module__init_features=8, module__growth_rate=4, module__block_config=(1, 1))
+    return {
+        "os": net.fit(X, cohort.y_os),
+        "dm": ClinicalRSF(n_estimators=15, min_samples_leaf=3, random_state=0).fit(X, cohort.y_dm),
+        "clinical_only": SarculatorCoxPH().fit(X, cohort.y_os),
+    }
+
+
+@pytest.fixture()
+def temp_root(tmp_path):
+    root = tmp_path / "requests"
+    root.mkdir()
+    return root
+
+
+@pytest.fixture()
+def client(models, temp_root):
+    app = create_app(models["os"], dm_model=models["dm"], clinical_model=models["clinical_only"],
+                     max_upload_mb=5, temp_dir=temp_root)
+    return TestClient(app)
+
+
+def form(cells, patient, *, images=True, **changes):
+    row = cells.loc[patient]
+    parts = {name: (None, row[name]) for name in CLINICAL}
+    if images:
+        for name in ("t1", "t2", "mask"):
+            path = Path(row[name])
+            parts[name] = (path.name, path.read_bytes())
+    for name, value in changes.items():
+        if value is None:
+            parts.pop(name, None)
+        else:
+            parts[name] = value if isinstance(value, tuple) else (None, value)
+    return parts
+
+
+def post(client, temp_root, parts):
+    """POST /api/predict; every request leaves its private folder removed."""
+    response = client.post("/api/predict", files=parts)
+    assert list(temp_root.iterdir()) == [], "the request's temp folder outlived the request"
+    return response
+
+
+def _percentile(sorted_risks, risk):
+    return 100.0 * (np.sum(sorted_risks < risk) + 0.5 * np.sum(sorted_risks == risk)) / len(sorted_risks)
+
+
+@pytest.mark.parametrize("times", [None, "100,500.5,1000"])
+def test_numbers_equal_predict_survival_function(client, temp_root, cohort, cells, models, times):
+    patient = cohort.X.index[5]
+    parts = form(cells, patient, **({"times": times} if times else {}))
+    answer = post(client, temp_root, parts).json()
+    expected_times = [365.0, 730.0, 1825.0] if times is None else [100.0, 500.5, 1000.0]
+    X = cohort.X.loc[[patient]]
+    for role in ("os", "dm", "clinical_only"):
+        part = answer if role == "os" else answer[role]
+        model = models[role]
+        assert part["times"] == expected_times
+        fn = model.predict_survival_function(X)[0]
+        np.testing.assert_allclose(part["survival"], fn(np.asarray(expected_times)), rtol=0, atol=1e-9)
+        risk = model.predict(X)[0]
+        assert part["risk"] == pytest.approx(risk, abs=1e-9)
+        training = np.sort(model.predict(cohort.X))
+        assert part["risk_percentile"] == pytest.approx(_percentile(training, part["risk"]), abs=1e-9)
+    assert answer["outcome"] == "os"
+    assert answer["gradcam_png"].startswith("data:image/png;base64,")
+    assert answer["curves_png"].startswith("data:image/png;base64,")
+
+
+def test_the_answer_has_only_the_loaded_models_keys(models, cohort, cells, temp_root):
+    client = TestClient(create_app(models["clinical_only"], temp_dir=temp_root))
+    answer = post(client, temp_root, form(cells, cohort.X.index[0], images=False)).json()
+    assert set(answer) == {"outcome", "risk", "risk_percentile", "times", "survival", "curves_png"}
+
+
+def test_schema_takes_fields_and_categories_from_the_fitted_encoders(client, models):
+    schema = client.get("/api/schema").json()["fields"]
+    by_name = {f["name"]: f for f in schema}
+    # ClinicalRSF reads the 11 columns; the image model reads t1, t2 and the mask
+    assert [f["name"] for f in schema] == [*CLINICAL, "t1", "t2", "mask"]
+    encoder = models["dm"].features_
+    onehot = encoder.transformer_.named_transformers_["categorical"][-1]
+    for column, categories in zip(encoder.categorical_columns_, onehot.categories_):
+        assert set(by_name[column]["allowed"]) == {str(c) for c in categories}
+    assert by_name["age"] == {"name": "age", "type": "number", "unit": "years", "allowed": None}
+    assert by_name["neoadjuvant_chemo"]["type"] == "boolean"
+    assert by_name["histology"]["type"] == "text"
+    assert by_name["t1"]["type"] == "file"
+
+
+def test_health_and_page(client):
+    health = client.get("/api/health").json()
+    assert health["status"] == "ok"
+    assert health["models"] == {"os": "DenseNetSurvival", "dm": "ClinicalRSF", "clinical_only": "SarculatorCoxPH"}
+    page = client.get("/")
+    assert page.status_code == 200
+    for name in (*CLINICAL, "t1", "t2", "mask", "times"):
+        assert f'name="{name}"' in page.text
+    # everything is served by the package itself: no CDN, no remote script or style
+    static = Path(__file__).resolve().parent.parent / "sarcoma_survival" / "web" / "static"
+    for text in [page.text, *(p.read_text() for p in static.iterdir())]:
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text
+    assert client.get("/static/app.js").status_code == 200
+
+
+def _loader_message(tmp_path, column, value):
+    """What load_cohort says about the same cell, without its 'manifest ...:' prefix."""
+    row = {c: "" for c in CLINICAL}
+    row[column] = value
+    frame = pd.DataFrame([row], index=pd.Index(["patient"], name="patient_id"))
+    frame.to_csv(tmp_path / "one.csv")
+    with pytest.raises(ValueError) as info:
+        load_cohort(tmp_path / "one.csv")
+    return str(info.value).split(": ", 1)[1]
+
+
+@pytest.mark.parametrize("column, value", [
+    ("age", "sixty"), ("tumor_size_cm", "-3"), ("grade", "medium"), ("neoadjuvant_chemo", "maybe"),
+    ("location", "head"),
+])
+def test_a_bad_field_gives_422_with_the_loaders_message(client, temp_root, cohort, cells, tmp_path,
+                                                        column, value):
+    response = post(client, temp_root, form(cells, cohort.X.index[0], **{column: value}))
+    assert response.status_code == 422
+    body = response.json()
+    assert body["field"] == column
+    assert body["detail"] == "form: " + _loader_message(tmp_path, column, value)
+    assert "\n" not in body["detail"]
+
+
+def test_an_empty_field_is_missing_and_is_imputed(client, temp_root, cohort, cells, models):
+    patient = cohort.X.index[2]
+    answer = post(client, temp_root, form(cells, patient, age="", grade=None)).json()
+    X = cohort.X.loc[[patient]].copy()
+    X[["age", "grade"]] = np.nan
+    np.testing.assert_allclose(answer["dm"]["survival"],
+                               models["dm"].predict_survival_function(X)[0]([365, 730, 1825]), atol=1e-9)
+
+
+@pytest.mark.parametrize("changes, field, words", [
+    ({"smoker": "yes"}, "smoker", "unknown field(s): smoker"),
+    ({"times": "365,abc"}, "times", "'abc'"),
+    ({"times": "365,99999"}, "times", "99999 days is beyond"),
+    ({"times": "-5"}, "times", "positive"),
+    ({"t2": None}, "t2", "t2 was not uploaded"),
+    ({"t1": ("t1.txt", b"hello")}, "t1", "unsupported file type 't1.txt'"),
+    ({"age": ("age.nii.gz", b"61")}, "age", "must be text"),
+])
+def test_other_refusals_name_the_field(client, temp_root, cohort, cells, changes, field, words):
+    response = post(client, temp_root, form(cells, cohort.X.index[0], **changes))
+    assert response.status_code == 422
+    assert response.json()["field"] == field
+    assert words in response.json()["detail"]
+
+
+def test_a_corrupt_upload_gives_422_and_the_server_keeps_working(client, temp_root, cohort, cells):
+    bad = form(cells, cohort.X.index[0], t1=("t1.nii.gz", b"\x1f\x8b this is not a NIfTI image"))
+    response = post(client, temp_root, bad)
+    assert response.status_code == 422
+    assert response.json()["field"] == "t1"
+    assert "t1.nii.gz" in response.json()["detail"] and str(temp_root) not in response.json()["detail"]
+    good = post(client, temp_root, form(cells, cohort.X.index[0]))
+    assert good.status_code == 200
+
+
+def test_two_concurrent_patients_get_their_own_answers(client, temp_root, cohort, cells, models):
+    patients = list(cohort.X.index[[1, 7]])
+    expected = {p: models["os"].predict_survival_function(cohort.X.loc[[p]])[0]([365, 730, 1825])
+                for p in patients}
+    assert not np.allclose(*expected.values())
+    answers, barrier = {}, threading.Barrier(len(patients) * 2)
+
+    def ask(patient, k):
+        barrier.wait()
+        answers[patient, k] = client.post("/api/predict", files=form(cells, patient)).json()
+
+    threads = [threading.Thread(target=ask, args=(p, k)) for p in patients for k in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for (patient, _), answer in answers.items():
+        np.testing.assert_allclose(answer["survival"], expected[patient], atol=1e-9)
+    assert list(temp_root.iterdir()) == []
+
+
+def _asgi_post(app, body_chunks, headers):
+    """Drive the ASGI app with a streamed body; return (status, number of chunks it read)."""
+    read, sent = [0], []
+    chunks = list(body_chunks)
+
+    async def receive():
+        if read[0] < len(chunks):
+            read[0] += 1
+            return {"type": "http.request", "body": chunks[read[0] - 1], "more_body": read[0] < len(chunks)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/api/predict", "raw_path": b"/api/predict", "query_string": b"",
+             "root_path": "", "headers": headers, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)}
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], read[0], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_an_upload_over_the_limit_is_refused_while_it_is_read(models, temp_root):
+    app = create_app(models["clinical_only"], max_upload_mb=0.25, temp_dir=temp_root)
+    boundary = b"xyz"
+    head = (b"--xyz\r\nContent-Disposition: form-data; name=\"t1\"; filename=\"t1.nii.gz\"\r\n"
+            b"Content-Type: application/octet-stream\r\n\r\n")
+    chunk = b"\0" * 65536
+    body = [head] + [chunk] * 64 + [b"\r\n--xyz--\r\n"]  # 4 MB, sent without Content-Length
+    content_type = [(b"content-type", b"multipart/form-data; boundary=" + boundary)]
+    status, read, answer = _asgi_post(app, body, content_type)
+    assert status == 413
+    assert read <= 6, f"the server read {read} of {len(body)} chunks before refusing"
+    assert b"0.25 MB" in answer and b'"field":"t1"' in answer
+    assert list(temp_root.iterdir()) == []
+    # a declared Content-Length over the limit is refused before any byte is read
+    status, read, _ = _asgi_post(app, body, content_type + [(b"content-length", b"4194400")])
+    assert (status, read) == (413, 0)
+    assert list(temp_root.iterdir()) == []
+
+
+def test_zip_members_are_written_under_flat_names(tmp_path):
+    archive = tmp_path / "t1.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../evil.dcm", b"a")
+        zf.writestr("series/IM0002", b"b")
+    folder = unpack_zip(archive, "t1", 10**6)
+    assert sorted(p.name for p in folder.iterdir()) == ["00000.dcm", "00001.dcm"]
+    assert not (tmp_path.parent / "evil.dcm").exists() and not archive.exists()
+    bomb = tmp_path / "mask.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big", b"\0" * 2_000_000)
+    with pytest.raises(InputError, match="exceeds"):
+        unpack_zip(bomb, "mask", 10**6)
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    with pytest.raises(InputError, match="not a valid zip"):
+        unpack_zip(tmp_path / "bad.zip", "t1", 10**6)
+
+
+def test_the_models_caches_stay_private_and_off_between_requests(client, temp_root, cohort, cells, models):
+    service = client.app.state.service
+    assert service.models["os"] is not models["os"]  # a private copy: the caller's model is untouched
+    assert service._caches and all(part.cache is False for part in service._caches)
+    assert post(client, temp_root, form(cells, cohort.X.index[0])).status_code == 200
+    assert all(part.cache is False and part.cache_dir is None for part in service._caches)
+    assert models["os"].preprocessor_.cache is True
+
+
+def test_serve_binds_loopback_and_warns_for_another_host(models, tmp_path, monkeypatch, caplog):
+    import joblib
+    import uvicorn
+
+    from sarcoma_survival.cli import main
+
+    path = tmp_path / "model.joblib"
+    joblib.dump(models["clinical_only"], path)
+    calls = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
+    assert main(["serve", "--model-file", str(path)]) == 0
+    assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert main(["serve", "--model-file", str(path), "--host", "0.0.0.0", "--port", "8123",
+                 "--max-upload-mb", "10"]) == 0
+    assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8123
+    assert any("reachable from other machines" in r.getMessage() for r in caplog.records)
+    assert main(["serve", "--model-file", str(tmp_path / "absent.joblib")]) == 2
+
+
+def test_no_patient_value_reaches_the_logs(client, temp_root, cohort, cells, caplog):
+    caplog.set_level("DEBUG")
+    marker = "Marker-histology-xyz"
+    post(client, temp_root, form(cells, cohort.X.index[0], histology=marker))
+    post(client, temp_root, form(cells, cohort.X.index[0], age="Marker-age-xyz"))
+    assert "Marker" not in caplog.text
