@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import zipfile
 from pathlib import Path
@@ -323,3 +324,94 @@ def test_no_patient_value_reaches_the_logs(client, temp_root, cohort, cells, cap
     post(client, temp_root, form(cells, cohort.X.index[0], histology=marker))
     post(client, temp_root, form(cells, cohort.X.index[0], age="Marker-age-xyz"))
     assert "Marker" not in caplog.text
+
+
+# --------------------------------------------------------------------------- real browser
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture()
+def live_server(models, temp_root):
+    """The app under uvicorn on a free loopback port, in a thread."""
+    import socket
+
+    import uvicorn
+
+    app = create_app(models["os"], dm_model=models["dm"], clinical_model=models["clinical_only"],
+                     temp_dir=temp_root)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+                    reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
+def test_the_page_in_headless_chromium(live_server, cohort, cells, models, temp_root, tmp_path, monkeypatch):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    monkeypatch.setenv("SE_OFFLINE", "true")  # never let selenium-manager look for a browser
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                 "--window-size=1150,2300"):
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
+    driver = webdriver.Chrome(options=options, service=service)
+    patient = cohort.X.index[4]
+    row = cells.loc[patient]
+    try:
+        driver.get(live_server)
+        for name in CLINICAL:
+            element = driver.find_element(By.NAME, name)
+            value = row[name]
+            if element.tag_name == "select":
+                if name in ("neoadjuvant_chemo", "mets_at_presentation") and value:
+                    value = "yes" if float(value) == 1.0 else "no"
+                Select(element).select_by_value(value)
+            else:
+                element.send_keys(value)
+        for name in ("t1", "t2", "mask"):
+            driver.find_element(By.NAME, name).send_keys(str(Path(row[name]).resolve()))
+        driver.find_element(By.ID, "predict-button").click()
+        WebDriverWait(driver, 120).until(expected_conditions.visibility_of_element_located((By.ID, "result")))
+        X = cohort.X.loc[[patient]]
+        for role in ("os", "dm", "clinical_only"):
+            model = models[role]
+            survival = model.predict_survival_function(X)[0]([365, 730, 1825])
+            # shown with one decimal (JavaScript's toFixed rounds halves up, Python's format to even)
+            shown = [driver.find_element(By.ID, f"{role}-survival-{i}").text for i in range(3)]
+            assert all(text.endswith(" %") for text in shown)
+            np.testing.assert_allclose([float(t[:-2]) for t in shown], 100 * survival, atol=0.05 + 1e-9)
+            percentile = _percentile(model.training_risks_, model.predict(X)[0])
+            shown = float(driver.find_element(By.ID, f"{role}-percentile").text)
+            assert shown == pytest.approx(percentile, abs=0.05 + 1e-9)
+        assert driver.find_element(By.ID, "gradcam").get_attribute("src").startswith("data:image/png")
+        assert driver.execute_script("return document.getElementById('gradcam').naturalWidth") > 100
+        screenshot = Path(os.environ.get("SARCOMA_SURVIVAL_WEB_SCREENSHOT", tmp_path / "web_result.png"))
+        assert driver.save_screenshot(str(screenshot))
+        assert screenshot.stat().st_size > 10_000
+        # a bad value is shown as the server's message, next to the field
+        age = driver.find_element(By.NAME, "age")
+        age.clear()
+        age.send_keys("sixty")
+        driver.find_element(By.ID, "predict-button").click()
+        WebDriverWait(driver, 60).until(expected_conditions.visibility_of_element_located((By.ID, "error")))
+        assert "column 'age' must be numeric" in driver.find_element(By.ID, "error").text
+        assert "invalid" in age.get_attribute("class")
+    finally:
+        driver.quit()
+    assert list(temp_root.iterdir()) == []

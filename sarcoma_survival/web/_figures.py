@@ -45,13 +45,16 @@ def curves_png(curves, times):
     return _data_uri(fig)
 
 
-def gradcam_png(model, X):
-    """Grad-CAM of the image network on the three orthogonal slices through its peak."""
+def gradcam_png(model, X, layer="auto"):
+    """Grad-CAM of the image network on the three orthogonal slices through its peak.
+
+    Returns the PNG data URI and the layer used (pass it back to skip the choice).
+    """
     from matplotlib.figure import Figure
 
     from ..explain import gradcam, plot_gradcam
 
-    result = gradcam(model, X)
+    result = gradcam(model, X, layer=layer)
     volume = np.asarray(result.volumes[0])
     names = ("T1", "T2")[: volume.shape[0]]
     fig = Figure(figsize=(8, 2.7 * volume.shape[0]))
@@ -59,4 +62,4 @@ def gradcam_png(model, X):
                  title=f"Grad-CAM ({result.layer.rsplit('.', 1)[-1]})")
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.86 if volume.shape[0] > 1 else 0.8,
                         wspace=0.03, hspace=0.15)
-    return _data_uri(fig)
+    return _data_uri(fig), result.layer

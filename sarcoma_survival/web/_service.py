@@ -22,6 +22,7 @@ from .._schema import (
     NUMERIC_COLUMNS,
 )
 from ..datasets._cohort import CohortError, parse_clinical_fields
+from ..nn import SurvivalNeuralNet
 from ..preprocessing import ClinicalEncoder
 from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
 
@@ -160,6 +161,7 @@ class PredictionService:
         self.lock = threading.Lock()
         self.fields = _clinical_fields(self.models.values())
         self.image_columns = _image_columns(self.models.values())
+        self._gradcam_layer = "auto"
         self.gradcam_role = next((r for r in ("os", "dm") if r in self.models
                                   and _is_gradcam_model(self.models[r])), None)
 
@@ -214,15 +216,21 @@ class PredictionService:
         return X
 
     @staticmethod
-    def _curve(model, role, X, times):
-        fn = model.predict_survival_function(X)[0]
+    def _risk_and_curve(model, role, X, times):
+        risk = float(model.predict(X)[0])
+        if isinstance(model, SurvivalNeuralNet):
+            # What its predict_survival_function computes (Breslow baseline at this risk),
+            # without a second forward pass through the network.
+            fn = model._predict_survival_function(model.baseline_model_, np.array([risk]), False)[0]
+        else:
+            fn = model.predict_survival_function(X)[0]
         end = float(fn.domain[1] if fn.domain[1] is not None else fn.x[-1])
         late = [t for t in times if t > end]
         if late:
             raise InputError(
                 f"times: {late[0]:g} days is beyond the {role} model's training follow-up "
                 f"({end:g} days)", field="times")
-        return fn
+        return risk, fn
 
     def predict(self, fields, files, folder, limit_bytes, times_text=None, *, with_figures=True):
         """Answer of ``POST /api/predict`` for one patient (see the API reference)."""
@@ -243,8 +251,7 @@ class PredictionService:
 
         answer, curves = {"outcome": "os"}, {}
         for role, model in self.models.items():
-            fn = self._curve(model, role, X, times)
-            risk = float(model.predict(X)[0])
+            risk, fn = self._risk_and_curve(model, role, X, times)
             part = {
                 "risk": risk,
                 "risk_percentile": percentile(model.training_risks_, risk),
@@ -259,5 +266,7 @@ class PredictionService:
         if with_figures:
             answer["curves_png"] = curves_png(curves, times)
             if self.gradcam_role is not None:
-                answer["gradcam_png"] = gradcam_png(self.models[self.gradcam_role], X)
+                # the layer "auto" picks depends only on the network: chosen once, then reused
+                answer["gradcam_png"], self._gradcam_layer = gradcam_png(
+                    self.models[self.gradcam_role], X, layer=self._gradcam_layer)
         return answer
