@@ -10,9 +10,16 @@ preprocessing, prediction, risk percentile, the curves figure and Grad-CAM are a
 inside the timed call. The first request is a warm-up; the figure is the median of the
 next ``--repeats`` (5).
 
-The machine's cores are shared with other jobs: read the figures with that in mind.
+The machine's cores are shared with other jobs: read the wall-clock figures with that in
+mind. The process's CPU time per request (all its threads together) is printed too: it
+depends little on the load, and divided by the threads used it bounds the wall time the
+request would take on otherwise idle cores from below.
 
-Run: ``python benchmarks/bench_web.py [--threads 2] [--repeats 5]``.
+``--screenshot PATH`` then serves the MMNN with uvicorn, fills the page in headless
+Chromium (Debian's ``chromium`` and ``chromium-driver``) and saves the result as a PNG:
+the screenshot of the docs' web page.
+
+Run: ``python benchmarks/bench_web.py [--threads 2] [--repeats 5] [--screenshot PATH]``.
 """
 from __future__ import annotations
 
@@ -42,11 +49,59 @@ def _form(row):
     return fields
 
 
+def screenshot(app, row, path):
+    """Fill the page for ``row`` in headless Chromium and save the result as ``path``."""
+    import os
+    import socket
+    import threading
+
+    import uvicorn
+    from selenium import webdriver
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    os.environ["SE_OFFLINE"] = "true"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,2250"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options,
+                              service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"))
+    try:
+        driver.get(f"http://127.0.0.1:{port}/")
+        for name, (_, value) in _form(row).items():
+            element = driver.find_element(By.NAME, name)
+            if name in ("t1", "t2", "mask"):
+                element.send_keys(str(Path(row[name]).resolve()))
+            elif element.tag_name == "select":
+                if name in ("neoadjuvant_chemo", "mets_at_presentation") and value:
+                    value = "yes" if float(value) == 1.0 else "no"
+                Select(element).select_by_value(value)
+            else:
+                element.send_keys(value)
+        driver.find_element(By.ID, "predict-button").click()
+        WebDriverWait(driver, 300).until(expected_conditions.visibility_of_element_located((By.ID, "result")))
+        driver.save_screenshot(str(path))
+    finally:
+        driver.quit()
+        server.should_exit = True
+    print(f"saved {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2, help="torch threads (2)")
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--n-train", type=int, default=24)
+    parser.add_argument("--n-train", type=int, default=16)
+    parser.add_argument("--screenshot", help="save a screenshot of the page's result (MMNN) here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     data = Path(tempfile.mkdtemp(prefix="bench_web_"))
@@ -63,18 +118,24 @@ def main():
     print(f"torch threads: {args.threads}; median of {args.repeats} requests after one warm-up")
     for name, model in models.items():
         model.fit(X, y)
-        client = TestClient(create_app(model, clinical_model=clinical))
+        app = create_app(model, clinical_model=clinical)
+        client = TestClient(app)
         answer = client.post("/api/predict", files=form)
         assert answer.status_code == 200, answer.text
         assert "gradcam_png" in answer.json()
-        seconds = []
+        seconds, cpu = [], []
         for _ in range(args.repeats):
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             answer = client.post("/api/predict", files=form)
             seconds.append(time.perf_counter() - start)
+            cpu.append(time.process_time() - start_cpu)
             assert answer.status_code == 200
-        print(f"{name}: median {statistics.median(seconds):.2f} s "
-              f"(min {min(seconds):.2f}, max {max(seconds):.2f}) per patient")
+        print(f"{name}: median {statistics.median(seconds):.2f} s wall "
+              f"(min {min(seconds):.2f}, max {max(seconds):.2f}) per patient; "
+              f"median {statistics.median(cpu):.2f} CPU-seconds (all threads)")
+    if args.screenshot:  # the last model (MMNN), with a DM model beside it for the DM-free curve
+        dm = SarculatorCoxPH().fit(X, cohort.y_dm[:-1])
+        screenshot(create_app(model, dm_model=dm, clinical_model=clinical), cohort.X.iloc[-1], args.screenshot)
 
 
 if __name__ == "__main__":

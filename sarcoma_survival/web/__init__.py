@@ -7,4 +7,4 @@ Jinja2, python-multipart). :func:`create_app` builds the application from fitted
 from ._app import DEFAULT_MAX_UPLOAD_MB, create_app
 from ._serve import serve
 
-__all__ = ["create_app", "serve", "DEFAULT_MAX_UPLOAD_MB"]
+__all__ = ["create_app", "serve"]
