@@ -33,7 +33,12 @@ import numpy as np
 import torch
 from fastapi.testclient import TestClient
 
-from sarcoma_survival import DenseNetSurvival, MMNNSurvival, SarculatorCoxPH, VolumePreprocessor
+from sarcoma_survival import (
+    DenseNetSurvival,
+    MMNNSurvival,
+    SarculatorCoxPH,
+    VolumePreprocessor,
+)
 from sarcoma_survival.datasets import make_synthetic_cohort
 from sarcoma_survival.web import create_app
 
@@ -109,8 +114,8 @@ def main():
     X, y = cohort.X.iloc[:-1], cohort.y_os[:-1]
     form = _form(cohort.X.iloc[-1])
     clinical = SarculatorCoxPH().fit(X, y)
-    common = dict(preprocessor=VolumePreprocessor(size=48, cache_dir=data / "cache"), max_epochs=1,
-                  batch_size=8, train_split=None, random_state=0)
+    common = {"preprocessor": VolumePreprocessor(size=48, cache_dir=data / "cache"), "max_epochs": 1,
+              "batch_size": 8, "train_split": None, "random_state": 0}
     models = {
         "DenseNetSurvival (DenseNet-121, 48^3)": DenseNetSurvival(**common),
         "MMNNSurvival (DenseNet-121, 48^3)": MMNNSurvival(**common, gradient_blending=False),

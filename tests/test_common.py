@@ -663,7 +663,7 @@ def test_competing_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, 
 
 def test_training_risks_are_the_sorted_training_predictions(fitted, cohort):
     # The reference of the web page's risk percentile: n floats, no patient ids.
-    name, estimator = fitted
+    _, estimator = fitted
     X, _ = cohort
     stored = estimator.training_risks_
     assert isinstance(stored, np.ndarray) and stored.dtype == np.float64 and stored.ndim == 1

@@ -12,12 +12,17 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("fastapi")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from sarcoma_survival import ClinicalRSF, DenseNetSurvival, SarculatorCoxPH, VolumePreprocessor  # noqa: E402
-from sarcoma_survival.datasets import load_cohort, make_synthetic_cohort  # noqa: E402
-from sarcoma_survival.web import create_app  # noqa: E402
-from sarcoma_survival.web._uploads import InputError, unpack_zip  # noqa: E402
+from sarcoma_survival import (
+    ClinicalRSF,
+    DenseNetSurvival,
+    SarculatorCoxPH,
+    VolumePreprocessor,
+)
+from sarcoma_survival.datasets import load_cohort, make_synthetic_cohort
+from sarcoma_survival.web import create_app
+from sarcoma_survival.web._uploads import InputError, unpack_zip
 
 CLINICAL = ("age", "sex", "tumor_size_cm", "tumor_depth", "grade", "histology", "location",
             "tumor_volume_cm3", "neoadjuvant_chemo", "mets_at_presentation", "rt_timing")

@@ -115,7 +115,7 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
             return error(exc.status, _one_line(exc, folder), exc.field)
         except (ValueError, OSError) as exc:  # unreadable or inconsistent images, from the models
             return error(422, _one_line(exc, folder), _field_of(exc))
-        except Exception as exc:  # never log the message: it may hold patient values
+        except Exception as exc:  # noqa: BLE001 - never log the message: it may hold patient values
             logger.error("prediction failed with %s (details withheld: they may hold patient data)",
                          type(exc).__name__)
             return error(500, f"internal error ({type(exc).__name__}); the server keeps running")

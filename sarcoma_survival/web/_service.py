@@ -197,7 +197,7 @@ class PredictionService:
             raise InputError(str(exc), field=exc.column) from None
         if not self.image_columns:
             if files:
-                name = sorted(files)[0]
+                name = min(files)
                 raise InputError(f"field {name!r}: the loaded models take no images", field=name)
             return X
         for column in self.image_columns:

@@ -170,7 +170,7 @@ async def read_multipart(request, folder, limit_bytes):
         parser.finalize()
     except InputError:
         raise
-    except Exception as exc:  # python-multipart's own parse errors: a malformed body
+    except Exception as exc:  # noqa: BLE001 - python-multipart's own parse errors: a malformed body
         raise InputError(f"the multipart body cannot be parsed ({type(exc).__name__})") from None
     finally:
         reader.close()
