@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import threading
 import zipfile
@@ -420,3 +421,29 @@ def test_the_page_in_headless_chromium(live_server, cohort, cells, models, temp_
     finally:
         driver.quit()
     assert list(temp_root.iterdir()) == []
+
+
+@pytest.mark.realdata
+def test_a_zipped_dicom_series_with_an_rtstruct_mask(validation_dir, models, cohort, cells, temp_root, tmp_path):
+    """Real TCIA DICOM (raw_STS_001): T1 and T2 series zipped, RTSTRUCT mask as one .dcm file."""
+    raw = validation_dir / "sts_tcia" / "raw_STS_001"
+
+    def zipped(folder):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path in sorted(folder.iterdir()):
+                archive.write(path, f"series/{path.name}")
+        return buffer.getvalue()
+
+    parts = form(cells, cohort.X.index[0], images=False)
+    parts["t1"] = ("t1.zip", zipped(raw / "MR_T1" / "image"))
+    parts["t2"] = ("t2.zip", zipped(raw / "MR_T2" / "image"))
+    parts["mask"] = ("rtstruct.dcm", (raw / "MR_T1" / "mask" / "1-1.dcm").read_bytes())
+    client = TestClient(create_app(models["os"], max_upload_mb=100, temp_dir=temp_root))
+    answer = post(client, temp_root, parts)
+    assert answer.status_code == 200, answer.text
+    X = cohort.X.loc[[cohort.X.index[0]]].copy()
+    X["t1"], X["t2"] = str(raw / "MR_T1" / "image"), str(raw / "MR_T2" / "image")
+    X["mask"] = str(raw / "MR_T1" / "mask" / "1-1.dcm")
+    expected = models["os"].predict_survival_function(X)[0]([365, 730, 1825])
+    np.testing.assert_allclose(answer.json()["survival"], expected, atol=1e-9)
