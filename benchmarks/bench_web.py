@@ -56,17 +56,13 @@ def _form(row):
 
 def screenshot(app, row, path):
     """Fill the page for ``row`` in headless Chromium and save the result as ``path``."""
-    import os
     import socket
     import threading
 
     import uvicorn
-    from selenium import webdriver
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import Select, WebDriverWait
 
-    os.environ["SE_OFFLINE"] = "true"
+    from sarcoma_survival.web._browser import fill_and_predict, headless_chromium
+
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -74,26 +70,9 @@ def screenshot(app, row, path):
     threading.Thread(target=server.run, daemon=True).start()
     while not server.started:
         time.sleep(0.05)
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1100,2250"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options,
-                              service=webdriver.ChromeService(executable_path="/usr/bin/chromedriver"))
+    driver = headless_chromium(1100, 1850)
     try:
-        driver.get(f"http://127.0.0.1:{port}/")
-        for name, (_, value) in _form(row).items():
-            element = driver.find_element(By.NAME, name)
-            if name in ("t1", "t2", "mask"):
-                element.send_keys(str(Path(row[name]).resolve()))
-            elif element.tag_name == "select":
-                if name in ("neoadjuvant_chemo", "mets_at_presentation") and value:
-                    value = "yes" if float(value) == 1.0 else "no"
-                Select(element).select_by_value(value)
-            else:
-                element.send_keys(value)
-        driver.find_element(By.ID, "predict-button").click()
-        WebDriverWait(driver, 300).until(expected_conditions.visibility_of_element_located((By.ID, "result")))
+        fill_and_predict(driver, f"http://127.0.0.1:{port}/", row, timeout=300)
         driver.save_screenshot(str(path))
     finally:
         driver.quit()

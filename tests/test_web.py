@@ -23,6 +23,7 @@ from sarcoma_survival import (
 )
 from sarcoma_survival.datasets import load_cohort, make_synthetic_cohort
 from sarcoma_survival.web import create_app
+from sarcoma_survival.web._browser import CHROMEDRIVER, CHROMIUM
 from sarcoma_survival.web._uploads import InputError, unpack_zip
 
 CLINICAL = ("age", "sex", "tumor_size_cm", "tumor_depth", "grade", "histology", "location",
@@ -333,7 +334,6 @@ def test_no_patient_value_reaches_the_logs(client, temp_root, cohort, cells, cap
 
 
 # --------------------------------------------------------------------------- real browser
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
 
 @pytest.fixture()
@@ -363,37 +363,19 @@ def live_server(models, temp_root):
 
 @pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
                     reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
-def test_the_page_in_headless_chromium(live_server, cohort, cells, models, temp_root, tmp_path, monkeypatch):
-    webdriver = pytest.importorskip("selenium.webdriver")
+def test_the_page_in_headless_chromium(live_server, cohort, models, temp_root, tmp_path, monkeypatch):
+    pytest.importorskip("selenium")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from sarcoma_survival.web._browser import fill_and_predict, headless_chromium
 
     monkeypatch.setenv("SE_OFFLINE", "true")  # never let selenium-manager look for a browser
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                 "--window-size=1150,2300"):
-        options.add_argument(flag)
-    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-    driver = webdriver.Chrome(options=options, service=service)
+    driver = headless_chromium()
     patient = cohort.X.index[4]
-    row = cells.loc[patient]
     try:
-        driver.get(live_server)
-        for name in CLINICAL:
-            element = driver.find_element(By.NAME, name)
-            value = row[name]
-            if element.tag_name == "select":
-                if name in ("neoadjuvant_chemo", "mets_at_presentation") and value:
-                    value = "yes" if float(value) == 1.0 else "no"
-                Select(element).select_by_value(value)
-            else:
-                element.send_keys(value)
-        for name in ("t1", "t2", "mask"):
-            driver.find_element(By.NAME, name).send_keys(str(Path(row[name]).resolve()))
-        driver.find_element(By.ID, "predict-button").click()
-        WebDriverWait(driver, 120).until(expected_conditions.visibility_of_element_located((By.ID, "result")))
+        fill_and_predict(driver, live_server, cohort.X.loc[patient])
         X = cohort.X.loc[[patient]]
         for role in ("os", "dm", "clinical_only"):
             model = models[role]
