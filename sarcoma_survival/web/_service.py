@@ -96,7 +96,7 @@ def _image_columns(models):
 def _is_gradcam_model(model):
     from ..nn import DenseNetSurvival, MMNNSurvival
 
-    return isinstance(model, (DenseNetSurvival, MMNNSurvival)) or hasattr(model, "_gradcam_spec")
+    return isinstance(model, (DenseNetSurvival, MMNNSurvival))
 
 
 def percentile(sorted_risks, risk):
