@@ -145,13 +145,13 @@ def _cmd_explain(args):
     return 0
 
 
-def _serve_model(path):
-    """A model file for ``serve``: the safe format's loader when this version has one."""
+def _serve_model(path, allow_pickle):
+    """A model file for ``serve``, through the safe model format's loader when this version has one."""
     try:
-        from . import load_model
-    except ImportError:
+        from ._model_io import load_model
+    except ImportError:  # no safe model format yet: joblib files, as the other sub-commands
         return _load_model(path)
-    return load_model(path)
+    return load_model(path, allow_pickle=allow_pickle)
 
 
 def _cmd_serve(args):
@@ -161,11 +161,11 @@ def _cmd_serve(args):
         raise ImportError(
             f"serve needs the web extra ({exc.name} is missing): pip install 'sarcoma-survival[web]'"
         ) from None
-    models = {"os_model": _serve_model(args.model_file)}
+    models = {"os_model": _serve_model(args.model_file, args.allow_pickle)}
     if args.dm_model_file:
-        models["dm_model"] = _serve_model(args.dm_model_file)
+        models["dm_model"] = _serve_model(args.dm_model_file, args.allow_pickle)
     if args.clinical_model_file:
-        models["clinical_model"] = _serve_model(args.clinical_model_file)
+        models["clinical_model"] = _serve_model(args.clinical_model_file, args.allow_pickle)
     serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
     return 0
 
@@ -282,6 +282,8 @@ def build_parser():
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-upload-mb", type=float, default=200,
                    help="largest upload per request in MB, enforced while reading (200)")
+    p.add_argument("--allow-pickle", action="store_true",
+                   help="accept pickle/joblib model files, which run code when loaded (trusted files only)")
     p.set_defaults(func=_cmd_serve)
     return parser
 

@@ -315,11 +315,11 @@ def test_serve_binds_loopback_and_warns_for_another_host(models, tmp_path, monke
     joblib.dump(models["clinical_only"], path)
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append(kw))
-    assert main(["serve", "--model-file", str(path)]) == 0
+    assert main(["serve", "--model-file", str(path), "--allow-pickle"]) == 0
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
     assert not [r for r in caplog.records if r.levelname == "WARNING"]
     assert main(["serve", "--model-file", str(path), "--host", "0.0.0.0", "--port", "8123",
-                 "--max-upload-mb", "10"]) == 0
+                 "--max-upload-mb", "10", "--allow-pickle"]) == 0
     assert calls[-1]["host"] == "0.0.0.0" and calls[-1]["port"] == 8123
     assert any("reachable from other machines" in r.getMessage() for r in caplog.records)
     assert main(["serve", "--model-file", str(tmp_path / "absent.joblib")]) == 2

@@ -58,12 +58,14 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         raise NotImplementedError
 
     def _fit_model(self, X, y):
-        """Fit ``features_`` on the training table and return the fitted sksurv model.
+        """Fit ``features_`` on the training table; return the fitted sksurv model and the
+        encoded training matrix it was fitted on.
 
         The hook of models with an inner cross-validation, which refit the features
         inside each fold.
         """
-        return self._make_model().fit(self.features_.fit_transform(X, y), y)
+        Z = self.features_.fit_transform(X, y)
+        return self._make_model().fit(Z, y), Z
 
     def _model_kwargs(self):
         """Extra keyword arguments for the model's prediction methods."""
@@ -87,8 +89,8 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         self._validate_params()
         check_cohort_frame(X, self)
         self.features_ = self._make_features()
-        self.model_ = self._fit_model(X, y)
-        self.training_risks_ = np.sort(np.asarray(self.predict(X), dtype=float))
+        self.model_, Z = self._fit_model(X, y)
+        self.training_risks_ = np.sort(np.asarray(self.model_.predict(Z, **self._model_kwargs()), dtype=float))
         self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.unique_times_ = np.asarray(self.model_.unique_times_)

@@ -278,7 +278,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         # the refit walks the path down to the chosen alpha (coordinate descent warm starts)
         model = self._coxnet(self.l1_ratio_, alphas=best_path[best_path >= self.alpha_], fit_baseline_model=True)
         with _null_model_allowed():  # the inner CV may choose the null model (no radiomics signal)
-            return model.fit(Z, y)
+            return model.fit(Z, y), Z
 
     def _alpha_path(self, l1_ratio, Z, y):
         """The ``n_alphas`` penalties of one L1 ratio, computed on all training patients."""
