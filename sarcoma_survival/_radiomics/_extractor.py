@@ -14,12 +14,13 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._schema import CHANNEL_COLUMNS
-from ..utils._files import get_cache_dir, hash_params
+from ..preprocessing._io import NONFINITE_POLICIES
+from ..utils._files import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
 from ._params import feature_names, load_params
-from ._patient import extract_patient, file_digest, log_level_for, read_cache
+from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, read_cache
 
 #: Bump when the cached record changes meaning; old records are then ignored.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 #: Preprocessor parameters that do not change its images, left out of the cache key.
 _NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_dir"})
@@ -81,8 +82,14 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         onto the mask's grid).
     duplicate_shape : bool, default=False
         Repeat the shape features under every sequence's prefix (identical values).
+    nonfinite : {"error", "fill"}, default="error"
+        NaN or infinite voxels in a T1 or T2 file: an error naming the patient and file, or
+        replaced by 0 with a warning giving their number. Applies to the raw files
+        (``preprocessor=None``) and to the ``"default"`` preprocessor; a preprocessor
+        instance follows its own ``nonfinite``.
     cache : bool, default=True
-        Read and write the per-patient cache.
+        Read and write the per-patient cache (checksummed JSON records; a damaged record is
+        logged and extracted again).
     cache_dir : str or Path, default=None
         Cache root (a ``radiomics`` folder is made inside); default
         :func:`~sarcoma_survival.utils._files.get_cache_dir`.
@@ -137,6 +144,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         "params": [None, str, os.PathLike, dict],
         "preprocessor": [StrOptions({"default"}), None, HasMethods(["fit", "load_native"])],
         "duplicate_shape": ["boolean"],
+        "nonfinite": [StrOptions(set(NONFINITE_POLICIES))],
         "cache": ["boolean"],
         "cache_dir": [None, str, os.PathLike],
         "n_jobs": [Integral, None],
@@ -149,6 +157,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         *,
         preprocessor="default",
         duplicate_shape=False,
+        nonfinite="error",
         cache=True,
         cache_dir=None,
         n_jobs=None,
@@ -157,6 +166,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         self.params = params
         self.preprocessor = preprocessor
         self.duplicate_shape = duplicate_shape
+        self.nonfinite = nonfinite
         self.cache = cache
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
@@ -186,7 +196,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         if isinstance(self.preprocessor, str):  # "default"
             from ..preprocessing import VolumePreprocessor
 
-            self.preprocessor_ = VolumePreprocessor(cache_dir=self.cache_dir).fit(X)
+            self.preprocessor_ = VolumePreprocessor(cache_dir=self.cache_dir, nonfinite=self.nonfinite).fit(X)
         elif self.preprocessor is None:
             self.preprocessor_ = None
         else:
@@ -207,6 +217,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
             "channels": self.channels_,
             "duplicate_shape": self.duplicate_shape,
             "preprocessor": self.preprocessor_,
+            "nonfinite": self.nonfinite,
             "cache_file": cache_file,
             "log_level": log_level_for(self.verbose),
         }
@@ -227,7 +238,8 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
                 "channels": list(self.channels_),
                 "duplicate_shape": bool(self.duplicate_shape),
                 "preprocessor": self._preprocessor_identity(),
-                "files": {col: file_digest(row[col]) for col in (*self.channels_, "mask")},
+                "nonfinite": self.nonfinite if self.preprocessor_ is None else None,
+                "files": {col: _digest(row, col) for col in (*self.channels_, "mask")},
             }
         )
 
@@ -255,6 +267,8 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         _check_frame(X, "RadiomicsExtractor.transform")
         _check_paths(X, (*self.channels_, "mask"))
         folder = Path(get_cache_dir(self.cache_dir)) / "radiomics" if self.cache else None
+        if folder is not None:
+            clean_stale_temp_files_once(folder)
 
         keys = [self._cache_key(X.iloc[i]) for i in range(len(X))]
         results, todo = {}, {}
@@ -318,6 +332,16 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = True
         tags.target_tags.required = False
         return tags
+
+
+def _digest(row, column):
+    """Content digest of one image path of a row; a path that is no image is a named error."""
+    try:
+        return file_digest(row[column])
+    except InputPathError as exc:
+        raise RadiomicsExtractionError(
+            f"patient {row.name}, column {column!r}, file {str(row[column])!r}: {exc.reason}"
+        ) from None
 
 
 def _pyradiomics_version():

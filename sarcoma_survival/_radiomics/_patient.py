@@ -1,38 +1,19 @@
 """One patient: load the images, run PyRadiomics on each channel, store the result on disk."""
 from __future__ import annotations
 
-import json
 import logging
-import os
-from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
 
 from ..preprocessing._io import read_image
-from ..utils._files import atomic_path, hash_file
+from ..utils._files import read_record, write_record
 from ._params import make_extractor
 from ._quiet import quiet_radiomics
 
 
 class RadiomicsExtractionError(ValueError):
     """Feature extraction failed for one patient; the message names the patient and files."""
-
-
-_FILE_HASHES: dict = {}
-
-
-def file_digest(path):
-    """SHA-256 of a file (or DICOM folder), memoised on (path, size, modification time)."""
-    path = Path(path)
-    try:
-        stat = path.stat()
-    except OSError:
-        return None  # a missing file: reading it later raises an error naming the patient
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _FILE_HASHES:
-        _FILE_HASHES[key] = hash_file(path)
-    return _FILE_HASHES[key]
 
 
 def _same_grid(a, b, tol=1e-4):
@@ -53,7 +34,7 @@ def _as_labels(mask):
     return mask
 
 
-def load_raw(patient, paths, channels):
+def load_raw(patient, paths, channels, nonfinite="error"):
     """Read the channel images and the mask as stored (no N4, no normalisation).
 
     A channel other than ``t1`` that is not on the mask's grid (a T2 series acquired on its
@@ -63,7 +44,7 @@ def load_raw(patient, paths, channels):
     mask = _as_labels(read_image(paths["mask"], patient=patient, column="mask", pixel_type=None))
     images = {}
     for channel in channels:
-        image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None)
+        image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None, nonfinite=nonfinite)
         if channel != "t1" and not _same_grid(image, mask):
             image = sitk.Resample(image, mask, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
         images[channel] = image
@@ -88,14 +69,15 @@ def extract_patient(patient, row, task):
         The patient's row of the cohort table (image paths in ``t1``/``t2``/``mask``).
     task : dict
         ``params``, ``channels``, ``duplicate_shape``, ``preprocessor`` (None for raw files),
-        ``cache_file`` (None disables the cache) and ``log_level``.
+        ``nonfinite`` (policy for raw files), ``cache_file`` (None disables the cache) and
+        ``log_level``.
     """
     paths = {col: row[col] for col in (*task["channels"], "mask")}
     log_level = task["log_level"]
     with quiet_radiomics(log_level):
         try:
             if task["preprocessor"] is None:
-                images, mask = load_raw(patient, paths, task["channels"])
+                images, mask = load_raw(patient, paths, task["channels"], task["nonfinite"])
             else:
                 images, mask = task["preprocessor"].load_native(row)
                 mask = _as_labels(mask)
@@ -131,21 +113,20 @@ def extract_patient(patient, row, task):
 
 
 def write_cache(path, patient, features):
-    """Write one patient's features as JSON, atomically."""
-    with atomic_path(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump({"patient": str(patient), "features": features}, handle)
+    """Write one patient's features as a checksummed JSON record, atomically."""
+    write_record(path, {"patient": str(patient), "features": features})
 
 
 def read_cache(path):
-    """Features stored by :func:`write_cache`, or None when absent or unreadable."""
-    if not os.path.exists(path):
+    """Features stored by :func:`write_cache`, or None when absent or bad (a bad record is logged)."""
+    record = read_record(path)
+    if record is None:
         return None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)["features"]
-    except (OSError, ValueError, KeyError):
+    features = record.get("features") if isinstance(record, dict) else None
+    if not isinstance(features, dict):
+        logging.getLogger("sarcoma_survival").warning("cache entry %s holds no features; recomputing it", path)
         return None
+    return features
 
 
 def log_level_for(verbose):

@@ -46,7 +46,7 @@ def foreground_mask(image):
     return mask
 
 
-def n4_correct(image, *, shrink=4, iterations=(50, 50, 50), mask=None):
+def n4_correct(image, *, shrink=4, iterations=(50, 50, 50), mask=None, where=None):
     """N4 bias-field correction (Tustison et al. 2010) with SimpleITK.
 
     The field is fitted on a copy shrunk by ``shrink`` along every axis (never below 4
@@ -63,11 +63,19 @@ def n4_correct(image, *, shrink=4, iterations=(50, 50, 50), mask=None):
         Maximum iterations per fitting level (one entry per level).
     mask : SimpleITK.Image, optional
         Voxels used for the fit.
+    where : str, optional
+        Prefix of error messages (patient, column and file).
 
     Returns
     -------
     SimpleITK.Image
         The corrected image (float32), same grid.
+
+    Raises
+    ------
+    ValueError
+        If the image has fewer than 2 voxels along an axis (ITK's B-spline field cannot be
+        fitted) or a constant intensity (N4 would return a non-constant field of noise).
 
     Examples
     --------
@@ -78,6 +86,16 @@ def n4_correct(image, *, shrink=4, iterations=(50, 50, 50), mask=None):
     (16, 16, 16)
     """
     image = sitk.Cast(image, sitk.sitkFloat32)
+    prefix = f"{where}: " if where else ""
+    if min(image.GetSize()) < 2:
+        raise ValueError(
+            f"{prefix}N4 bias-field correction needs at least 2 voxels along every axis, the image has "
+            f"{' x '.join(str(s) for s in image.GetSize())} voxel(s) (x, y, z); give a 3D volume or set n4=False"
+        )
+    array = sitk.GetArrayViewFromImage(image)
+    low, high = float(array.min()), float(array.max())
+    if not low < high:
+        raise ValueError(f"{prefix}intensity is constant ({low:g}); N4 bias-field correction cannot be fitted")
     if mask is None:
         mask = foreground_mask(image)
     factors = [max(1, min(int(shrink), size // 4)) for size in image.GetSize()]
@@ -90,7 +108,7 @@ def n4_correct(image, *, shrink=4, iterations=(50, 50, 50), mask=None):
     return sitk.Cast(image / sitk.Exp(log_field), sitk.sitkFloat32)
 
 
-def zscore_stats(values, *, patient=None, channel=None, region=None):
+def zscore_stats(values, *, patient=None, channel=None, region=None, path=None):
     """Mean and standard deviation of ``values`` (NaN ignored) with a clear error when undefined.
 
     Examples
@@ -100,7 +118,8 @@ def zscore_stats(values, *, patient=None, channel=None, region=None):
     """
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
-    where = f"patient {patient}, channel {channel!r}, region {region!r}"
+    where = f"patient {patient}, column {channel!r}" + (f", file {str(path)!r}" if path is not None else "")
+    where += f", region {region!r}"
     if values.size < 2:
         raise ValueError(f"{where}: fewer than 2 voxels to compute z-score statistics")
     mean, std = float(values.mean()), float(values.std())

@@ -1,10 +1,27 @@
 """Reading images (NIfTI, NRRD, DICOM series folders) with errors naming patient and file."""
 from __future__ import annotations
 
+import gzip
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import SimpleITK as sitk
+
+from ..utils._files import InputPathError, input_files
+
+#: What ``nonfinite`` may be: refuse NaN/inf voxels, or replace them by 0 with a warning.
+NONFINITE_POLICIES = ("error", "fill")
+
+#: Deflate cannot compress more than about 1032:1; a file claiming more voxels is impossible.
+_MAX_DEFLATE_RATIO = 1032
+
+_PIXEL_BYTES = {
+    sitk.sitkUInt8: 1, sitk.sitkInt8: 1, sitk.sitkUInt16: 2, sitk.sitkInt16: 2, sitk.sitkUInt32: 4,
+    sitk.sitkInt32: 4, sitk.sitkUInt64: 8, sitk.sitkInt64: 8, sitk.sitkFloat32: 4, sitk.sitkFloat64: 8,
+}
 
 
 class ImageReadError(ValueError):
@@ -21,7 +38,7 @@ def _where(patient, column, path):
     return ", ".join(parts)
 
 
-def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32):
+def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32, nonfinite="error"):
     """Read a 3D image from a NIfTI/NRRD/MHA file or a DICOM series folder.
 
     Parameters
@@ -32,6 +49,9 @@ def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32):
         Used only in error messages.
     pixel_type : SimpleITK pixel type, default=sitk.sitkFloat32
         Pixel type of the returned image (``None`` keeps the stored type).
+    nonfinite : {"error", "fill"}, default="error"
+        NaN or infinite voxels (which NRRD and MHA files can hold): an error, or replaced
+        by 0 (no signal) with a warning giving their number.
 
     Returns
     -------
@@ -41,7 +61,10 @@ def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32):
     Raises
     ------
     ImageReadError
-        If the path does not exist, cannot be read, holds no DICOM series, or is not 3D.
+        If the path does not exist, is not a regular file or a DICOM series folder, cannot be
+        read, is shorter than its header says (a truncated file), declares more voxels than
+        it can hold, holds no DICOM series, is not 3D, or (``nonfinite="error"``) holds NaN
+        or infinite voxels.
 
     Examples
     --------
@@ -52,8 +75,12 @@ def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32):
     (4, 5, 6)
     """
     path = Path(path)
-    if not path.exists():
-        raise ImageReadError(f"{_where(patient, column, path)}: does not exist")
+    if nonfinite not in NONFINITE_POLICIES:
+        raise ValueError(f"nonfinite must be one of {NONFINITE_POLICIES}, got {nonfinite!r}")
+    try:
+        input_files(path)
+    except InputPathError as exc:
+        raise ImageReadError(f"{_where(patient, column, path)}: {exc.reason}") from None
     try:
         if path.is_dir():
             reader = sitk.ImageSeriesReader()
@@ -68,21 +95,145 @@ def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32):
             reader.SetFileNames(reader.GetGDCMSeriesFileNames(str(path), series[0]))
             image = reader.Execute()
         else:
+            _check_length(path, _where(patient, column, path))
             image = sitk.ReadImage(str(path))
     except ImageReadError:
         raise
     except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-        raise ImageReadError(f"{_where(patient, column, path)}: cannot be read ({first})") from exc
+        raise ImageReadError(f"{_where(patient, column, path)}: cannot be read ({_itk_reason(exc)})") from exc
     if image.GetDimension() != 3:
         raise ImageReadError(
             f"{_where(patient, column, path)}: expected a 3D image, got {image.GetDimension()}D"
         )
     if image.GetNumberOfComponentsPerPixel() != 1:
         raise ImageReadError(f"{_where(patient, column, path)}: expected a scalar image, got a vector image")
+    image = _check_finite(image, _where(patient, column, path), nonfinite)
     if pixel_type is not None:
         image = sitk.Cast(image, pixel_type)
     return image
+
+
+def _itk_reason(exc):
+    """The informative line of an ITK exception (its last line is sometimes a stray errno text)."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not line.startswith("Reason:"):
+            return line
+    return lines[-1] if lines else type(exc).__name__
+
+
+def _check_finite(image, where, nonfinite):
+    """Refuse or fill NaN/inf voxels (only float images can hold them)."""
+    if image.GetPixelID() not in (sitk.sitkFloat32, sitk.sitkFloat64):
+        return image
+    array = sitk.GetArrayViewFromImage(image)
+    bad = ~np.isfinite(array)
+    count = int(bad.sum())
+    if not count:
+        return image
+    share = f"{count / array.size:.2%}"
+    if nonfinite == "error":
+        raise ImageReadError(
+            f"{where}: {count} voxel(s) ({share}) are NaN or infinite; repair the file, or pass "
+            "nonfinite='fill' to replace them by 0"
+        )
+    warnings.warn(f"{where}: {count} non-finite voxel(s) ({share}) replaced by 0 (nonfinite='fill')",
+                  UserWarning, stacklevel=3)
+    filled = np.where(bad, 0, array).astype(array.dtype)
+    out = sitk.GetImageFromArray(filled)
+    out.CopyInformation(image)
+    return out
+
+
+def _open_maybe_gzip(path):
+    with open(path, "rb") as handle:
+        compressed = handle.read(2) == b"\x1f\x8b"
+    return (gzip.open(path, "rb") if compressed else open(path, "rb")), compressed
+
+
+def _nifti_layout(header):
+    """(size, bits per voxel, data offset) of a single-file NIfTI-1/2 header, else None."""
+    for endian in "<>":
+        if len(header) >= 348 and struct.unpack(endian + "i", header[:4])[0] == 348 and header[344:347] == b"n+1":
+            dims = struct.unpack(endian + "8h", header[40:56])
+            bitpix = struct.unpack(endian + "h", header[72:74])[0]
+            offset = int(struct.unpack(endian + "f", header[108:112])[0])
+        elif len(header) >= 540 and struct.unpack(endian + "i", header[:4])[0] == 540 and header[4:7] == b"n+2":
+            bitpix = struct.unpack(endian + "h", header[14:16])[0]
+            dims = struct.unpack(endian + "8q", header[16:80])
+            offset = struct.unpack(endian + "q", header[168:176])[0]
+        else:
+            continue
+        if not 1 <= dims[0] <= 7:
+            return None
+        return tuple(int(d) for d in dims[1:dims[0] + 1]), int(bitpix), int(offset)
+    return None
+
+
+def _gzip_length(path):
+    """Length of the decompressed stream: the trailer when it agrees, else by decompressing."""
+    total = 0
+    try:
+        with gzip.open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                total += len(block)
+    except (EOFError, OSError, zlib.error) as exc:
+        return total, f"{type(exc).__name__}: {exc}"
+    return total, None
+
+
+def _describe_size(size, bits):
+    return f"{' x '.join(str(s) for s in size)} voxels of {bits} bits"
+
+
+def _check_length(path, where):
+    """Compare the file's real length with what its header declares, before reading pixels.
+
+    NIfTI (.nii and .nii.gz): exactly (offset + voxels x bytes); ITK would read a cut file and
+    set the missing voxels to 0. Other formats (NRRD, MHA), whose readers do detect a short
+    file: only the impossible sizes (more voxels than even maximal compression could hold),
+    so that nothing is allocated for them.
+    """
+    file_length = path.stat().st_size
+    handle, compressed = _open_maybe_gzip(path)
+    try:
+        with handle:
+            header = handle.read(540)
+    except (EOFError, OSError, zlib.error):
+        header = b""
+    layout = _nifti_layout(header)
+    if layout is not None:
+        size, bits, offset = layout
+        expected = offset + (int(np.prod(size, dtype=np.int64)) * bits + 7) // 8
+        described = _describe_size(size, bits)
+    else:
+        reader = sitk.ImageFileReader()
+        reader.SetFileName(str(path))
+        reader.ReadImageInformation()
+        size = reader.GetSize()
+        voxel_bytes = _PIXEL_BYTES.get(reader.GetPixelID(), 1) * max(1, reader.GetNumberOfComponents())
+        expected = int(np.prod(size, dtype=np.int64)) * voxel_bytes
+        described = _describe_size(size, 8 * voxel_bytes)
+        compressed = True  # NRRD and MHA may compress their data without saying so in the name
+    if compressed and expected > file_length * _MAX_DEFLATE_RATIO or not compressed and expected > file_length:
+        raise ImageReadError(
+            f"{where}: its header declares {described} ({expected} bytes), impossible in a file of "
+            f"{file_length} bytes (truncated or damaged file)"
+        )
+    if layout is None or not compressed:
+        return
+    with open(path, "rb") as raw:
+        raw.seek(-4, 2)
+        trailer = struct.unpack("<I", raw.read(4))[0]
+    if trailer == expected % (1 << 32):
+        return
+    length, problem = _gzip_length(path)
+    if problem is not None or length < expected:
+        detail = f"; {problem}" if problem else ""
+        raise ImageReadError(
+            f"{where}: truncated or damaged file: its header declares {described} ({expected} bytes "
+            f"once decompressed) but it holds {length} bytes{detail}"
+        )
 
 
 def _rtstruct_file(path):

@@ -1,7 +1,7 @@
 """VolumePreprocessor: MRI files of the cohort table to model-ready (n, C, D, H, W) volumes."""
 from __future__ import annotations
 
-import json
+import logging
 import os
 from numbers import Integral, Real
 from pathlib import Path
@@ -14,15 +14,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._schema import CHANNEL_COLUMNS
-from ..utils._files import atomic_path, get_cache_dir, hash_file, hash_params
+from ..utils._files import (InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params,
+                            input_files, read_record, verify_file, write_record, write_verified)
 from ._geometry import (grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample,
                         tumour_box)
 from ._intensity import foreground_mask, n4_correct, sitk_threads, zscore_stats
-from ._io import ImageReadError, read_image, read_mask
+from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
 
+logger = logging.getLogger("sarcoma_survival")
+
 #: Bumped whenever the processing changes, so stale cache entries are never reused.
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2
 
 _NORMALIZE_REGIONS = ("foreground", "image", "crop", "tumor")
 
@@ -81,8 +84,14 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         Tumour label in a multi-label mask; ``None`` requires a binary mask.
     roi_name : str, default="GTV_Mass"
         ROI used when the mask is a DICOM RTSTRUCT.
+    nonfinite : {"error", "fill"}, default="error"
+        NaN or infinite voxels in a T1 or T2 file (NRRD and MHA keep them): an error naming
+        the patient and file, or replaced by 0 (no signal) when the file is read, with a
+        warning giving their number. A mask with such voxels is always an error.
     cache : bool, default=True
-        Keep one ``.npy`` per patient on disk (else everything stays in memory).
+        Keep one ``.npy`` per patient on disk (else everything stays in memory). Each entry
+        carries a checksum, verified once per process; a damaged entry is logged (logger
+        ``sarcoma_survival``) and computed again.
     cache_dir : str or Path, optional
         Cache root (default: :func:`~sarcoma_survival.utils.get_cache_dir`); volumes go in
         its ``volumes/`` subfolder.
@@ -136,6 +145,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         "antialias": ["boolean"],
         "mask_label": [Integral, None],
         "roi_name": [str],
+        "nonfinite": [StrOptions(set(NONFINITE_POLICIES))],
         "cache": ["boolean"],
         "cache_dir": [str, os.PathLike, None],
         "n_jobs": [Integral, None],
@@ -144,7 +154,8 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
 
     def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", n4=True, n4_shrink=4,
                  n4_iterations=(50, 50, 50), normalize="foreground", fill_value=0.0, antialias=True,
-                 mask_label=None, roi_name="GTV_Mass", cache=True, cache_dir=None, n_jobs=None, verbose=0):
+                 mask_label=None, roi_name="GTV_Mass", nonfinite="error", cache=True, cache_dir=None, n_jobs=None,
+                 verbose=0):
         self.size = size
         self.spacing = spacing
         self.margin_mm = margin_mm
@@ -157,6 +168,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         self.antialias = antialias
         self.mask_label = mask_label
         self.roi_name = roi_name
+        self.nonfinite = nonfinite
         self.cache = cache
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
@@ -213,16 +225,18 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         results = {}
         todo = []
         cache_root = get_cache_dir(self.cache_dir) / "volumes" if self.cache else None
+        if cache_root is not None:
+            clean_stale_temp_files_once(cache_root)
         for position, (patient, paths) in enumerate(jobs):
             if cache_root is None:
                 todo.append((position, patient, paths, None))
                 continue
             key = hash_params({"version": _CACHE_VERSION, "settings": settings, "channels": self.channels_,
-                               "files": {c: _digest(p) for c, p in paths.items()}})
+                               "files": {c: file_digest(p) for c, p in paths.items()}})
             target = cache_root / key[:2] / f"{key}.npy"
-            meta = target.with_suffix(".json")
-            if target.exists() and meta.exists():
-                results[position] = (str(target), json.loads(meta.read_text()))
+            geometry = _read_entry(target)
+            if geometry is not None:
+                results[position] = (str(target), geometry)
             else:
                 todo.append((position, patient, paths, target))
         for position, item, geometry in self._run(todo, settings):
@@ -284,7 +298,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "channels_")
         patient = getattr(row, "name", None)
         paths = self._paths(row, patient)
-        t1 = read_image(paths["t1"], patient=patient, column="t1")
+        t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=self.nonfinite)
         mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient)
         box = tumour_box(mask, self.margin_mm)
         return grid_to_dict(output_grid(box, self._grid_size()[::-1], self.spacing))
@@ -312,6 +326,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
             "antialias": bool(self.antialias),
             "mask_label": None if self.mask_label is None else int(self.mask_label),
             "roi_name": self.roi_name,
+            "nonfinite": self.nonfinite,
         }
 
     @staticmethod
@@ -328,8 +343,10 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
             if value is None or (isinstance(value, float) and np.isnan(value)) or str(value) == "":
                 raise ImageReadError(f"patient {patient}, column {column!r}: no file given (missing value)")
             path = Path(str(value))
-            if not path.exists():
-                raise ImageReadError(f"patient {patient}, column {column!r}, file {str(path)!r}: does not exist")
+            try:
+                input_files(path)  # what kind of path, before anything hashes or reads it
+            except InputPathError as exc:
+                raise ImageReadError(f"patient {patient}, column {column!r}, file {str(path)!r}: {exc.reason}") from None
             paths[column] = str(path)
         return paths
 
@@ -362,17 +379,20 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
 
 
 # ---------------------------------------------------------------------- per-patient work
-_DIGESTS = {}
-
-
-def _digest(path):
-    """Content hash of a file or folder, memoised on (path, size, mtime) of every file."""
-    p = Path(path)
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    stamp = tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-    if stamp not in _DIGESTS:
-        _DIGESTS[stamp] = hash_file(p)
-    return _DIGESTS[stamp]
+def _read_entry(target):
+    """Geometry of a good cache entry (record and ``.npy`` checksum), else None (a bad one is logged)."""
+    record = read_record(target.with_suffix(".json"))
+    if record is None:
+        return None
+    try:
+        geometry, checksum = dict(record["geometry"]), str(record["volume_sha256"])
+    except (KeyError, TypeError, ValueError):
+        logger.warning("cache entry %s lacks its geometry or checksum; recomputing it", target.with_suffix(".json"))
+        return None
+    if not verify_file(target, checksum):
+        logger.warning("cache entry %s is missing or does not match its checksum; recomputing it", target)
+        return None
+    return geometry
 
 
 def _normalise(array, stats):
@@ -384,7 +404,7 @@ def _normalise(array, stats):
 
 def _prepare(paths, channels, settings, patient):
     """Read, check, N4-correct; tumour box and z-score statistics (shared by transform and load_native)."""
-    t1 = read_image(paths["t1"], patient=patient, column="t1")
+    t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"])
     mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
                      patient=patient, column="mask")
     box = tumour_box(mask, settings["margin_mm"])
@@ -393,16 +413,18 @@ def _prepare(paths, channels, settings, patient):
     region = settings["normalize"]
     native, stats = {}, {}
     for channel in channels:
-        image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel)
+        where = f"patient {patient}, column {channel!r}, file {paths[channel]!r}"
+        image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel,
+                                                      nonfinite=settings["nonfinite"])
         if channel != "t1" and not overlaps(image, t1):
             raise ImageReadError(
-                f"patient {patient}, column {channel!r}, file {paths[channel]!r}: does not overlap the T1 "
+                f"{where}: does not overlap the T1 "
                 f"({paths['t1']!r}) in physical space"
             )
         foreground = foreground_mask(image) if settings["n4"] or region == "foreground" else None
         if settings["n4"]:
             image = n4_correct(image, shrink=settings["n4_shrink"], iterations=settings["n4_iterations"],
-                               mask=foreground)
+                               mask=foreground, where=where)
         if channel == "t1":
             on_region = sitk.GetArrayFromImage(region_covering(image, box))
         else:
@@ -410,7 +432,7 @@ def _prepare(paths, channels, settings, patient):
                                                         pixel_type=sitk.sitkFloat32))
             if not np.isfinite(on_region[mask_region]).any():
                 raise ImageReadError(
-                    f"patient {patient}, column {channel!r}, file {paths[channel]!r}: does not cover the "
+                    f"{where}: does not cover the "
                     f"tumour of the mask ({paths['mask']!r})"
                 )
         if region == "image":
@@ -422,7 +444,8 @@ def _prepare(paths, channels, settings, patient):
         elif region == "tumor":
             values = on_region[mask_region]
         if region is not None:
-            stats[channel] = zscore_stats(values, patient=patient, channel=channel, region=region)
+            stats[channel] = zscore_stats(values, patient=patient, channel=channel, region=region,
+                                          path=paths[channel])
         native[channel] = image
     return {"t1": t1, "mask": mask, "box": box, "native": native, "stats": stats}
 
@@ -474,8 +497,7 @@ def _process_patient(position, patient, paths, channels, settings, target, threa
     })
     if target is None:
         return position, volume, geometry
-    with atomic_path(target.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(geometry))
-    with atomic_path(target) as tmp:
-        np.save(tmp, volume)
+    # the volume first, then its record: a record always describes a complete volume
+    checksum = write_verified(target, lambda tmp: np.save(tmp, volume))
+    write_record(target.with_suffix(".json"), {"geometry": geometry, "volume_sha256": checksum})
     return position, str(target), geometry

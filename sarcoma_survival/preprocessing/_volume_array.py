@@ -57,7 +57,23 @@ class VolumeArray:
 
     def _load(self, i):
         item = self._items[i]
-        return np.array(item, dtype=np.float32) if isinstance(item, np.ndarray) else np.load(item)
+        if isinstance(item, np.ndarray):
+            return np.array(item, dtype=np.float32)
+        # transform verified the entry's checksum; this only names the file if it changed since
+        try:
+            array = np.load(item)
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(
+                f"patient {self.index[i]}: cached volume {item} cannot be read ({type(exc).__name__}: {exc}); "
+                "it changed after transform: run transform again"
+            ) from exc
+        if array.shape != self._item_shape or array.dtype != np.float32:
+            raise ValueError(
+                f"patient {self.index[i]}: cached volume {item} cannot be read (shape {array.shape}, dtype "
+                f"{array.dtype}, expected {self._item_shape} float32); it changed after transform: run "
+                "transform again"
+            )
+        return array
 
     def __getitem__(self, key):
         if isinstance(key, numbers.Integral):
