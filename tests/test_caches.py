@@ -88,8 +88,8 @@ def test_checksum_is_verified_once_per_entry_per_process(tmp_path, counted, monk
     pre.transform(X)
     _files._VERIFIED.clear()
     hashed = []
-    original = _files._sha256_of_file
-    monkeypatch.setattr(_files, "_sha256_of_file", lambda p: hashed.append(p) or original(p))
+    original = _files._checksum_of_file
+    monkeypatch.setattr(_files, "_checksum_of_file", lambda p: hashed.append(p) or original(p))
     volumes = pre.transform(X)
     pre.transform(X)
     for _ in range(3):  # epochs

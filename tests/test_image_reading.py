@@ -6,6 +6,7 @@ import gzip
 import os
 import struct
 import threading
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,22 @@ def test_folder_that_is_not_a_dicom_series_is_refused_quickly(tmp_path, monkeypa
     monkeypatch.setattr(_files, "MAX_FOLDER_FILES", 2)
     with pytest.raises(ImageReadError, match=r"more than 2 files"):
         VolumePreprocessor(size=8, n4=False, cache_dir=tmp_path / "c").fit_transform(X)
+
+
+def test_cli_preprocess_refuses_a_truncated_image(tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival.cli import main
+
+    manifest = pd.read_csv(tiny_cohort.manifest)
+    folder = tiny_cohort.manifest.parent
+    for column in ("t1", "t2", "mask"):
+        if column in manifest:
+            manifest[column] = [str((folder / p).resolve()) for p in manifest[column]]
+    cut = tmp_path / "cut_t1.nii.gz"
+    data = Path(manifest.loc[3, "t1"]).read_bytes()
+    cut.write_bytes(data[: len(data) // 2])
+    manifest.loc[3, "t1"] = str(cut)
+    manifest.iloc[:5].to_csv(tmp_path / "manifest.csv", index=False)
+    assert main(["preprocess", str(tmp_path / "manifest.csv"), "--image-size", "12", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    patient = manifest.iloc[3, 0]
+    assert err.count("\n") == 0 and f"patient {patient}, column 't1'" in err and "truncated" in err

@@ -385,7 +385,7 @@ def _read_entry(target):
     if record is None:
         return None
     try:
-        geometry, checksum = dict(record["geometry"]), str(record["volume_sha256"])
+        geometry, checksum = dict(record["geometry"]), str(record["volume_checksum"])
     except (KeyError, TypeError, ValueError):
         logger.warning("cache entry %s lacks its geometry or checksum; recomputing it", target.with_suffix(".json"))
         return None
@@ -499,5 +499,5 @@ def _process_patient(position, patient, paths, channels, settings, target, threa
         return position, volume, geometry
     # the volume first, then its record: a record always describes a complete volume
     checksum = write_verified(target, lambda tmp: np.save(tmp, volume))
-    write_record(target.with_suffix(".json"), {"geometry": geometry, "volume_sha256": checksum})
+    write_record(target.with_suffix(".json"), {"geometry": geometry, "volume_checksum": checksum})
     return position, str(target), geometry

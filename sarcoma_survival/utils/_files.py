@@ -10,6 +10,7 @@ import secrets
 import stat
 import threading
 import time
+import zlib
 from pathlib import Path
 
 _CACHE_ENV = "SARCOMA_SURVIVAL_CACHE"
@@ -137,6 +138,15 @@ def _sha256_of_file(path, chunk_size=1 << 20):
     return digest.hexdigest()
 
 
+def _checksum_of_file(path, chunk_size=1 << 20):
+    """CRC-32 of a cache file: detects truncation and overwriting, four times faster than SHA-256."""
+    value = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            value = zlib.crc32(block, value)
+    return f"crc32:{value:08x}"
+
+
 def file_digest(path) -> str:
     """SHA-256 of an image file, or of every file of a DICOM series folder (with their names).
 
@@ -220,7 +230,7 @@ def _bad_entry(path, reason):
 
 
 def verify_file(path, checksum) -> bool:
-    """Whether the file at ``path`` has SHA-256 ``checksum``; memoised on its stat for the process.
+    """Whether the file at ``path`` has ``checksum`` (see :func:`write_verified`); memoised on its stat.
 
     A file is read once per process whatever the number of calls, unless it changes.
     """
@@ -232,7 +242,7 @@ def verify_file(path, checksum) -> bool:
     with _LOCK:
         if key in _VERIFIED:
             return True
-    if _sha256_of_file(path) != checksum:
+    if _checksum_of_file(path) != checksum:
         return False
     with _LOCK:
         _VERIFIED.add(key)
@@ -240,11 +250,15 @@ def verify_file(path, checksum) -> bool:
 
 
 def write_verified(path, write):
-    """Write a file atomically with ``write(tmp_path)``; return its SHA-256 (known good in this process)."""
+    """Write a file atomically with ``write(tmp_path)``; return its checksum (known good in this process).
+
+    The checksum (CRC-32) guards against accidents (a truncated or overwritten cache file),
+    not against an attacker who can write the cache folder.
+    """
     path = Path(path)
     with atomic_path(path) as tmp:
         write(tmp)
-        checksum = _sha256_of_file(tmp)
+        checksum = _checksum_of_file(tmp)
     with contextlib.suppress(OSError):
         with _LOCK:
             _VERIFIED.add((str(path), _stamp(os.stat(path)), checksum))
