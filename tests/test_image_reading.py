@@ -61,7 +61,7 @@ def test_truncated_nifti_is_refused_not_zero_filled(tmp_path, name):
 
 def test_intact_nifti_of_every_layout_still_reads(tmp_path):
     array = _t1_array()
-    for name in ["a.nii", "a.nii.gz", "a.nrrd", "a.mha"]:
+    for name in ["a.nii", "a.nii.gz", "a.nrrd", "a.mha", "b.mhd", "c.hdr", "d.nhdr"]:  # data apart: last 3
         sitk.WriteImage(_image(array), str(tmp_path / name), True)
         np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(tmp_path / name)), array)
     # A gzip stream whose trailer does not give the length (two members) is checked by decompressing.

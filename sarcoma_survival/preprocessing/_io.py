@@ -186,19 +186,48 @@ def _describe_size(size, bits):
     return f"{' x '.join(str(s) for s in size)} voxels of {bits} bits"
 
 
+def _stored_ratio(header):
+    """Largest (voxel bytes / file bytes) an NRRD or MHA file's header allows, None when unknown.
+
+    1 for raw data, the deflate limit for gzip/zlib data, None for data in another file or an
+    encoding whose limit is not known (those are left to ITK's reader).
+    """
+    if header.startswith(b"NRRD"):
+        fields = {}
+        for line in header.split(b"\n\n")[0].splitlines()[1:]:
+            key, sep, value = line.decode("latin-1").partition(":")
+            if sep and not line.startswith(b"#"):
+                fields[key.strip().lower()] = value.strip().lower()
+        if "data file" in fields or "datafile" in fields:
+            return None
+        return {"raw": 1, "gzip": _MAX_DEFLATE_RATIO, "gz": _MAX_DEFLATE_RATIO}.get(fields.get("encoding"))
+    if b"ElementDataFile" in header:
+        fields = {}
+        for line in header.decode("latin-1").splitlines():
+            key, sep, value = line.partition("=")
+            if sep:
+                fields[key.strip()] = value.strip()
+            if key.strip() == "ElementDataFile":
+                break
+        if fields.get("ElementDataFile") != "LOCAL":
+            return None
+        return _MAX_DEFLATE_RATIO if fields.get("CompressedData", "False").lower() == "true" else 1
+    return None
+
+
 def _check_length(path, where):
     """Compare the file's real length with what its header declares, before reading pixels.
 
     NIfTI (.nii and .nii.gz): exactly (offset + voxels x bytes); ITK would read a cut file and
-    set the missing voxels to 0. Other formats (NRRD, MHA), whose readers do detect a short
-    file: only the impossible sizes (more voxels than even maximal compression could hold),
-    so that nothing is allocated for them.
+    set the missing voxels to 0. NRRD and MHA, whose readers do detect a short file: only
+    impossible sizes (more voxels than the file could hold even at the best compression),
+    so that nothing is allocated for them. Other formats are left to ITK.
     """
     file_length = path.stat().st_size
     handle, compressed = _open_maybe_gzip(path)
     try:
         with handle:
-            header = handle.read(540)
+            header = handle.read(4096)
     except (EOFError, OSError, zlib.error):
         header = b""
     layout = _nifti_layout(header)
@@ -206,7 +235,11 @@ def _check_length(path, where):
         size, bits, offset = layout
         expected = offset + (int(np.prod(size, dtype=np.int64)) * bits + 7) // 8
         described = _describe_size(size, bits)
+        ratio = _MAX_DEFLATE_RATIO if compressed else 1
     else:
+        ratio = None if compressed else _stored_ratio(header)
+        if ratio is None:
+            return
         reader = sitk.ImageFileReader()
         reader.SetFileName(str(path))
         reader.ReadImageInformation()
@@ -214,8 +247,7 @@ def _check_length(path, where):
         voxel_bytes = _PIXEL_BYTES.get(reader.GetPixelID(), 1) * max(1, reader.GetNumberOfComponents())
         expected = int(np.prod(size, dtype=np.int64)) * voxel_bytes
         described = _describe_size(size, 8 * voxel_bytes)
-        compressed = True  # NRRD and MHA may compress their data without saying so in the name
-    if compressed and expected > file_length * _MAX_DEFLATE_RATIO or not compressed and expected > file_length:
+    if expected > file_length * ratio:
         raise ImageReadError(
             f"{where}: its header declares {described} ({expected} bytes), impossible in a file of "
             f"{file_length} bytes (truncated or damaged file)"
@@ -416,8 +448,6 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
     if kept == 0:
         raise ImageReadError(f"{where}: no tumour voxel of the mask lies inside the T1 image")
     if kept < 0.95 * total:
-        import warnings
-
         warnings.warn(
             f"{where}: only {kept / total:.0%} of the tumour volume lies inside the T1 image",
             UserWarning, stacklevel=2,
