@@ -180,7 +180,8 @@ def test_n4_on_a_constant_image_is_a_named_error(tmp_path):
         n4_correct(_image(np.full(SHAPE, 7.0, np.float32)))
 
 
-def test_single_slice_image_is_a_named_error_before_n4(tmp_path):
+@pytest.mark.parametrize("n4", [True, False])
+def test_single_slice_image_is_a_named_error(tmp_path, n4):
     path = tmp_path / "t1.nii.gz"
     one = _t1_array()[5:6]
     sitk.WriteImage(_image(one), str(path))
@@ -189,10 +190,13 @@ def test_single_slice_image_is_a_named_error_before_n4(tmp_path):
     label[0, 5:11, 5:11] = 1
     sitk.WriteImage(_image(label), str(mask))
     X = pd.DataFrame({"t1": [str(path)], "mask": [str(mask)]}, index=["SARC_9"])
-    with pytest.raises(ValueError, match=r"patient SARC_9, column 't1', file .*t1\.nii\.gz'.*1 voxel.*"
-                                         r"n4=False") as info:
-        VolumePreprocessor(size=8, n4=True, cache=False).fit_transform(X)
+    # before: ITK's "Zero-valued spacing" traceback with N4, an all-zero volume without
+    with pytest.raises(ImageReadError, match=r"patient SARC_9, column 't1', file .*t1\.nii\.gz'.*16 x 16 x 1 "
+                                             r"voxels.*not a 3D volume") as info:
+        VolumePreprocessor(size=8, n4=n4, cache=False).fit_transform(X)
     assert "\n" not in str(info.value)
+    with pytest.raises(ValueError, match=r"at least 2 voxels along every axis.*16 x 16 x 1.*n4=False"):
+        n4_correct(_image(one))
 
 
 def test_zscore_error_names_the_file(tmp_path):

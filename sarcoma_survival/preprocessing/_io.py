@@ -268,7 +268,7 @@ def _check_length(path, where):
         )
 
 
-def _rtstruct_file(path):
+def _rtstruct_file(path, where=None):
     """Return the RTSTRUCT file at ``path`` (a file, or a folder holding one), else None."""
     import pydicom
 
@@ -282,7 +282,7 @@ def _rtstruct_file(path):
         if getattr(header, "Modality", None) == "RTSTRUCT":
             found.append(candidate)
     if len(found) > 1:
-        raise ImageReadError(f"{str(path)!r}: folder holds {len(found)} RTSTRUCT files; give one file")
+        raise ImageReadError(f"{where or repr(str(path))}: folder holds {len(found)} RTSTRUCT files; give one file")
     return found[0] if found else None
 
 
@@ -322,7 +322,7 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
     where = _where(patient, column, path)
     if not path.exists():
         raise ImageReadError(f"{where}: does not exist")
-    file = _rtstruct_file(path)
+    file = _rtstruct_file(path, where)
     if file is None:
         raise ImageReadError(f"{where}: holds no DICOM RTSTRUCT")
     ds = pydicom.dcmread(file)
@@ -411,7 +411,7 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
     path = Path(path)
     where = _where(patient, column, path)
     if path.exists() and (path.is_file() and path.suffix.lower() in ("", ".dcm") or path.is_dir()):
-        rt_file = _rtstruct_file(path)
+        rt_file = _rtstruct_file(path, where)
         if rt_file is not None:
             mask = rasterize_rtstruct(rt_file, reference, roi_name=roi_name, patient=patient, column=column)
             if not sitk.GetArrayViewFromImage(mask).any():

@@ -416,6 +416,12 @@ def _prepare(paths, channels, settings, patient):
         where = f"patient {patient}, column {channel!r}, file {paths[channel]!r}"
         image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel,
                                                       nonfinite=settings["nonfinite"])
+        if min(image.GetSize()) < 2:
+            # linear resampling needs 2 voxels per axis: a single slice would come out as fill_value only
+            raise ImageReadError(
+                f"{where}: {' x '.join(str(n) for n in image.GetSize())} voxels (x, y, z): a single slice "
+                "along an axis is not a 3D volume; give the whole series"
+            )
         if channel != "t1" and not overlaps(image, t1):
             raise ImageReadError(
                 f"{where}: does not overlap the T1 "
