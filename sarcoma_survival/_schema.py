@@ -66,3 +66,34 @@ def categorical_columns(columns):
 def numeric_like_columns(columns):
     """Return the numeric and boolean columns among ``columns``, in the given order."""
     return [c for c in columns if c in NUMERIC_COLUMNS or c in BOOLEAN_COLUMNS]
+
+
+#: Other spellings of the closed-set categories, after the comparison key of
+#: :func:`sarcoma_survival.utils.validation.canonical_categories` (lower case, spaces,
+#: hyphens and underscores removed). Grade follows §1 of the design: "high" is FNCLCC
+#: grade 2 or 3 or dedifferentiated, "low" is grade 1.
+CATEGORY_SYNONYMS = {
+    "sex": {"female": "F", "woman": "F", "male": "M", "man": "M"},
+    "grade": {
+        **{key: "low" for key in ("1", "g1", "grade1", "i", "gradei")},
+        **{
+            key: "high"
+            for key in ("2", "3", "g2", "g3", "grade2", "grade3", "ii", "iii", "gradeii",
+                        "gradeiii", "intermediate", "dedifferentiated")
+        },
+    },
+}
+
+#: Plausible ranges ``(low, high)``, both inclusive unless noted, of the numeric clinical
+#: columns and of outcome times (days). A value outside is refused with the patient named:
+#: it is a data-entry or unit error (age in days, size in mm, time in seconds), not a
+#: rare patient. Tumour size and volume must be > 0 (a measured tumour has a size).
+PLAUSIBLE_RANGES = {
+    "age": (0.0, 120.0),
+    "tumor_size_cm": (0.0, 100.0),
+    "tumor_volume_cm3": (0.0, 100_000.0),
+    "time_days": (0.0, 36_525.0),
+}
+
+#: Columns whose lower bound is exclusive (a zero is implausible).
+POSITIVE_COLUMNS = ("tumor_size_cm", "tumor_volume_cm3", "time_days")

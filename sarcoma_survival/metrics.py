@@ -27,7 +27,7 @@ from sksurv.metrics import brier_score as _sksurv_brier_score
 from sksurv.metrics import cumulative_dynamic_auc as _sksurv_cumulative_dynamic_auc
 from sksurv.nonparametric import CensoringDistributionEstimator
 
-from .utils.validation import check_survival_y
+from .utils.validation import as_survival_array, check_survival_y
 
 __all__ = [
     "UndefinedConcordanceWarning",
@@ -185,7 +185,7 @@ def _censoring_weights(y_reference, event, time, tau):
         )
     if not ref_event.any():
         raise ValueError("y_train has no event: its censoring distribution cannot be used")
-    censoring = CensoringDistributionEstimator().fit(y_reference)
+    censoring = CensoringDistributionEstimator().fit(as_survival_array(y_reference))
     g = censoring.predict_proba(time[use])
     if np.any(g <= 0):
         raise ValueError(
@@ -249,6 +249,33 @@ def concordance_index_uno(y_true, risk, *, y_train=None, tau=None, tied_tol=1e-8
     if den == 0:
         return _undefined("Uno's C is undefined: no comparable pair in y_true; returning nan")
     return num / den
+
+
+def _check_follow_up(reference, values, what, fix):
+    """Refuse ``values`` (times) where the censoring distribution of ``reference`` is unknown.
+
+    scikit-survival's IPCW weights need the censoring survival function ``G`` of the
+    training outcome to be positive at these times; beyond its follow-up it fails with
+    "censoring survival function is zero" or "time must be smaller than largest observed
+    time point". The same condition as Uno's C, with a message that says what to do.
+    """
+    ref_event, ref_time = check_survival_y(reference, allow_all_censored=True)
+    limit = ref_time.max()
+    values = np.asarray(values, dtype=float)
+    known = values <= limit
+    if known.any() and ref_event.any():
+        g = np.zeros(values.shape)
+        g[known] = CensoringDistributionEstimator().fit(as_survival_array(reference)).predict_proba(values[known])
+        known &= g > 0
+    elif not ref_event.any():
+        known[:] = True  # no event: Kaplan-Meier of censoring is not used below its last time
+    bad = ~known
+    if bad.any():
+        zero = "" if (values[bad] > limit).all() else ", and its censoring survival is zero at its last censoring"
+        raise ValueError(
+            f"{what}: {int(bad.sum())} time(s) (from {values[bad].min():g}) exceed the largest time "
+            f"of y_train ({limit:g}){zero}, where the censoring distribution is unknown; {fix}"
+        )
 
 
 def _check_times(time, times, what):
@@ -325,9 +352,13 @@ def cumulative_dynamic_auc(y_true, risk, times, *, y_train=None, tied_tol=1e-8):
             "choose later times"
         )
     reference = y_true if y_train is None else y_train
-    check_survival_y(reference, allow_all_censored=True)
+    _check_follow_up(
+        reference, time[event], "cumulative_dynamic_auc: event times of y_true",
+        "censor y_true where y_train's follow-up ends (event=False, time=that limit) or "
+        "estimate the censoring distribution on a y_train with longer follow-up",
+    )
     auc, mean_auc = _sksurv_cumulative_dynamic_auc(
-        reference, y_true, risk, times, tied_tol=tied_tol
+        as_survival_array(reference), as_survival_array(y_true), risk, times, tied_tol=tied_tol
     )
     return auc, float(mean_auc)
 
@@ -394,8 +425,23 @@ def brier_score(y_true, survival, times, *, y_train=None):
         )
         return np.full(times.size, np.nan)
     reference = y_true if y_train is None else y_train
-    check_survival_y(reference, allow_all_censored=True)
-    _, scores = _sksurv_brier_score(reference, y_true, values, times)
+    _, ref_time = check_survival_y(reference, allow_all_censored=True)
+    _check_follow_up(
+        reference, times, "brier_score: times",
+        f"choose times at which y_train is still followed (below {ref_time.max():g})",
+    )
+    try:
+        _, scores = _sksurv_brier_score(
+            as_survival_array(reference), as_survival_array(y_true), values, times
+        )
+    except ValueError as exc:
+        if "largest observed time" not in str(exc):
+            raise
+        _check_follow_up(
+            reference, time, "brier_score: times of y_true",
+            "censor y_true where y_train's follow-up ends (event=False, time=that limit)",
+        )
+        raise
     return scores
 
 

@@ -8,19 +8,22 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
-from ..competing_risks._outcome import dm_competing_y
 from .._schema import (
     BOOLEAN_COLUMNS,
-    CATEGORIES,
     CLINICAL_COLUMNS,
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
     OUTCOME_COLUMNS,
     PATIENT_ID_COLUMN,
 )
+from ..competing_risks._outcome import dm_competing_y
+from ..utils.validation import (
+    canonical_categories,
+    check_plausible,
+    is_missing,
+    parse_boolean,
+)
 
-_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
-_FALSE = {"false", "0", "0.0", "no", "n", "f"}
 _MAX_LISTED = 10
 
 
@@ -39,29 +42,12 @@ def _listing(items):
     return text
 
 
-def _missing(value):
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
-
-
 def _parse_boolean(values, column, ids, *, allow_missing, where):
-    out = np.full(len(values), np.nan)
-    bad, absent = [], []
-    for i, value in enumerate(values):
-        if _missing(value):
-            absent.append(ids[i])
-            continue
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            out[i] = 1.0
-        elif text in _FALSE:
-            out[i] = 0.0
-        else:
-            bad.append(f"{ids[i]} ({value!r})")
-    if bad:
-        raise CohortError(
-            f"{where}: column {column!r} must be boolean (True/False, 1/0, yes/no); "
-            f"invalid value for patient(s): {_listing(bad)}"
-        )
+    try:
+        out = parse_boolean(values, column=column, ids=ids)
+    except ValueError as exc:
+        raise CohortError(f"{where}: {exc}") from None
+    absent = [ids[i] for i in np.flatnonzero(np.isnan(out))]
     if absent and not allow_missing:
         raise CohortError(f"{where}: column {column!r} is empty for patient(s): {_listing(absent)}")
     return out
@@ -71,7 +57,7 @@ def _parse_numeric(values, column, ids, where):
     out = np.full(len(values), np.nan)
     bad = []
     for i, value in enumerate(values):
-        if _missing(value):
+        if is_missing(value):
             continue
         try:
             out[i] = float(str(value).strip())
@@ -85,35 +71,21 @@ def _parse_numeric(values, column, ids, where):
     negative = [f"{ids[i]} ({out[i]:g})" for i in np.flatnonzero(out < 0)]
     if negative:
         raise CohortError(f"{where}: column {column!r} must not be negative; patient(s): {_listing(negative)}")
-    return out
+    return _plausible(out, column, ids, where)
+
+
+def _plausible(values, column, ids, where, kind=None):
+    try:
+        return check_plausible(values, column=column, ids=ids, kind=kind)
+    except ValueError as exc:
+        raise CohortError(f"{where}: {exc}") from None
 
 
 def _parse_category(values, column, ids, where):
-    allowed = CATEGORIES[column]
-    lookup = {a.lower(): a for a in allowed}
-    out = np.empty(len(values), dtype=object)
-    bad = []
-    for i, value in enumerate(values):
-        if _missing(value):
-            out[i] = np.nan
-            continue
-        canonical = lookup.get(str(value).strip().lower())
-        if canonical is None:
-            bad.append(f"patient {ids[i]}: {value!r}")
-        out[i] = canonical
-    if bad:
-        raise CohortError(
-            f"{where}: unknown category in column {column!r} ({_listing(bad)}); "
-            f"allowed values: {', '.join(allowed)} (or empty for missing)"
-        )
-    return out
-
-
-def _parse_free_text(values):
-    out = np.empty(len(values), dtype=object)
-    for i, value in enumerate(values):
-        out[i] = np.nan if _missing(value) else str(value).strip()
-    return out
+    try:
+        return canonical_categories(values, column=column, ids=ids)
+    except ValueError as exc:
+        raise CohortError(f"{where}: {exc}") from None
 
 
 def _parse_clinical_column(values, column, ids, where):
@@ -122,9 +94,7 @@ def _parse_clinical_column(values, column, ids, where):
         return _parse_numeric(values, column, ids, where)
     if column in BOOLEAN_COLUMNS:
         return _parse_boolean(values, column, ids, allow_missing=True, where=where)
-    if column in CATEGORIES:
-        return _parse_category(values, column, ids, where)
-    return _parse_free_text(values)
+    return _parse_category(values, column, ids, where)  # closed-set and free-text columns
 
 
 def parse_clinical_fields(fields, *, patient="patient", where="form"):
@@ -201,7 +171,7 @@ def _parse_outcome(raw, outcome, ids, where):
     bad = []
     for i, value in enumerate(raw[time_col].to_numpy()):
         try:
-            time[i] = float(str(value).strip()) if not _missing(value) else np.nan
+            time[i] = float(str(value).strip()) if not is_missing(value) else np.nan
         except ValueError:
             bad.append(f"{ids[i]} ({value!r})")
     if bad:
@@ -214,6 +184,7 @@ def _parse_outcome(raw, outcome, ids, where):
         raise CohortError(
             f"{where}: column {time_col!r} must be > 0 days; zero or negative for patient(s): {_listing(nonpositive)}"
         )
+    _plausible(time, time_col, ids, where, kind="time_days")
     return Surv.from_arrays(event=event.astype(bool), time=time)
 
 
@@ -232,7 +203,7 @@ def _parse_images(raw, ids, folder, where):
     for column in present:
         paths = np.empty(len(raw), dtype=object)
         for i, value in enumerate(raw[column].to_numpy()):
-            if _missing(value):
+            if is_missing(value):
                 raise CohortError(f"{where}: patient {ids[i]}: column {column!r} is empty (no image file given)")
             path = Path(str(value).strip()).expanduser()
             if not path.is_absolute():
@@ -291,15 +262,23 @@ def load_cohort(manifest):
         A subclass of ``ValueError`` whose message names the offending
         column(s), patient(s), value(s) or file: a missing clinical column, an
         unknown category (with the allowed values), a non-numeric or negative
-        number, a non-boolean or empty event, a NaN, zero or negative time, a
+        number, a value outside its plausible range, a non-boolean or empty event, a NaN, zero or negative time, a
         duplicate or empty patient id, an image column without ``t1``/``mask``, a
         missing or non-existent image file.
 
     Notes
     -----
-    Categorical values are matched case-insensitively and stored in their canonical
-    spelling (``"High"`` becomes ``"high"``). Booleans accept ``True/False``,
-    ``1/0``, ``yes/no``, ``t/f``, ``y/n`` in any case. Clinical columns may be
+    Categorical values are stored in their canonical spelling by
+    :func:`~sarcoma_survival.utils.validation.canonical_categories`, which the
+    estimators' :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` applies too:
+    case, spaces, hyphens and underscores do not matter (``"High"`` becomes
+    ``"high"``), grade numbers follow the schema (``1`` is ``"low"``; ``2``, ``3``,
+    ``"grade 3"`` and ``"dedifferentiated"`` are ``"high"``) and histology is
+    lower-cased. Booleans accept ``True/False``, ``1/0``, ``yes/no``, ``t/f``,
+    ``y/n`` in any case (:func:`~sarcoma_survival.utils.validation.parse_boolean`).
+    Age, tumour size and volume and the outcome times must lie in their plausible
+    ranges (:func:`~sarcoma_survival.utils.validation.check_plausible`: age 0-120
+    years, size (0, 100] cm, volume (0, 100 000] cm³, times (0, 36 525] days). Clinical columns may be
     entirely empty (for example a cohort without neoadjuvant chemotherapy data),
     but they must exist: pipelines impute missing values, they never drop patients.
 
@@ -344,7 +323,7 @@ def load_cohort(manifest):
         raise CohortError(f"{where}: no patient rows")
 
     id_values = raw[PATIENT_ID_COLUMN].to_numpy()
-    empty_rows = [str(i + 2) for i, v in enumerate(id_values) if _missing(v)]
+    empty_rows = [str(i + 2) for i, v in enumerate(id_values) if is_missing(v)]
     if empty_rows:
         raise CohortError(f"{where}: empty {PATIENT_ID_COLUMN!r} on CSV line(s): {_listing(empty_rows)}")
     ids = [str(v).strip() for v in id_values]

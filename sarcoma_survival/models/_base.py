@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from sksurv.base import SurvivalAnalysisMixin
 from sksurv.ensemble import RandomSurvivalForest
 
-from ..utils.validation import check_survival_y
+from ..utils.validation import check_fit_y
 
 #: Hyper-parameters forwarded to :class:`sksurv.ensemble.RandomSurvivalForest`.
 RSF_PARAMS = (
@@ -85,7 +85,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         -------
         self
         """
-        check_survival_y(y, X)
+        _, _, y = check_fit_y(y, X, self)
         self._validate_params()
         check_cohort_frame(X, self)
         self.features_ = self._make_features()

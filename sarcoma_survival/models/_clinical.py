@@ -78,15 +78,15 @@ class SarculatorRSF(_ClinicalRSFBase):
     >>> import pandas as pd
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.models import SarculatorRSF
-    >>> X = pd.DataFrame({{"age": [40., 50., 60., 70., 55., 65.],
-    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10.],
-    ...                   "grade": ["low", "high", "high", "high", "low", "high"],
-    ...                   "histology": ["liposarcoma"] * 3 + ["leiomyosarcoma"] * 3}})
-    >>> y = Surv.from_arrays([False, True, True, True, False, True],
-    ...                      [900., 500., 300., 200., 800., 400.])
+    >>> X = pd.DataFrame({{"age": [40., 50., 60., 70., 55., 65.] * 2,
+    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10.] * 2,
+    ...                   "grade": ["low", "high", "high", "high", "low", "high"] * 2,
+    ...                   "histology": ["liposarcoma", "leiomyosarcoma"] * 6}})
+    >>> y = Surv.from_arrays([False, True, True, True, False, True] * 2,
+    ...                      [900., 500., 300., 200., 800., 400.] * 2)
     >>> model = SarculatorRSF(n_estimators=10, min_samples_leaf=1, random_state=0).fit(X, y)
     >>> model.predict(X).shape
-    (6,)
+    (12,)
     """
 
     def __init__(
@@ -154,15 +154,15 @@ class ClinicalRSF(_ClinicalRSFBase):
     >>> import pandas as pd
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.models import ClinicalRSF
-    >>> X = pd.DataFrame({{"age": [40., 50., 60., 70., 55., 65.],
-    ...                   "sex": ["F", "M", "F", "M", "F", "M"],
-    ...                   "grade": ["low", "high", "high", "high", "low", "high"]}})
-    >>> y = Surv.from_arrays([False, True, True, True, False, True],
-    ...                      [900., 500., 300., 200., 800., 400.])
+    >>> X = pd.DataFrame({{"age": [40., 50., 60., 70., 55., 65.] * 2,
+    ...                   "sex": ["F", "M", "F", "M", "F", "M"] * 2,
+    ...                   "grade": ["low", "high", "high", "high", "low", "high"] * 2}})
+    >>> y = Surv.from_arrays([False, True, True, True, False, True] * 2,
+    ...                      [900., 500., 300., 200., 800., 400.] * 2)
     >>> model = ClinicalRSF(columns=["age", "sex", "grade"], n_estimators=10,
     ...                     min_samples_leaf=1, random_state=0).fit(X, y)
     >>> model.predict_survival_function(X, return_array=True).shape
-    (6, 6)
+    (12, 6)
     """
 
     _parameter_constraints = {**RSF_CONSTRAINTS, "columns": COLUMNS_CONSTRAINT}
@@ -247,12 +247,12 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     >>> import pandas as pd
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.models import SarculatorCoxPH
-    >>> X = pd.DataFrame({"age": [40., 50., 60., 70., 55., 65.],
-    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10.],
-    ...                   "grade": ["low", "high", "high", "high", "low", "high"],
-    ...                   "histology": ["liposarcoma"] * 3 + ["leiomyosarcoma"] * 3})
-    >>> y = Surv.from_arrays([False, True, True, True, False, True],
-    ...                      [900., 500., 300., 200., 800., 400.])
+    >>> X = pd.DataFrame({"age": [40., 50., 60., 70., 55., 65.] * 2,
+    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10.] * 2,
+    ...                   "grade": ["low", "high", "high", "high", "low", "high"] * 2,
+    ...                   "histology": ["liposarcoma", "leiomyosarcoma"] * 6})
+    >>> y = Surv.from_arrays([False, True, True, True, False, True] * 2,
+    ...                      [900., 500., 300., 200., 800., 400.] * 2)
     >>> model = SarculatorCoxPH(min_frequency=1).fit(X, y)
     >>> list(model.get_feature_names_out())[:3]
     ['age', 'tumor_size_cm', 'grade_high']

@@ -269,7 +269,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         radiomics = self.features_.extract(X)
         Z = self.features_.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
         paths = [self._alpha_path(ratio, Z, y) for ratio in ratios]
-        event = np.asarray(y[y.dtype.names[0]], dtype=bool)  # the field order check_survival_y checked
+        event = np.asarray(y[y.dtype.names[0]], dtype=bool)  # event first: fit puts y in that order (check_fit_y)
         folds = list(self._inner_cv(event).split(X, event))
         scores = self._score_folds(X, radiomics, y, ratios, paths, folds)
         self.cv_results_ = _cv_results(ratios, paths, scores)

@@ -18,7 +18,7 @@ from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
-from ..utils.validation import check_survival_y
+from ..utils.validation import check_fit_y, check_survival_y
 from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
 
 
@@ -418,7 +418,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         -------
         self
         """
-        event, time = check_survival_y(y, X)
+        event, time, _ = check_fit_y(y, X, self)
         self._check_params()
         Xt = self._train(X, event, time, validation_data, fit_params)
         risk = self._predict_transformed(Xt)

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._schema import CLINICAL_COLUMNS
+from ..utils.validation import check_feature_names, clinical_encoding
 from ._base import SurvivalNeuralNet, as_float_table, check_width
 from ._modules import ClinicalMLP
 
@@ -26,10 +25,11 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
     Parameters
     ----------
     preprocessor : "auto", transformer or None, default="auto"
-        ``"auto"``: ``ClinicalEncoder(columns="clinical")`` for a DataFrame holding the
-        schema's clinical columns, :class:`~sklearn.preprocessing.StandardScaler` for a
-        numeric table. A transformer is cloned and fitted on the training data. ``None``
-        uses the table as is.
+        ``"auto"``: ``ClinicalEncoder(columns="clinical")`` for a DataFrame holding ALL
+        11 clinical columns of the schema, :class:`~sklearn.preprocessing.StandardScaler`
+        for any other numeric table (a DataFrame that lacks some clinical columns and has
+        text columns is refused with the names of both). A transformer is cloned and
+        fitted on the training data. ``None`` uses the table as is.
     module : torch module class, default=ClinicalMLP
         Parameters through ``module__hidden_sizes``, ``module__dropout``,
         ``module__activation``, ``module__batch_norm``.
@@ -44,8 +44,12 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
     ----------
     preprocessor_ : transformer or None
         The fitted input transformer.
+    feature_names_in_ : ndarray of str
+        With ``ClinicalEncoder``: the cohort columns it reads (selected by name, so their
+        order does not matter). Otherwise the columns of a training DataFrame, which
+        prediction requires in the same order (absent for an array).
     n_features_in_ : int
-        Number of columns of the training X.
+        Number of input columns.
     n_encoded_features_ : int
         Width of the network input.
     module_, baseline_model_, best_epoch_, history_
@@ -78,16 +82,23 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
         if self.preprocessor is None:
             return None
         if isinstance(self.preprocessor, str):  # "auto" (the constraints allow no other string)
-            if isinstance(X, pd.DataFrame) and any(c in X.columns for c in CLINICAL_COLUMNS):
+            if clinical_encoding(X, self, ignore=()) == "encoder":
                 from ..preprocessing import ClinicalEncoder
 
                 return ClinicalEncoder(columns="clinical")
             return StandardScaler()
         return clone(self.preprocessor)
 
+    def _by_name(self):
+        """True when the preprocessor selects cohort columns by name (``ClinicalEncoder``)."""
+        from ..preprocessing import ClinicalEncoder
+
+        return isinstance(self.preprocessor_, ClinicalEncoder)
+
     def _fit_inputs(self, X):
-        self.n_features_in_ = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
         self.preprocessor_ = self._make_preprocessor(X)
+        if not self._by_name():
+            check_feature_names(self, X, reset=True)
         if self.preprocessor_ is not None:
             if isinstance(self.preprocessor_, StandardScaler):
                 X = check_array(X, dtype=np.float64)
@@ -95,11 +106,16 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
         else:
             Xt = X
         Xt = as_float_table(Xt)
+        if self._by_name():
+            self.feature_names_in_ = np.asarray(self.preprocessor_.feature_names_in_, dtype=object)
+            self.n_features_in_ = len(self.feature_names_in_)
         self.n_encoded_features_ = Xt.shape[1]
         return Xt
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_encoded_features_")
+        if not self._by_name():
+            check_feature_names(self, X, reset=False)
         if self.preprocessor_ is not None:
             if isinstance(self.preprocessor_, StandardScaler):
                 X = check_array(X, dtype=np.float64)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils.validation import record_columns
 from ._base import SurvivalNeuralNet
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin
 from ._modules import DenseNetRisk
@@ -40,6 +41,9 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     augment_ : callable or None
     n_channels_ : int
         Image channels of the training data.
+    feature_names_in_ : ndarray of str
+        Cohort columns the preprocessor reads (selected by name); absent when the
+        volumes were given as an array.
     pretrained_report_ : dict or None
         What :func:`~sarcoma_survival.nn.load_pretrained_densenet` loaded.
     module_, baseline_model_, best_epoch_, history_
@@ -71,7 +75,9 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         self.preprocessor = preprocessor
 
     def _fit_inputs(self, X):
-        return self._fit_volumes(X)
+        Xt = self._fit_volumes(X)
+        record_columns(self, X, self.preprocessor_)  # none for volumes given as an array
+        return Xt
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_channels_")

@@ -14,6 +14,7 @@ from skorch.history import History
 from skorch.utils import to_tensor
 
 from ..utils.blending import HEADS
+from ..utils.validation import clinical_encoding, record_columns
 from ._base import SurvivalNeuralNet, as_float_table, check_width, dataset_targets
 from ._callbacks import SurvivalValidSplit
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin, one_cycle_callbacks
@@ -73,7 +74,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         ``"auto"`` is ``VolumePreprocessor()``. Cloned and fitted on the training data.
     clinical_preprocessor : "auto" or transformer, default="auto"
         Clinical encoding of the cohort table into a numeric table; ``"auto"`` is
-        ``ClinicalEncoder(columns="clinical")``. Cloned and fitted on the training data.
+        ``ClinicalEncoder(columns="clinical")`` when the table holds all 11 clinical
+        columns, else ``ClinicalEncoder`` of its numeric non-image columns (text columns
+        are then refused with their names). Cloned and fitted on the training data.
     gradient_blending : {{True, False, "uniform"}}, default=True
         ``True``: online gradient blending (uniform weights during the warm-up, then
         re-estimated every ``blend_period`` epochs). ``False``: the multimodal head alone
@@ -132,6 +135,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         Image channels of the training data (1 for T1-only cohorts).
     n_encoded_features_ : int
         Width of the encoded clinical table.
+    feature_names_in_ : ndarray of str
+        Cohort columns the two preprocessors read (selected by name: their order in X
+        does not matter).
+    n_features_in_ : int
     blending_weights_ : DataFrame
         Weight of each head (columns ``multimodal``, ``clinical``, ``image``) used during
         each epoch (index); ``plot_blending_weights(model.history)`` draws the same.
@@ -230,16 +237,21 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
     def _fit_inputs(self, X):
         X = self._check_frame(X)
-        self.n_features_in_ = X.shape[1]
-        if isinstance(self.clinical_preprocessor, str):  # "auto"
-            from ..preprocessing import ClinicalEncoder
-
-            self.clinical_preprocessor_ = ClinicalEncoder(columns="clinical")
-        else:
-            self.clinical_preprocessor_ = clone(self.clinical_preprocessor)
+        self.clinical_preprocessor_ = self._make_clinical_preprocessor(X)
         clinical = as_float_table(self.clinical_preprocessor_.fit_transform(X))
         self.n_encoded_features_ = clinical.shape[1]
-        return {"clinical": clinical, "image": self._fit_volumes(X)}
+        image = self._fit_volumes(X)
+        record_columns(self, X, self.preprocessor_, self.clinical_preprocessor_)
+        return {"clinical": clinical, "image": image}
+
+    def _make_clinical_preprocessor(self, X):
+        """``"auto"``: the cohort encoder with all 11 clinical columns, else the numeric columns by name."""
+        if not isinstance(self.clinical_preprocessor, str):
+            return clone(self.clinical_preprocessor)
+        from ..preprocessing import ClinicalEncoder
+
+        encoding = clinical_encoding(X, self)
+        return ClinicalEncoder(columns="clinical" if encoding == "encoder" else encoding)
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_channels_")

@@ -22,12 +22,11 @@ from .._schema import (
     NUMERIC_COLUMNS,
     SARCULATOR_COLUMNS,
 )
+from ..utils.validation import canonical_categories, check_plausible, parse_boolean
 
 logger = logging.getLogger(__name__)
 
 _FEATURE_SETS = {"clinical": CLINICAL_COLUMNS, "sarculator": SARCULATOR_COLUMNS}
-_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
-_FALSE = {"false", "0", "0.0", "no", "n", "f"}
 
 
 def resolve_clinical_columns(columns):
@@ -55,26 +54,6 @@ def resolve_clinical_columns(columns):
     return columns
 
 
-def _as_float_boolean(series):
-    """Map True/False/1/0/yes/no (any case) to 1.0/0.0, missing to NaN."""
-    def convert(value):
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            return np.nan
-        if isinstance(value, (bool, np.bool_)):
-            return float(value)
-        if isinstance(value, numbers.Number):
-            if value in (0, 1):
-                return float(value)
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return 1.0
-        if text in _FALSE:
-            return 0.0
-        raise ValueError(f"column {series.name!r}: {value!r} is not a boolean value")
-
-    return series.map(convert).astype(float)
-
-
 class ClinicalEncoder(TransformerMixin, BaseEstimator):
     """Impute, one-hot encode and scale the clinical columns of a cohort table.
 
@@ -82,12 +61,21 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
     (on training patients only), so a cross-validated pipeline never leaks test
     patients into the encoding. Categoricals are one-hot encoded (never integer-coded
     by order of appearance); categories seen fewer than ``min_frequency`` times in
-    training (rare histology subtypes) are grouped into one "infrequent" column, and a
-    category never seen in training maps to that column, or to all zeros when no
-    category was rare. Missing values: numerics take the training median, booleans
-    and categoricals the most frequent training value. A column with no observed
-    value in the training data is left out (logged, and listed in
-    ``dropped_columns_``).
+    training (rare histology subtypes) are grouped into one "infrequent" column.
+    Missing values: numerics take the training median, booleans and categoricals the
+    most frequent training value. A column with no observed value in the training data
+    is left out (logged, and listed in ``dropped_columns_``).
+
+    Values are read the way :func:`~sarcoma_survival.datasets.load_cohort` reads a
+    manifest, with the same functions: categories in their canonical spelling
+    (:func:`~sarcoma_survival.utils.validation.canonical_categories`: ``"High"`` and
+    ``"grade 3"`` are ``"high"``, histology is lower-cased), booleans by
+    :func:`~sarcoma_survival.utils.validation.parse_boolean`, and age, tumour size and
+    volume checked against their plausible ranges
+    (:func:`~sarcoma_survival.utils.validation.check_plausible`). A value that is not
+    an allowed category of a closed-set column (sex ``"X"``) is an error naming the
+    patient, column and value, in ``fit`` and in ``transform``. Columns are selected by
+    name, so their order and any extra column do not matter.
 
     Parameters
     ----------
@@ -100,6 +88,12 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         Standardise numeric columns (z-score with training mean and SD).
     min_frequency : int, default=5
         Categories with fewer training patients than this are grouped.
+    handle_unknown : {"infrequent", "error"}, default="infrequent"
+        What ``transform`` does with a valid category never seen in training (an
+        unseen histology subtype): ``"infrequent"`` encodes it like the rare training
+        categories (their grouped column, or all zeros for that column when no training
+        category was rare); ``"error"`` raises a ``ValueError`` naming the patient,
+        column and value.
 
     Attributes
     ----------
@@ -130,12 +124,15 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         "columns": [StrOptions(set(_FEATURE_SETS)), list, tuple],
         "scale": ["boolean"],
         "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+        "handle_unknown": [StrOptions({"infrequent", "error"})],
     }
 
-    def __init__(self, columns="clinical", *, scale=True, min_frequency=5):
+    def __init__(self, columns="clinical", *, scale=True, min_frequency=5,
+                 handle_unknown="infrequent"):
         self.columns = columns
         self.scale = scale
         self.min_frequency = min_frequency
+        self.handle_unknown = handle_unknown
 
     def _select(self, X, columns):
         if not isinstance(X, pd.DataFrame):
@@ -166,22 +163,39 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
 
     def _coerce(self, frame):
         out = {}
+        ids = list(frame.index)
         for name in frame.columns:
             series = frame[name]
             kind = self._kinds_[name]
             if kind == "numeric":
                 try:
-                    out[name] = pd.to_numeric(series, errors="raise").astype(float)
+                    values = pd.to_numeric(series, errors="raise").astype(float)
                 except (ValueError, TypeError) as exc:
                     raise ValueError(f"column {name!r} must be numeric: {exc}") from None
+                out[name] = check_plausible(values.to_numpy(), column=name, ids=ids)
             elif kind == "boolean":
-                out[name] = _as_float_boolean(series)
+                out[name] = parse_boolean(series.to_numpy(dtype=object), column=name, ids=ids)
             else:
-                values = series.astype(object)
-                out[name] = values.where(values.notna(), np.nan).map(
-                    lambda v: v if isinstance(v, float) and np.isnan(v) else str(v)
-                )
+                out[name] = canonical_categories(series.to_numpy(dtype=object), column=name, ids=ids)
         return pd.DataFrame(out, index=frame.index)
+
+    def _check_known(self, frame):
+        """Name the patients whose category was never seen in training (``handle_unknown="error"``)."""
+        if self.handle_unknown != "error":
+            return
+        for name in self.categorical_columns_:
+            seen = set(self.categories_[name])
+            values = frame[name]
+            unknown = [
+                f"{patient} ({value!r})" for patient, value in values.items()
+                if isinstance(value, str) and value not in seen
+            ]
+            if unknown:
+                raise ValueError(
+                    f"column {name!r}: patient(s) {', '.join(unknown[:10])}: category not seen in "
+                    f"training (training categories: {', '.join(sorted(seen))}); "
+                    "handle_unknown='infrequent' encodes such values like rare categories"
+                )
 
     def fit(self, X, y=None):
         """Learn imputation values, categories and scaling from training patients.
@@ -228,6 +242,9 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
                 ),
             )
             steps.append(("categorical", categorical, self.categorical_columns_))
+        self.categories_ = {
+            c: sorted(frame[c].dropna().unique().tolist()) for c in self.categorical_columns_
+        }
         self.transformer_ = ColumnTransformer(steps, verbose_feature_names_out=False)
         self.transformer_.fit(frame[kept])
         self.feature_names_in_ = np.asarray(kept, dtype=object)
@@ -248,6 +265,7 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "transformer_")
         frame = self._coerce(self._select(X, list(self.feature_names_in_)))
+        self._check_known(frame)
         return np.asarray(self.transformer_.transform(frame), dtype=np.float64)
 
     def get_feature_names_out(self, input_features=None):

@@ -106,6 +106,9 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         Channel columns found in ``X`` at fit time, in stacking order.
     n_channels_ : int
         ``len(channels_)``.
+    feature_names_in_ : ndarray of str
+        The columns read: ``channels_`` and ``"mask"`` (selected by name).
+    n_features_in_ : int
 
     Notes
     -----
@@ -197,6 +200,9 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         if "t1" not in self.channels_:
             raise ValueError("X has no 't1' column: the T1 is the reference grid of every patient")
         self.n_channels_ = len(self.channels_)
+        # the columns read, by name (their order and other columns do not matter)
+        self.feature_names_in_ = np.asarray([*self.channels_, "mask"], dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def transform(self, X):

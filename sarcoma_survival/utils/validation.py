@@ -1,8 +1,44 @@
-"""Validation of survival targets, with errors that name the offending patient."""
+"""Validation of inputs, with errors that name the offending patient, column and value.
+
+One home for the checks that the loader and every estimator share: survival targets
+(fields identified by dtype), the minimum training size, the boolean parser, the
+canonical spelling of categories, plausible ranges of clinical values, the "auto"
+choice between the cohort encoder and the numeric path, and scikit-learn's feature-name
+contract.
+"""
 from __future__ import annotations
 
+import numbers
+import re
+
 import numpy as np
-from sksurv.util import check_y_survival
+import pandas as pd
+from sklearn.utils.validation import validate_data
+from sksurv.util import Surv, check_y_survival
+
+from .._schema import (
+    CATEGORIES,
+    CATEGORY_SYNONYMS,
+    CLINICAL_COLUMNS,
+    FREE_CATEGORICAL_COLUMNS,
+    IMAGE_COLUMNS,
+    PLAUSIBLE_RANGES,
+    POSITIVE_COLUMNS,
+)
+
+#: Fewest training patients a fit accepts. Below 10 a model has almost no pair of
+#: patients to rank and saves near-constant predictions; 10 still lets 5-fold
+#: cross-validation run on the 51-patient TCIA cohort (about 40 training patients per
+#: fold) and 2-fold CV on a 20-patient cohort.
+MIN_FIT_PATIENTS = 10
+
+#: Fewest observed events a fit accepts. With one event every partial likelihood and
+#: every split of a survival tree contrasts that single patient against the rest; two is
+#: the least that can order events. TCIA's OS (15 events) keeps about 12 per training
+#: fold of a 5-fold CV, its DM (24 events) about 19.
+MIN_FIT_EVENTS = 2
+
+_MAX_LISTED = 10
 
 
 def _patient_labels(X, n):
@@ -10,6 +46,92 @@ def _patient_labels(X, n):
     if index is not None and len(index) == n:
         return [str(v) for v in index]
     return [f"sample {i}" for i in range(n)]
+
+
+def _listing(items):
+    items = list(items)
+    text = ", ".join(str(i) for i in items[:_MAX_LISTED])
+    if len(items) > _MAX_LISTED:
+        text += f" and {len(items) - _MAX_LISTED} more"
+    return text
+
+
+def survival_fields(y):
+    """Names of the event and time fields of a structured survival ``y``, found by dtype.
+
+    The boolean field is the event and the numeric one the time, whatever their order
+    (scikit-survival's whas500 names them ``fstat`` and ``lenfol``).
+
+    Parameters
+    ----------
+    y : structured ndarray with two fields
+
+    Returns
+    -------
+    event_field, time_field : str
+
+    Raises
+    ------
+    ValueError
+        If ``y`` is not a structured array with exactly one boolean and one numeric field.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sarcoma_survival.utils.validation import survival_fields
+    >>> y = np.zeros(2, dtype=[("lenfol", float), ("fstat", bool)])
+    >>> survival_fields(y)
+    ('fstat', 'lenfol')
+    """
+    dtype = getattr(y, "dtype", None)
+    if dtype is None or dtype.names is None or len(dtype.names) != 2:
+        raise ValueError(
+            "y must be a structured array with an event (bool) and a time (float) "
+            "field, for example sksurv.util.Surv.from_arrays(event, time); "
+            f"got {type(y).__name__} with dtype {dtype}"
+        )
+    boolean = [n for n in dtype.names if np.issubdtype(dtype[n], np.bool_)]
+    numeric = [
+        n for n in dtype.names
+        if n not in boolean and np.issubdtype(dtype[n], np.number)
+    ]
+    if len(boolean) != 1 or len(numeric) != 1:
+        fields = ", ".join(f"{n!r} ({dtype[n]})" for n in dtype.names)
+        raise ValueError(
+            "y must have one boolean field (the event) and one numeric field (the time); "
+            f"got fields {fields}. Build it with sksurv.util.Surv.from_arrays(event, time)"
+        )
+    return boolean[0], numeric[0]
+
+
+def as_survival_array(y):
+    """``y`` as scikit-survival expects it: the event field first, then the time.
+
+    Field names are kept; a ``y`` already in that order is returned unchanged.
+
+    Parameters
+    ----------
+    y : structured ndarray
+
+    Returns
+    -------
+    structured ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sarcoma_survival.utils.validation import as_survival_array
+    >>> y = np.array([(5.0, True)], dtype=[("lenfol", float), ("fstat", bool)])
+    >>> as_survival_array(y).dtype.names
+    ('fstat', 'lenfol')
+    """
+    event_field, time_field = survival_fields(y)
+    if y.dtype.names == (event_field, time_field):
+        return y
+    return Surv.from_arrays(
+        np.asarray(y[event_field], dtype=bool), np.asarray(y[time_field], dtype=float),
+        name_event=event_field, name_time=time_field,
+    )
 
 
 def check_survival_y(y, X=None, *, allow_all_censored=False):
@@ -23,6 +145,8 @@ def check_survival_y(y, X=None, *, allow_all_censored=False):
     X : DataFrame or array-like, optional
         The matching features. Its length must equal ``len(y)``; when it is a
         DataFrame, error messages name patients by its index.
+
+    The fields are identified by dtype (:func:`survival_fields`), not position.
     allow_all_censored : bool, default=False
         Accept a ``y`` without any event (only sensible for scoring, not fitting).
 
@@ -46,16 +170,9 @@ def check_survival_y(y, X=None, *, allow_all_censored=False):
     >>> event.tolist(), time.tolist()
     ([True, False], [10.0, 20.0])
     """
-    dtype = getattr(y, "dtype", None)
-    if dtype is None or dtype.names is None or len(dtype.names) != 2:
-        raise ValueError(
-            "y must be a structured array with an event (bool) and a time (float) "
-            "field, for example sksurv.util.Surv.from_arrays(event, time); "
-            f"got {type(y).__name__} with dtype {dtype}"
-        )
+    event_field, time_field = survival_fields(y)
     if X is not None and len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} entries")
-    event_field, time_field = dtype.names
     time_raw = np.asarray(y[time_field], dtype=float)
     labels = None
     bad = ~np.isfinite(time_raw)
@@ -70,15 +187,401 @@ def check_survival_y(y, X=None, *, allow_all_censored=False):
             f"{labels[i]} ({time_raw[i]:g})" for i in np.flatnonzero(bad)[:10]
         )
         raise ValueError(f"survival times must be > 0; zero or negative for: {names}")
-    if not np.issubdtype(y[event_field].dtype, np.bool_):
-        raise ValueError(
-            f"the event field {event_field!r} of y must be boolean, "
-            f"got dtype {y[event_field].dtype}"
-        )
     event = np.asarray(y[event_field], dtype=bool)
     if not event.any() and not allow_all_censored:
         raise ValueError("y has no observed event: all samples are censored")
     if event.any():
         # scikit-survival's own structural checks, once ours have passed.
-        check_y_survival(y)
+        check_y_survival(as_survival_array(y))
     return event, time_raw
+
+
+def check_fit_y(y, X, estimator):
+    """Validate the training outcome of a fit and return it in scikit-survival's order.
+
+    :func:`check_survival_y`, then the minimum training size: at least
+    :data:`MIN_FIT_PATIENTS` patients and :data:`MIN_FIT_EVENTS` events.
+
+    Parameters
+    ----------
+    y : structured ndarray
+    X : DataFrame or array-like
+        The training features (patients named by its index).
+    estimator : object
+        The estimator being fitted (named in the messages).
+
+    Returns
+    -------
+    event : ndarray of bool
+    time : ndarray of float64
+    y : structured ndarray
+        ``y`` with its event field first (:func:`as_survival_array`).
+
+    Examples
+    --------
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival.utils.validation import check_fit_y
+    >>> y = Surv.from_arrays([True, False] * 5, range(1, 11))
+    >>> check_fit_y(y, None, "model")[0].sum()
+    np.int64(5)
+    """
+    event, time = check_survival_y(y, X)
+    name = estimator if isinstance(estimator, str) else type(estimator).__name__
+    if len(time) < MIN_FIT_PATIENTS:
+        raise ValueError(
+            f"{name}: cannot fit on {len(time)} patients; fitting needs at least "
+            f"{MIN_FIT_PATIENTS} (sarcoma_survival.utils.validation.MIN_FIT_PATIENTS): a "
+            "model fitted on fewer predicts near constants"
+        )
+    n_events = int(event.sum())
+    if n_events < MIN_FIT_EVENTS:
+        raise ValueError(
+            f"{name}: cannot fit with {n_events} event{'s' if n_events != 1 else ''} in y; "
+            f"fitting needs at least {MIN_FIT_EVENTS} observed events "
+            "(sarcoma_survival.utils.validation.MIN_FIT_EVENTS)"
+        )
+    return event, time, as_survival_array(y)
+
+
+# --------------------------------------------------------------------------- table values
+def is_missing(value):
+    """True for None, NaN, ``pd.NA``, ``pd.NaT`` and blank strings."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isnan(value)
+
+
+def _labels(ids, n):
+    return [str(i) for i in ids] if ids is not None else [f"row {i}" for i in range(n)]
+
+
+_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
+_FALSE = {"false", "0", "0.0", "no", "n", "f"}
+
+
+def parse_boolean(values, *, column, ids=None):
+    """THE boolean parser of the package: the loader and the clinical encoder use it.
+
+    ``True/False``, ``1/0``, ``yes/no``, ``t/f``, ``y/n`` (any case, surrounding
+    spaces ignored) and Python/numpy booleans; missing values (None, NaN, blank) become
+    NaN.
+
+    Parameters
+    ----------
+    values : sequence
+    column : str
+        Named in the error message.
+    ids : sequence, optional
+        Patient ids, named in the error message (row numbers otherwise).
+
+    Returns
+    -------
+    ndarray of float64
+        1.0, 0.0 or NaN.
+
+    Raises
+    ------
+    ValueError
+        Naming the column and each patient with an invalid value.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import parse_boolean
+    >>> parse_boolean(["Yes", 0, None, True], column="neoadjuvant_chemo").tolist()
+    [1.0, 0.0, nan, 1.0]
+    """
+    values = list(values)
+    labels = _labels(ids, len(values))
+    out = np.full(len(values), np.nan)
+    bad = []
+    for i, value in enumerate(values):
+        if is_missing(value):
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            out[i] = float(value)
+            continue
+        if isinstance(value, numbers.Real) and value in (0, 1):
+            out[i] = float(value)
+            continue
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            out[i] = 1.0
+        elif text in _FALSE:
+            out[i] = 0.0
+        else:
+            bad.append(f"{labels[i]} ({value!r})")
+    if bad:
+        raise ValueError(
+            f"column {column!r} must be boolean (True/False, 1/0, yes/no); invalid value for "
+            f"patient(s): {_listing(bad)}"
+        )
+    return out
+
+
+def _category_key(value):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
+        value = int(value)
+    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
+
+
+def canonical_categories(values, *, column, ids=None):
+    """THE canonical spelling of categorical values (loader and every estimator).
+
+    Closed-set schema columns (``sex``, ``tumor_depth``, ``grade``, ``location``,
+    ``rt_timing``) are matched ignoring case, spaces, hyphens and underscores
+    (``"High"`` -> ``"high"``, ``"Upper Extremity"`` -> ``"upper_extremity"``,
+    ``"pre-op"`` -> ``"preop"``) and through the synonyms of
+    :data:`sarcoma_survival._schema.CATEGORY_SYNONYMS` (``"female"`` -> ``"F"``; grade
+    ``1`` -> ``"low"``, ``2``, ``3``, ``"grade 3"``, ``"dedifferentiated"`` ->
+    ``"high"``); any other value is an error. ``histology`` is lower-cased with runs of
+    spaces collapsed (subtype names are free text). Other columns are stripped strings.
+    Missing values become NaN.
+
+    Parameters
+    ----------
+    values : sequence
+    column : str
+    ids : sequence, optional
+        Patient ids, named in the error message.
+
+    Returns
+    -------
+    ndarray of object
+        Canonical strings, NaN for missing values.
+
+    Raises
+    ------
+    ValueError
+        For a closed-set column, naming each patient and value that is not an allowed
+        category, and the allowed values.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import canonical_categories
+    >>> canonical_categories(["High", "grade 1", None], column="grade").tolist()
+    ['high', 'low', nan]
+    >>> canonical_categories(["  Myxoid  Liposarcoma"], column="histology").tolist()
+    ['myxoid liposarcoma']
+    """
+    values = list(values)
+    labels = _labels(ids, len(values))
+    out = np.empty(len(values), dtype=object)
+    allowed = CATEGORIES.get(column)
+    lookup = None
+    if allowed is not None:
+        lookup = {_category_key(a): a for a in allowed}
+        lookup.update(CATEGORY_SYNONYMS.get(column, {}))
+    bad = []
+    for i, value in enumerate(values):
+        if is_missing(value):
+            out[i] = np.nan
+        elif lookup is not None:
+            out[i] = lookup.get(_category_key(value))
+            if out[i] is None:
+                bad.append(f"patient {labels[i]}: {value!r}")
+        elif column in FREE_CATEGORICAL_COLUMNS:
+            out[i] = " ".join(str(value).split()).lower()
+        else:
+            out[i] = str(value).strip()
+    if bad:
+        raise ValueError(
+            f"unknown category in column {column!r} ({_listing(bad)}); allowed values: "
+            f"{', '.join(allowed)} (any case; or empty for missing)"
+        )
+    return out
+
+
+def check_plausible(values, *, column, ids=None, kind=None):
+    """Refuse numeric values outside the documented plausible range of ``column``.
+
+    Ranges: :data:`sarcoma_survival._schema.PLAUSIBLE_RANGES` (age 0-120 years, tumour
+    size (0, 100] cm, volume (0, 100 000] cm³, outcome times (0, 36 525] days, that is
+    100 years). Columns without a range are returned unchanged.
+
+    Parameters
+    ----------
+    values : array-like of float
+        NaN (missing) is accepted.
+    column : str
+        Column name, in the message and to find the range (unless ``kind`` is given).
+    ids : sequence, optional
+    kind : str, optional
+        Key of the range, for example ``"time_days"`` for ``os_time``.
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        Naming the column, the patients and their values, and the range.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import check_plausible
+    >>> check_plausible([250.0], column="age", ids=["P1"])
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'age': patient(s) P1 (250) outside the plausible range [0, 120] (a data-entry or unit error?)
+    """
+    values = np.asarray(values, dtype=float)
+    key = column if kind is None else kind
+    if key not in PLAUSIBLE_RANGES:
+        return values
+    low, high = PLAUSIBLE_RANGES[key]
+    with np.errstate(invalid="ignore"):
+        below = values <= low if key in POSITIVE_COLUMNS else values < low
+        bad = below | (values > high)
+    if bad.any():
+        labels = _labels(ids, len(values))
+        opening = "(" if key in POSITIVE_COLUMNS else "["
+        listed = _listing(f"{labels[i]} ({values[i]:g})" for i in np.flatnonzero(bad))
+        raise ValueError(
+            f"column {column!r}: patient(s) {listed} outside the plausible range "
+            f"{opening}{low:g}, {high:g}] (a data-entry or unit error?)"
+        )
+    return values
+
+
+# --------------------------------------------------------------------------- "auto" encoding
+def clinical_encoding(X, estimator, *, columns=CLINICAL_COLUMNS, ignore=IMAGE_COLUMNS):
+    """Decide what an ``"auto"`` clinical preprocessing does with ``X``.
+
+    The cohort encoder only when ``X`` is a DataFrame holding EVERY column of
+    ``columns`` (the estimator's schema columns); otherwise the numeric path, which
+    needs every other column (image columns aside) to be numeric.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like
+    estimator : object
+        Named in the message.
+    columns : sequence of str, default=the 11 clinical columns
+    ignore : sequence of str, default=the image columns
+        Columns the numeric path leaves out (read by another part of the estimator).
+
+    Returns
+    -------
+    "encoder" or list of str or None
+        ``"encoder"``; or the numeric columns of a DataFrame for the numeric path;
+        ``None`` for an array (numeric path on all its columns).
+
+    Raises
+    ------
+    ValueError
+        When the numeric path meets non-numeric columns: names them and the schema
+        columns that are missing for the encoder.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sarcoma_survival.utils.validation import clinical_encoding
+    >>> clinical_encoding(pd.DataFrame({"age": [60.0], "bmi": [25.0]}), "model")
+    ['age', 'bmi']
+    """
+    if not isinstance(X, pd.DataFrame):
+        return None
+    if all(c in X.columns for c in columns):
+        return "encoder"
+    rest = [c for c in X.columns if c not in ignore]
+    text = [c for c in rest if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))]
+    if text:
+        name = estimator if isinstance(estimator, str) else type(estimator).__name__
+        missing = [c for c in columns if c not in X.columns]
+        raise ValueError(
+            f"{name}: X has non-numeric column(s) {_listing(map(repr, text))} and lacks "
+            f"{_listing(map(repr, missing))} of the {len(columns)} schema columns that the "
+            "cohort encoder needs; give all of them, drop the non-numeric columns, or pass "
+            "preprocessor=ClinicalEncoder(columns=[...]) naming the columns to encode"
+        )
+    return [str(c) for c in rest]
+
+
+# --------------------------------------------------------------------------- feature names
+def check_feature_names(estimator, X, *, reset):
+    """scikit-learn's feature-name contract for estimators that read columns by position.
+
+    At fit (``reset=True``) records ``feature_names_in_`` (a DataFrame's column names)
+    and ``n_features_in_``; afterwards (``reset=False``) raises ``ValueError`` ("Feature
+    names must be in the same order as they were in fit") for other names or another
+    order, and warns when fitted on a DataFrame and given an array, or the reverse.
+    Estimators that select cohort columns by name do not need it.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+    X : DataFrame or array-like
+    reset : bool
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sklearn.base import BaseEstimator
+    >>> from sarcoma_survival.utils.validation import check_feature_names
+    >>> est = BaseEstimator()
+    >>> check_feature_names(est, pd.DataFrame({"a": [1.0], "b": [2.0]}), reset=True)
+    >>> est.feature_names_in_.tolist()
+    ['a', 'b']
+    """
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+
+
+def columns_read(X, *transformers):
+    """The cohort columns that fitted, select-by-name ``transformers`` read, in order.
+
+    The union of their ``feature_names_in_`` (``None`` transformers skipped); when none
+    records names, the columns of a DataFrame ``X``; ``None`` for an array.
+
+    Parameters
+    ----------
+    X : DataFrame or array-like
+        The training input.
+    *transformers : fitted transformers or None
+
+    Returns
+    -------
+    ndarray of str or None
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sarcoma_survival.preprocessing import ClinicalEncoder
+    >>> from sarcoma_survival.utils.validation import columns_read
+    >>> X = pd.DataFrame({"age": [50.0, 60.0], "t1": ["a", "b"]})
+    >>> columns_read(X, ClinicalEncoder(["age"]).fit(X), None).tolist()
+    ['age']
+    """
+    names = []
+    for transformer in transformers:
+        for name in getattr(transformer, "feature_names_in_", ()):
+            if name not in names:
+                names.append(str(name))
+    if not names:
+        if not isinstance(X, pd.DataFrame):
+            return None
+        names = [str(c) for c in X.columns]
+    return np.asarray(names, dtype=object)
+
+
+def record_columns(estimator, X, *transformers):
+    """Set ``feature_names_in_`` / ``n_features_in_`` from :func:`columns_read`, or remove them.
+
+    For estimators whose preprocessors select cohort columns by name; an array input
+    (no names) leaves the estimator without these attributes, as in scikit-learn.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+    X : DataFrame or array-like
+    *transformers : fitted transformers or None
+    """
+    names = columns_read(X, *transformers)
+    if names is None:
+        estimator.__dict__.pop("feature_names_in_", None)
+        estimator.__dict__.pop("n_features_in_", None)
+    else:
+        estimator.feature_names_in_ = names
+        estimator.n_features_in_ = len(names)
