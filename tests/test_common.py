@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import pickle
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,8 @@ class _ReferenceCoxPH(SurvivalAnalysisMixin, BaseEstimator):
         self.model_ = CoxPHSurvivalAnalysis(alpha=self.alpha).fit(self.encoder_.transform(X), y)
         self.unique_times_ = self.model_.unique_times_
         self.training_risks_ = np.sort(self.model_.predict(self.encoder_.transform(X)))
+        self.feature_names_in_ = self.encoder_.feature_names_in_  # read by name
+        self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def _z(self, X):
@@ -668,3 +671,122 @@ def test_training_risks_are_the_sorted_training_predictions(fitted, cohort):
     stored = estimator.training_risks_
     assert isinstance(stored, np.ndarray) and stored.dtype == np.float64 and stored.ndim == 1
     np.testing.assert_allclose(stored, np.sort(estimator.predict(X)), rtol=1e-6, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- feature names
+# scikit-learn's contract, as scikit-survival's tests/test_frame_inputs.py checks it for
+# its estimators: feature_names_in_ recorded at fit; a table with the same columns in
+# another order is refused ("Feature names must be in the same order as they were in
+# fit") -- or, for estimators that select the cohort schema's columns by name, gives the
+# same predictions; an array where a frame was fitted (or the reverse) warns or is refused.
+SAME_ORDER = "Feature names must be in the same order as they were in fit"
+
+
+def _predict_or_refusal(estimator, X):
+    """``predict(X)``, or the refusal (exception) it raised; UserWarnings recorded."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            result = estimator.predict(X)
+        except (TypeError, ValueError) as exc:
+            result = exc
+    return result, [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_feature_names_are_recorded_and_column_order_is_safe(fitted, cohort):
+    name, estimator = fitted
+    X, _ = cohort
+    names = estimator.feature_names_in_
+    assert isinstance(names, np.ndarray) and names.dtype == object
+    assert set(names) <= set(X.columns) and estimator.n_features_in_ == len(names)
+    reference = estimator.predict(X)
+    reordered, _ = _predict_or_refusal(estimator, X[X.columns[::-1]])
+    if isinstance(reordered, Exception):
+        assert SAME_ORDER in str(reordered)
+    else:  # columns selected by name: the order cannot change a prediction
+        np.testing.assert_array_equal(reordered, reference)
+    as_array, caught = _predict_or_refusal(estimator, X.to_numpy())
+    assert isinstance(as_array, Exception) or any(
+        "does not have valid feature names" in str(w.message) for w in caught
+    ), f"{name} predicted from an array after a fit on a frame without a word"
+
+
+def _whas500_numeric():
+    from sksurv.datasets import load_whas500
+
+    X, y = load_whas500()
+    columns = ["age", "bmi", "diasbp", "hr"]
+    return X[columns].astype(float).iloc[:50], y[:50]
+
+
+# Estimators that take a plain numeric table (params for whas500's columns); every other
+# estimator needs cohort columns (Sarculator variables or images) and is covered above.
+NUMERIC_TABLE = {
+    "_ReferenceCoxPH": dict(columns=("age", "bmi", "diasbp", "hr")),
+    "ClinicalRSF": dict(columns=["age", "bmi", "diasbp", "hr"]),
+    "ClinicalMLPSurvival": {},
+}
+COHORT_ONLY = {"SarculatorRSF", "SarculatorCoxPH", "RadiomicsRSF", "RadiomicsCoxNet",
+               "DenseNetSurvival", "MMNNSurvival"}
+
+
+def test_every_estimator_is_classed_for_the_frame_input_checks():
+    assert set(ESTIMATORS) == set(NUMERIC_TABLE) | COHORT_ONLY
+
+
+@pytest.mark.parametrize("name", sorted(NUMERIC_TABLE))
+def test_frame_inputs_on_a_numeric_table(name):
+    X_df, y = _whas500_numeric()
+    X_np = X_df.to_numpy()
+    estimator = make(name, **NUMERIC_TABLE[name]).fit(X_df, y)
+    np.testing.assert_array_equal(estimator.feature_names_in_, np.asarray(X_df.columns, dtype=object))
+    reference = estimator.predict(X_df)
+    reordered, _ = _predict_or_refusal(estimator, X_df[X_df.columns[::-1]])
+    if isinstance(reordered, Exception):
+        assert SAME_ORDER in str(reordered)
+    else:
+        np.testing.assert_array_equal(reordered, reference)
+    as_array, caught = _predict_or_refusal(estimator, X_np)
+    assert isinstance(as_array, Exception) or any(
+        f"X does not have valid feature names, but {type(estimator).__name__} was fitted with "
+        "feature names" in str(w.message) for w in caught
+    )
+    try:
+        estimator.fit(X_np, y)
+    except TypeError:
+        return  # selects cohort columns by name: an array has none (refused at fit)
+    assert not hasattr(estimator, "feature_names_in_")
+    with pytest.warns(UserWarning, match=f"X has feature names, but {type(estimator).__name__} "
+                                         "was fitted without feature names"):
+        estimator.predict(X_df)
+
+
+def test_clinical_mlp_with_a_scaler_refuses_reordered_columns():
+    """The reported case: StandardScaler given explicitly, whas500 columns reversed."""
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = _whas500_numeric()
+    model = make("ClinicalMLPSurvival", preprocessor=StandardScaler()).fit(X, y)
+    assert list(model.feature_names_in_) == ["age", "bmi", "diasbp", "hr"]
+    with pytest.raises(ValueError, match=SAME_ORDER):
+        model.predict(X[X.columns[::-1]])
+
+
+TRANSFORMERS = {
+    "ClinicalEncoder": lambda: ClinicalEncoder("clinical"),
+    "VolumePreprocessor": _tiny_volumes,
+    "RadiomicsExtractor": _raw_radiomics,
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRANSFORMERS))
+def test_transformers_record_feature_names_and_read_columns_by_name(name, cohort):
+    X, _ = cohort
+    X = X.iloc[:6]
+    transformer = TRANSFORMERS[name]().fit(X)
+    assert set(transformer.feature_names_in_) <= set(X.columns)
+    assert transformer.n_features_in_ == len(transformer.feature_names_in_)
+    reference = np.asarray(transformer.transform(X))
+    np.testing.assert_array_equal(np.asarray(transformer.transform(X[X.columns[::-1]])), reference)
+    with pytest.raises(TypeError, match="DataFrame"):
+        transformer.transform(X.to_numpy())
