@@ -40,6 +40,16 @@ MIN_FIT_EVENTS = 2
 
 _MAX_LISTED = 10
 
+__all__ = [
+    "as_survival_array",
+    "canonical_categories",
+    "check_fit_y",
+    "check_plausible",
+    "check_survival_y",
+    "parse_boolean",
+    "survival_fields",
+]
+
 
 def _patient_labels(X, n):
     index = getattr(X, "index", None)
