@@ -722,8 +722,8 @@ def _whas500_numeric():
 # Estimators that take a plain numeric table (params for whas500's columns); every other
 # estimator needs cohort columns (Sarculator variables or images) and is covered above.
 NUMERIC_TABLE = {
-    "_ReferenceCoxPH": dict(columns=("age", "bmi", "diasbp", "hr")),
-    "ClinicalRSF": dict(columns=["age", "bmi", "diasbp", "hr"]),
+    "_ReferenceCoxPH": {"columns": ("age", "bmi", "diasbp", "hr")},
+    "ClinicalRSF": {"columns": ["age", "bmi", "diasbp", "hr"]},
     "ClinicalMLPSurvival": {},
 }
 COHORT_ONLY = {"SarculatorRSF", "SarculatorCoxPH", "RadiomicsRSF", "RadiomicsCoxNet",

@@ -15,10 +15,13 @@ import pandas as pd
 import pytest
 from sksurv.util import Surv
 
-from sarcoma_survival.datasets import load_cohort
-from sarcoma_survival.datasets._cohort import CohortError
-from sarcoma_survival.metrics import brier_score, concordance_index, cumulative_dynamic_auc
-from sarcoma_survival.models import ClinicalRSF, SarculatorCoxPH, SarculatorRSF
+from sarcoma_survival.datasets import CohortError, load_cohort
+from sarcoma_survival.metrics import (
+    brier_score,
+    concordance_index,
+    cumulative_dynamic_auc,
+)
+from sarcoma_survival.models import SarculatorCoxPH, SarculatorRSF
 from sarcoma_survival.nn import ClinicalMLPSurvival
 from sarcoma_survival.preprocessing import ClinicalEncoder
 from sarcoma_survival.utils.validation import (
@@ -63,7 +66,7 @@ def test_category_spellings_are_canonicalised_the_same_way_as_the_loader():
 
 
 def test_a_table_mixing_spellings_learns_one_category():
-    X, y = _sarculator_table()
+    X, _ = _sarculator_table()
     mixed = X.copy()
     mixed.loc[mixed.index[::2], "grade"] = mixed.loc[mixed.index[::2], "grade"].str.upper()
     names = list(ClinicalEncoder("sarculator", min_frequency=1).fit(mixed).get_feature_names_out())
@@ -96,7 +99,7 @@ def test_an_invalid_category_names_patient_column_and_value_in_fit_and_predict()
 
 
 def test_a_category_unseen_in_training_follows_handle_unknown():
-    X, y = _sarculator_table()
+    X, _ = _sarculator_table()
     new = X.copy()
     new.loc["P07", "histology"] = "angiosarcoma"
     enc = ClinicalEncoder("sarculator", min_frequency=1, handle_unknown="error").fit(X)
@@ -214,7 +217,7 @@ def test_the_minimum_keeps_five_fold_cv_on_the_tcia_cohort(validation_dir):
 @pytest.mark.parametrize("column, value", [("age", 250.0), ("tumor_size_cm", 0.0),
                                            ("tumor_volume_cm3", 1e7)])
 def test_implausible_clinical_values_are_refused(column, value):
-    X, y = _sarculator_table()
+    X, _ = _sarculator_table()
     X = X.assign(tumor_volume_cm3=100.0)
     X.loc["P04", column] = value
     low, high = PLAUSIBLE_RANGES[column]

@@ -147,6 +147,8 @@ def as_survival_array(y):
 def check_survival_y(y, X=None, *, allow_all_censored=False):
     """Validate a scikit-survival structured array and return ``(event, time)``.
 
+    The fields are identified by dtype (:func:`survival_fields`), not by position.
+
     Parameters
     ----------
     y : structured ndarray
@@ -155,8 +157,6 @@ def check_survival_y(y, X=None, *, allow_all_censored=False):
     X : DataFrame or array-like, optional
         The matching features. Its length must equal ``len(y)``; when it is a
         DataFrame, error messages name patients by its index.
-
-    The fields are identified by dtype (:func:`survival_fields`), not position.
     allow_all_censored : bool, default=False
         Accept a ``y`` without any event (only sensible for scoring, not fitting).
 
