@@ -21,10 +21,9 @@ from ..utils.validation import (
     canonical_categories,
     check_plausible,
     is_missing,
+    listing,
     parse_boolean,
 )
-
-_MAX_LISTED = 10
 
 
 class CohortError(ValueError):
@@ -34,14 +33,6 @@ class CohortError(ValueError):
     column = None
 
 
-def _listing(items):
-    items = list(items)
-    text = ", ".join(str(i) for i in items[:_MAX_LISTED])
-    if len(items) > _MAX_LISTED:
-        text += f" and {len(items) - _MAX_LISTED} more"
-    return text
-
-
 def _parse_boolean(values, column, ids, *, allow_missing, where):
     try:
         out = parse_boolean(values, column=column, ids=ids)
@@ -49,7 +40,7 @@ def _parse_boolean(values, column, ids, *, allow_missing, where):
         raise CohortError(f"{where}: {exc}") from None
     absent = [ids[i] for i in np.flatnonzero(np.isnan(out))]
     if absent and not allow_missing:
-        raise CohortError(f"{where}: column {column!r} is empty for patient(s): {_listing(absent)}")
+        raise CohortError(f"{where}: column {column!r} is empty for patient(s): {listing(absent)}")
     return out
 
 
@@ -67,10 +58,10 @@ def _parse_numeric(values, column, ids, where):
         if not np.isfinite(out[i]):
             bad.append(f"{ids[i]} ({value!r})")
     if bad:
-        raise CohortError(f"{where}: column {column!r} must be numeric; invalid value for patient(s): {_listing(bad)}")
+        raise CohortError(f"{where}: column {column!r} must be numeric; invalid value for patient(s): {listing(bad)}")
     negative = [f"{ids[i]} ({out[i]:g})" for i in np.flatnonzero(out < 0)]
     if negative:
-        raise CohortError(f"{where}: column {column!r} must not be negative; patient(s): {_listing(negative)}")
+        raise CohortError(f"{where}: column {column!r} must not be negative; patient(s): {listing(negative)}")
     return _plausible(out, column, ids, where)
 
 
@@ -175,14 +166,14 @@ def _parse_outcome(raw, outcome, ids, where):
         except ValueError:
             bad.append(f"{ids[i]} ({value!r})")
     if bad:
-        raise CohortError(f"{where}: column {time_col!r} must be numeric (days); invalid for patient(s): {_listing(bad)}")
+        raise CohortError(f"{where}: column {time_col!r} must be numeric (days); invalid for patient(s): {listing(bad)}")
     nan = [ids[i] for i in np.flatnonzero(~np.isfinite(time))]
     if nan:
-        raise CohortError(f"{where}: column {time_col!r} is empty, NaN or infinite for patient(s): {_listing(nan)}")
+        raise CohortError(f"{where}: column {time_col!r} is empty, NaN or infinite for patient(s): {listing(nan)}")
     nonpositive = [f"{ids[i]} ({time[i]:g})" for i in np.flatnonzero(time <= 0)]
     if nonpositive:
         raise CohortError(
-            f"{where}: column {time_col!r} must be > 0 days; zero or negative for patient(s): {_listing(nonpositive)}"
+            f"{where}: column {time_col!r} must be > 0 days; zero or negative for patient(s): {listing(nonpositive)}"
         )
     _plausible(time, time_col, ids, where, kind="time_days")
     return Surv.from_arrays(event=event.astype(bool), time=time)
@@ -325,13 +316,13 @@ def load_cohort(manifest):
     id_values = raw[PATIENT_ID_COLUMN].to_numpy()
     empty_rows = [str(i + 2) for i, v in enumerate(id_values) if is_missing(v)]
     if empty_rows:
-        raise CohortError(f"{where}: empty {PATIENT_ID_COLUMN!r} on CSV line(s): {_listing(empty_rows)}")
+        raise CohortError(f"{where}: empty {PATIENT_ID_COLUMN!r} on CSV line(s): {listing(empty_rows)}")
     ids = [str(v).strip() for v in id_values]
     counts = pd.Series(ids).value_counts()
     dupes = counts[counts > 1]
     if len(dupes):
         raise CohortError(
-            f"{where}: duplicate patient id(s): {_listing(f'{k} ({v} rows)' for k, v in dupes.items())}"
+            f"{where}: duplicate patient id(s): {listing(f'{k} ({v} rows)' for k, v in dupes.items())}"
         )
 
     columns = {column: _parse_clinical_column(raw[column].to_numpy(), column, ids, where)

@@ -58,7 +58,8 @@ def _patient_labels(X, n):
     return [f"sample {i}" for i in range(n)]
 
 
-def _listing(items):
+def listing(items):
+    """``"a, b, c"``, the first ten items and how many more (for error messages)."""
     items = list(items)
     text = ", ".join(str(i) for i in items[:_MAX_LISTED])
     if len(items) > _MAX_LISTED:
@@ -325,7 +326,7 @@ def parse_boolean(values, *, column, ids=None):
     if bad:
         raise ValueError(
             f"column {column!r} must be boolean (True/False, 1/0, yes/no); invalid value for "
-            f"patient(s): {_listing(bad)}"
+            f"patient(s): {listing(bad)}"
         )
     return out
 
@@ -397,7 +398,7 @@ def canonical_categories(values, *, column, ids=None):
             out[i] = str(value).strip()
     if bad:
         raise ValueError(
-            f"unknown category in column {column!r} ({_listing(bad)}); allowed values: "
+            f"unknown category in column {column!r} ({listing(bad)}); allowed values: "
             f"{', '.join(allowed)} (any case; or empty for missing)"
         )
     return out
@@ -448,7 +449,7 @@ def check_plausible(values, *, column, ids=None, kind=None):
     if bad.any():
         labels = _labels(ids, len(values))
         opening = "(" if key in POSITIVE_COLUMNS else "["
-        listed = _listing(f"{labels[i]} ({values[i]:g})" for i in np.flatnonzero(bad))
+        listed = listing(f"{labels[i]} ({values[i]:g})" for i in np.flatnonzero(bad))
         raise ValueError(
             f"column {column!r}: patient(s) {listed} outside the plausible range "
             f"{opening}{low:g}, {high:g}] (a data-entry or unit error?)"
@@ -502,8 +503,8 @@ def clinical_encoding(X, estimator, *, columns=CLINICAL_COLUMNS, ignore=IMAGE_CO
         name = estimator if isinstance(estimator, str) else type(estimator).__name__
         missing = [c for c in columns if c not in X.columns]
         raise ValueError(
-            f"{name}: X has non-numeric column(s) {_listing(map(repr, text))} and lacks "
-            f"{_listing(map(repr, missing))} of the {len(columns)} schema columns that the "
+            f"{name}: X has non-numeric column(s) {listing(map(repr, text))} and lacks "
+            f"{listing(map(repr, missing))} of the {len(columns)} schema columns that the "
             "cohort encoder needs; give all of them, drop the non-numeric columns, or pass "
             "preprocessor=ClinicalEncoder(columns=[...]) naming the columns to encode"
         )
