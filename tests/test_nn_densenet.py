@@ -177,10 +177,10 @@ def test_training_never_ends_on_a_batch_of_one():
     from sarcoma_survival import DenseNetSurvival
 
     rng = np.random.default_rng(0)
-    vols = rng.normal(size=(9, 1, 8, 8, 8)).astype(np.float32)  # 9 = 8 + 1
-    y = Surv.from_arrays(rng.random(9) < 0.7, rng.uniform(100, 900, 9))
+    vols = rng.normal(size=(17, 1, 8, 8, 8)).astype(np.float32)  # 17 = 16 + 1 (>= MIN_FIT_PATIENTS)
+    y = Surv.from_arrays(rng.random(17) < 0.7, rng.uniform(100, 900, 17))
     y["event"][:2] = True
-    net = DenseNetSurvival(preprocessor=None, augment=None, train_split=None, max_epochs=2, batch_size=8,
+    net = DenseNetSurvival(preprocessor=None, augment=None, train_split=None, max_epochs=2, batch_size=16,
                            module__init_features=4, module__growth_rate=2, module__block_config=(1, 1),
                            random_state=0)
     net.fit(vols, y)
