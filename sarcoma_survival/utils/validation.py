@@ -51,11 +51,14 @@ __all__ = [
 ]
 
 
+def _labels(ids, n):
+    """Patient ids as strings, or ``sample <i>`` when there are none."""
+    return [str(i) for i in ids] if ids is not None else [f"sample {i}" for i in range(n)]
+
+
 def _patient_labels(X, n):
     index = getattr(X, "index", None)
-    if index is not None and len(index) == n:
-        return [str(v) for v in index]
-    return [f"sample {i}" for i in range(n)]
+    return _labels(index if index is not None and len(index) == n else None, n)
 
 
 def listing(items):
@@ -262,10 +265,6 @@ def is_missing(value):
     if isinstance(value, str):
         return not value.strip()
     return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isnan(value)
-
-
-def _labels(ids, n):
-    return [str(i) for i in ids] if ids is not None else [f"row {i}" for i in range(n)]
 
 
 _TRUE = {"true", "1", "1.0", "yes", "y", "t"}
