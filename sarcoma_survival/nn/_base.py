@@ -329,7 +329,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
           single sample (and a one-patient batch has no Cox partial likelihood), so when
           the training-set size leaves a remainder of one, that (randomly shuffled)
           patient sits the epoch out.
-        * No-grad passes (validation, blending, prediction) use batches of
+        * On CUDA, no-grad passes (validation, blending, prediction) use batches of
           ``4 * batch_size`` unless ``iterator_valid__batch_size`` is set.
         * A preloaded dataset (see ``volume_device`` of the image estimators) is batched
           by index (:class:`~sarcoma_survival.nn._data.IndexBatches`) in the order the
@@ -337,7 +337,9 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         """
         prefix = "iterator_train" if training else "iterator_valid"
         kwargs = self.get_params_for(prefix)
-        batch_size = kwargs.get("batch_size", self.batch_size if training else 4 * self.batch_size)
+        # No-grad passes keep no activations: larger batches keep a GPU busy (not a CPU).
+        on_gpu = torch.device(resolve_device(self.device)).type == "cuda"
+        batch_size = kwargs.get("batch_size", self.batch_size * (4 if not training and on_gpu else 1))
         batch_size = len(dataset) if batch_size == -1 else batch_size
         kwargs["batch_size"] = batch_size
         if training and not kwargs.get("drop_last", False) and len(dataset) > 1 and len(dataset) % batch_size == 1:
