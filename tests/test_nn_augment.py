@@ -85,3 +85,42 @@ def test_is_clonable():
 
     a = RandomAugment3D(rotate_range=5, random_state=np.int64(2))
     assert clone(a).get_params() == a.get_params()
+
+
+def test_drawn_transforms_have_the_documented_distribution():
+    augment = RandomAugment3D(flip_prob=0.3, flip_axes=(0, 2), rotate_range=(10.0, 20.0, 0.0),
+                              zoom_range=(0.8, 1.2), random_state=0)
+    n = 20000
+    flips, angles, zoom = augment.draw(n)
+    # flip frequency 0.3 on the listed axes (5 standard errors), never on the others
+    assert abs(flips[:, 0].double().mean().item() - 0.3) < 5 * np.sqrt(0.21 / n)
+    assert abs(flips[:, 2].double().mean().item() - 0.3) < 5 * np.sqrt(0.21 / n)
+    assert not flips[:, 1].any()
+    # angles uniform in [-r, r] radians, r = range in degrees * pi / 180
+    for axis, degrees in enumerate((10.0, 20.0)):
+        r = np.deg2rad(degrees)
+        a = angles[:, axis].numpy()
+        assert a.min() >= -r and a.max() <= r and a.max() > 0.99 * r and a.min() < -0.99 * r
+        assert a.var() == pytest.approx(r**2 / 3, rel=0.05) and abs(a.mean()) < 5 * r / np.sqrt(3 * n)
+    assert (angles[:, 2] == 0).all()
+    z = zoom.numpy()
+    assert z.min() >= 0.8 and z.max() <= 1.2 and z.mean() == pytest.approx(1.0, abs=0.005)
+
+
+def test_batched_flips_apply_the_drawn_flips_per_sample():
+    batch = torch.rand(16, 2, 5, 6, 7)
+    out = RandomAugment3D(rotate_range=0, zoom_range=(1, 1), random_state=2)(batch)
+    flips, _, _ = RandomAugment3D(rotate_range=0, zoom_range=(1, 1), random_state=2).draw(16)
+    assert flips.any() and not flips.all()  # some axes flipped, some not
+    for i in range(16):
+        dims = [2 + a for a in range(3) if flips[i, a]]
+        expected = torch.flip(batch[i:i + 1], dims=dims) if dims else batch[i:i + 1]
+        assert torch.equal(out[i:i + 1], expected)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_same_transforms_on_gpu_and_cpu():
+    batch = torch.rand(4, 2, 16, 16, 16)
+    cpu = RandomAugment3D(random_state=0)(batch)
+    gpu = RandomAugment3D(random_state=0)(batch.cuda())
+    torch.testing.assert_close(gpu.cpu(), cpu, atol=1e-4, rtol=0)

@@ -20,6 +20,8 @@ from torch.utils.data import Subset
 
 from ..utils.validation import check_fit_y, check_survival_y
 from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
+from ._data import IndexBatches, PreloadedDataset, input_nbytes, preload, preloaded_rows, resolve_placement
+from ._micro_batch import micro_batch_step
 
 
 def resolve_device(device):
@@ -126,12 +128,22 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
     precision : {"auto", "fp32", "bf16"}, default="auto"
         Autocast precision of forward passes; ``"auto"`` is bf16 on a GPU that supports
         it and fp32 on CPU (autocast is never used on CPU).
+    micro_batch_size : int or None, default=None
+        Split each training batch into micro-batches of this size while keeping the
+        exact Cox loss of the whole batch (its risk sets span the batch): the log-risks
+        of every micro-batch are computed without a graph, then each micro-batch is run
+        again and backpropagates its slice of the loss gradient. Memory is that of one
+        micro-batch, at the cost of one extra no-grad forward pass. BatchNorm normalises
+        each micro-batch with its own statistics (its running statistics move once per
+        micro-batch); dropout masks are the same in both passes. ``None``: off.
     verbose : int, default=0
         0 silences the per-epoch table.
     **kwargs
         skorch's other arguments (``iterator_train``, ``callbacks``, ``warm_start``...)
         and routed parameters (``module__*``, ``optimizer__*``, ``iterator_train__*``).
-        ``iterator_train__shuffle`` defaults to True.
+        ``iterator_train__shuffle`` defaults to True. skorch's ``compile=True`` (with
+        ``compile__mode=...`` etc.) compiles the network with ``torch.compile``; the Cox
+        criterion stays uncompiled.
 
     Attributes
     ----------
@@ -170,6 +182,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         "random_state": ["random_state"],
         "device": [str, torch.device, None],
         "precision": [StrOptions({"auto", "fp32", "bf16"})],
+        "micro_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "verbose": ["verbose"],
     }
 
@@ -186,6 +199,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         random_state=None,
         device="auto",
         precision="auto",
+        micro_batch_size=None,
         verbose=0,
         **kwargs,
     ):
@@ -206,6 +220,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         )
         self.random_state = random_state
         self.precision = precision
+        self.micro_batch_size = micro_batch_size
 
     # ------------------------------------------------------------------ skorch wiring
     @property
@@ -264,6 +279,9 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
     def get_dataset(self, X, y=None):
         if isinstance(X, torch.utils.data.Dataset):
             return X
+        preloaded = self._preloaded_inputs(X)
+        if preloaded is not None:
+            return PreloadedDataset(preloaded, y)
         if isinstance(X, (np.ndarray, torch.Tensor, Mapping)):
             return Dataset(X, y)
         return _IndexedDataset(X, y)
@@ -288,26 +306,49 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         """
         return Xi
 
+    def torch_compile(self, module, name):
+        """skorch's ``compile=True`` applied to the network only: the Cox criterion has
+        data-dependent shapes (groups of tied times), which the compiler cannot fuse."""
+        if name == "criterion":
+            return module
+        return super().torch_compile(module, name)
+
     def train_step_single(self, batch, **fit_params):
         Xi, yi = unpack_data(batch)
         Xi = self.augment_batch(to_tensor(Xi, device=self.device_))
-        return super().train_step_single((Xi, yi), **fit_params)
+        size = self.micro_batch_size
+        if size is None or size >= len(yi):
+            return super().train_step_single((Xi, yi), **fit_params)
+        self._set_training(True)
+        return micro_batch_step(self, Xi, yi, int(size), **fit_params)
 
     def get_iterator(self, dataset, training=False):
-        """skorch's iterator, except that a training epoch never ends on a batch of one.
+        """skorch's iterator, with three changes.
 
-        BatchNorm cannot train on a single sample (and a one-patient batch has no Cox
-        partial likelihood), so when the training-set size leaves a remainder of one,
-        that (randomly shuffled) patient sits the epoch out.
+        * A training epoch never ends on a batch of one: BatchNorm cannot train on a
+          single sample (and a one-patient batch has no Cox partial likelihood), so when
+          the training-set size leaves a remainder of one, that (randomly shuffled)
+          patient sits the epoch out.
+        * On CUDA, no-grad passes (validation, blending, prediction) use batches of
+          ``4 * batch_size`` unless ``iterator_valid__batch_size`` is set.
+        * A preloaded dataset (see ``volume_device`` of the image estimators) is batched
+          by index (:class:`~sarcoma_survival.nn._data.IndexBatches`) in the order the
+          default DataLoader would use.
         """
-        if training:
-            kwargs = self.get_params_for("iterator_train")
-            batch_size = kwargs.get("batch_size", self.batch_size)
-            batch_size = len(dataset) if batch_size == -1 else batch_size
-            if not kwargs.get("drop_last", False) and len(dataset) > 1 and len(dataset) % batch_size == 1:
-                kwargs.update(batch_size=batch_size, drop_last=True)
-                return self.iterator_train(dataset, **kwargs)
-        return super().get_iterator(dataset, training=training)
+        prefix = "iterator_train" if training else "iterator_valid"
+        kwargs = self.get_params_for(prefix)
+        # No-grad passes keep no activations: larger batches keep a GPU busy (not a CPU).
+        on_gpu = torch.device(resolve_device(self.device)).type == "cuda"
+        batch_size = kwargs.get("batch_size", self.batch_size * (4 if not training and on_gpu else 1))
+        batch_size = len(dataset) if batch_size == -1 else batch_size
+        kwargs["batch_size"] = batch_size
+        if training and not kwargs.get("drop_last", False) and len(dataset) > 1 and len(dataset) % batch_size == 1:
+            kwargs["drop_last"] = True
+        iterator = self.iterator_train if training else self.iterator_valid
+        if iterator is torch.utils.data.DataLoader and preloaded_rows(dataset) is not None:
+            return IndexBatches(dataset, batch_size, shuffle=kwargs.get("shuffle", False),
+                                drop_last=kwargs.get("drop_last", False), device=self.device_)
+        return iterator(dataset, **kwargs)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device_)
@@ -370,6 +411,41 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         return kwargs
 
     # ------------------------------------------------------------------ data hooks
+    def _volume_placement(self):
+        """``volume_device`` of the estimator ("lazy" when it has none: inputs are read per sample)."""
+        return "lazy"
+
+    def _preloaded_inputs(self, X):
+        """``X`` as preloaded tensors when a fit is preloading it, else None.
+
+        During ``fit`` each input object is loaded once (memoised by identity, so the
+        training, validation and baseline passes share one tensor); outside ``fit``
+        (prediction) nothing is preloaded.
+        """
+        memo = self.__dict__.get("_preloaded_")
+        if memo is None:
+            return None
+        if id(X) in memo:
+            return memo[id(X)][1]
+        device = resolve_device(self.device)
+        placement = resolve_placement(self._volume_placement(), device, input_nbytes(X))
+        tensors = None if placement is None else preload(X, placement, device)
+        memo[id(X)] = (X, tensors)  # X is kept so that its id is not reused during the fit
+        return tensors
+
+    @contextlib.contextmanager
+    def _fit_data(self):
+        """Preloading memo and ``cudnn.benchmark`` (fixed input shapes) for one fit."""
+        self._preloaded_ = {}
+        benchmark = torch.backends.cudnn.benchmark
+        if torch.device(resolve_device(self.device)).type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        try:
+            yield
+        finally:
+            torch.backends.cudnn.benchmark = benchmark
+            self.__dict__.pop("_preloaded_", None)  # never keep (or pickle) the patients' tensors
+
     def _fit_inputs(self, X):
         """Fit input preprocessing on training data; return what the module's dataset takes."""
         return self._transform_inputs(X)
@@ -420,14 +496,16 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         """
         event, time, _ = check_fit_y(y, X, self)
         self._check_params()
-        Xt = self._train(X, event, time, validation_data, fit_params)
-        risk = self._predict_transformed(Xt)
+        with self._fit_data():
+            Xt = self._train(X, event, time, validation_data, fit_params)
+            risk = self._predict_transformed(Xt)
         self.training_risks_ = np.sort(risk)
         self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
         return self
 
     def _train(self, X, event, time, validation_data, fit_params):
         """One seeded skorch training run on checked data; the module inputs of ``X``."""
+        self.__dict__.get("_preloaded_", {}).clear()  # a second run (refit) reloads; free the first's
         with self._seeded():
             self.validation_dataset_ = None
             Xt = self._fit_inputs(X)

@@ -37,7 +37,8 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
         The parameters of :class:`~sarcoma_survival.nn.SurvivalNeuralNet`, with its
         defaults (``criterion=CoxPHLoss``, ``optimizer=torch.optim.Adam``, ``lr=1e-3``,
         ``max_epochs=100``, ``batch_size=64``, ``train_split=SurvivalValidSplit(0.2)``,
-        ``random_state``, ``device``, ``precision``, ``verbose``), and skorch's arguments,
+        ``random_state``, ``device``, ``precision``, ``micro_batch_size``, ``verbose``), and
+        skorch's arguments,
         e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``.
 
     Attributes

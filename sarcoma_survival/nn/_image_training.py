@@ -7,10 +7,12 @@ import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import clone
+from sklearn.utils._param_validation import StrOptions
 
 from ..preprocessing._augment import RandomAugment3D
 from ._base import default_callbacks
 from ._callbacks import OneCycleSchedule
+from ._data import PLACEMENTS
 from ._pretrained import load_pretrained_densenet
 
 #: The paper's SGD settings, applied when ``optimizer=torch.optim.SGD`` and not overridden.
@@ -33,8 +35,15 @@ IMAGE_PARAMS_DOC = """
         * ``batch_size=8``: a training epoch never ends with a batch of one patient
           (BatchNorm cannot train on it); when the training set size leaves one, that
           patient sits the epoch out.
+        * ``volume_device="auto"``: where the preprocessed volumes of a fit are held.
+          They are loaded once into one tensor and batches are taken from it by index:
+          ``"device"`` on the training GPU, ``"host"`` in host memory (pinned on CUDA),
+          ``"auto"`` on the GPU when they take at most half of its free memory, else on
+          the host (always the host on CPU). ``"lazy"`` reads every volume from disk on
+          every epoch (for cohorts that do not fit in memory). Prediction always reads
+          lazily. A seed gives the same model on every setting.
         * ``criterion``, ``train_split``, ``random_state``, ``device``, ``precision``,
-          ``verbose``: as in :class:`~sarcoma_survival.nn.SurvivalNeuralNet`
+          ``micro_batch_size``, ``verbose``: as in :class:`~sarcoma_survival.nn.SurvivalNeuralNet`
           (``criterion__ties="efron"`` for Efron's ties; ``random_state`` also seeds the
           augmentation)."""
 
@@ -59,6 +68,7 @@ class ImageTrainingMixin:
     _parameter_constraints = {
         "augment": [callable, None],
         "pretrained_weights": [str, os.PathLike, None],
+        "volume_device": [StrOptions(set(PLACEMENTS))],
     }
 
     def __init__(
@@ -70,11 +80,13 @@ class ImageTrainingMixin:
         lr=0.01,
         max_epochs=50,
         batch_size=8,
+        volume_device="auto",
         **kwargs,
     ):
         super().__init__(optimizer=optimizer, lr=lr, max_epochs=max_epochs, batch_size=batch_size, **kwargs)
         self.augment = augment
         self.pretrained_weights = pretrained_weights
+        self.volume_device = volume_device
 
     @property
     def _default_callbacks(self):
@@ -82,6 +94,8 @@ class ImageTrainingMixin:
 
     def initialize(self):
         super().initialize()
+        if self._channels_last():
+            self.module_.to(memory_format=torch.channels_last_3d)
         with self._seeded():
             self.augment_ = clone(self.augment) if self.augment is not None else None
             if self.augment_ is not None and hasattr(self.augment_, "reset"):
@@ -163,9 +177,31 @@ class ImageTrainingMixin:
         """``augment_`` applied to a training batch of images (identity without it)."""
         return images if self.augment_ is None else self.augment_(images)
 
+    # ------------------------------------------------------------------ GPU data path
+    def _volume_placement(self):
+        return self.volume_device
+
+    def _channels_last(self):
+        """cuDNN's fastest 3D convolutions take channels-last volumes (CUDA only)."""
+        return torch.device(self.device_).type == "cuda"
+
+    def infer(self, x, **fit_params):
+        if self._channels_last():
+            x = _channels_last_images(x)
+        return super().infer(x, **fit_params)
+
     def get_params_for_optimizer(self, prefix, named_parameters):
         args, kwargs = super().get_params_for_optimizer(prefix, named_parameters)
         if self.optimizer is torch.optim.SGD:
             for key, value in SGD_DEFAULTS.items():
                 kwargs.setdefault(key, value)
         return args, kwargs
+
+
+def _channels_last_images(x):
+    """5-D tensors (image batches) of ``x`` in ``channels_last_3d`` memory format."""
+    if isinstance(x, dict):
+        return {k: _channels_last_images(v) for k, v in x.items()}
+    if torch.is_tensor(x) and x.dim() == 5:
+        return x.contiguous(memory_format=torch.channels_last_3d)
+    return x

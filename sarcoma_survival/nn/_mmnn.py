@@ -280,7 +280,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         return self._transform_inputs(X)
 
     def get_dataset(self, X, y=None):
-        if isinstance(X, dict) and set(X) == {"clinical", "image"}:
+        if isinstance(X, dict) and set(X) == {"clinical", "image"} and self._preloaded_inputs(X) is None:
             return _MultimodalDataset(X["clinical"], X["image"], y)
         return super().get_dataset(X, y)
 

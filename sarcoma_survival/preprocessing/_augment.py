@@ -107,8 +107,44 @@ class RandomAugment3D(BaseEstimator):
         self.generator_ = torch.Generator().manual_seed(int(seed))
         return self
 
+    def draw(self, n):
+        """Draw the random transforms of ``n`` samples (advances the sequence).
+
+        They are drawn on the CPU from the augmentation's own generator, whatever device
+        the batch is on, so a seed gives the same transforms, with the same distribution,
+        on CPU and GPU.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples.
+
+        Returns
+        -------
+        flips : torch.BoolTensor of shape (n, 3)
+            Whether each spatial axis (depth, height, width) is reversed; each axis of
+            ``flip_axes`` with probability ``flip_prob``, the others never.
+        angles : torch.DoubleTensor of shape (n, 3)
+            Rotation angles in **radians** about the depth, height and width axes, uniform
+            in ``[-r, r]`` with ``r = rotate_range * pi / 180``.
+        zoom : torch.DoubleTensor of shape (n,)
+            Isotropic zoom factors, uniform in ``zoom_range``.
+        """
+        if not hasattr(self, "generator_"):
+            self.reset()
+        rotate = np.broadcast_to(np.asarray(self.rotate_range, dtype=float), (3,))
+        zoom_low, zoom_high = (float(v) for v in self.zoom_range)
+        gen = self.generator_
+        flips = torch.rand(n, 3, generator=gen) < float(self.flip_prob)
+        flips[:, [a for a in range(3) if a not in tuple(self.flip_axes)]] = False
+        angles = (torch.rand(n, 3, generator=gen, dtype=torch.float64) * 2 - 1) * torch.as_tensor(
+            rotate * math.pi / 180.0
+        )
+        zoom = zoom_low + (zoom_high - zoom_low) * torch.rand(n, generator=gen, dtype=torch.float64)
+        return flips, angles, zoom
+
     def __call__(self, batch):
-        """Augment a batch.
+        """Augment a batch, on the batch's device, in one resampling.
 
         Parameters
         ----------
@@ -123,26 +159,15 @@ class RandomAugment3D(BaseEstimator):
         if not torch.is_tensor(batch) or batch.dim() != 5:
             shape = tuple(getattr(batch, "shape", ()))
             raise ValueError(f"RandomAugment3D expects a torch tensor (B, C, D, H, W), got shape {shape}")
-        axes = tuple(self.flip_axes)
-        rotate = np.broadcast_to(np.asarray(self.rotate_range, dtype=float), (3,))
-        zoom_low, zoom_high = (float(v) for v in self.zoom_range)
-        gen = self.generator_
         n = batch.shape[0]
-        flips = torch.rand(n, 3, generator=gen) < float(self.flip_prob)
-        for axis in range(3):
-            if axis not in axes:
-                flips[:, axis] = False
-        angles = (torch.rand(n, 3, generator=gen, dtype=torch.float64) * 2 - 1) * torch.as_tensor(
-            rotate * math.pi / 180.0
-        )
-        zoom = zoom_low + (zoom_high - zoom_low) * torch.rand(n, generator=gen, dtype=torch.float64)
-        if not rotate.any() and zoom_low == zoom_high == 1.0:
-            out = batch.clone()
-            for i in range(n):
-                dims = [1 + a for a in range(3) if flips[i, a]]
-                if dims:
-                    out[i] = torch.flip(batch[i], dims=dims)
-            return out
+        flips, angles, zoom = self.draw(n)
+        if not angles.any() and bool((zoom == 1.0).all()):
+            # Exact index reversals, batched: each axis flipped where its mask says so.
+            out, mask = batch, flips.to(batch.device)
+            for axis in range(3):
+                if bool(flips[:, axis].any()):
+                    out = torch.where(mask[:, axis].view(n, 1, 1, 1, 1), out.flip(2 + axis), out)
+            return out.clone() if out is batch else out
         # affine_grid's coordinates are ordered (x=W, y=H, z=D); our axes are (D, H, W).
         sign = torch.where(flips, -1.0, 1.0).to(torch.float64).flip(1)
         rotation = _rotation_matrices(angles.flip(1))
