@@ -67,7 +67,7 @@ def test_mmnn_preloaded_equals_lazy_with_blending_and_refit(tmp_path):
 
 
 def test_volume_device_checked():
-    X, y = _volumes(n=8)
+    X, y = _volumes(n=12)
     with pytest.raises(ValueError, match="'volume_device' parameter of DenseNetSurvival must be a str among"):
         DenseNetSurvival(volume_device="gpu", max_epochs=1, device="cpu", **TINY_DENSENET).fit(X, y)
 
