@@ -2,7 +2,8 @@
 
 Which layer? A MONAI DenseNet-121 halves the grid five times, so at the CPU-sized 48^3
 input its dense blocks give 12^3, 6^3, 3^3 and 1^3 maps, and even at the paper's 128^3 the
-last block is only 4^3 (at 64^3 it is 2^3: DESIGN.md §5, defect 8). A Grad-CAM from the
+last block is only 4^3 (at 64^3 it is 2^3: defect 8 of the
+documentation's "Differences from the authors' public code"). A Grad-CAM from the
 last block can only say "somewhere in this half of the crop". ``layer="auto"`` therefore
 takes the deepest dense block whose map is at least ``min_resolution`` voxels on every
 side (default 8): ``denseblock1`` at 48^3, ``denseblock2`` at 64^3, ``denseblock3`` at
@@ -264,7 +265,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
     import matplotlib.pyplot as plt
     import SimpleITK as sitk
 
-    from .preprocessing._io import read_image
+    from .preprocessing import read_image
 
     result = gradcam(estimator, X, layer=layer, min_resolution=min_resolution)
     output = Path(output)

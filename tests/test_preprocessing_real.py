@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from sarcoma_survival.preprocessing import VolumePreprocessor
+from sarcoma_survival.preprocessing import VolumePreprocessor, read_image
 from sarcoma_survival.preprocessing._geometry import resample
-from sarcoma_survival.preprocessing._io import read_image, read_mask
+from sarcoma_survival.preprocessing._io import read_mask
 
 pytestmark = pytest.mark.realdata
 

@@ -17,10 +17,10 @@ from sklearn.preprocessing import StandardScaler
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from sarcoma_survival._radiomics import _extractor
 from sarcoma_survival.radiomics import (
     RadiomicsExtractionError,
     RadiomicsExtractor,
+    _extractor,
     default_params_path,
     load_params,
 )
@@ -185,7 +185,8 @@ def test_cache_is_keyed_by_file_contents(cohort, tmp_path, count_extractions):
     sitk.WriteImage(t1 * 2.0, new["t1"])  # same path, new contents
     after = ext.transform(table)
     assert count_extractions == ["Q", "Q"]
-    np.testing.assert_allclose(after["t1_original_firstorder_Mean"], 2 * before["t1_original_firstorder_Mean"], rtol=1e-6)
+    np.testing.assert_allclose(after["t1_original_firstorder_Mean"], 2 * before["t1_original_firstorder_Mean"],
+                               rtol=1e-6)
     pd.testing.assert_series_equal(after["t2_original_firstorder_Mean"], before["t2_original_firstorder_Mean"])
 
 
@@ -223,7 +224,9 @@ def test_failing_patient_is_named(cohort, tmp_path):
 def test_user_params_file_and_dict(cohort, tmp_path):
     X, _ = cohort
     path = tmp_path / "params.yaml"
-    path.write_text("imageType:\n  Original: {}\nfeatureClass:\n  firstorder: [Mean, Median]\nsetting:\n  binWidth: 10\n")
+    path.write_text(
+        "imageType:\n  Original: {}\nfeatureClass:\n  firstorder: [Mean, Median]\nsetting:\n  binWidth: 10\n"
+    )
     from_file = RadiomicsExtractor(path, preprocessor=None, cache_dir=tmp_path).fit_transform(X.iloc[:2])
     assert list(from_file.columns) == [
         "t1_original_firstorder_Mean", "t1_original_firstorder_Median",

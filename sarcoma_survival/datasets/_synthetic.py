@@ -107,7 +107,7 @@ import numpy as np
 import SimpleITK as sitk
 from joblib import Parallel, delayed
 
-from ..utils._files import get_data_dir, hash_params
+from ..utils import get_data_dir, hash_params
 from ._cohort import load_cohort
 from ._synthetic_images import render_patient
 from ._synthetic_model import simulate_patients
@@ -124,7 +124,9 @@ def _check_params(n_patients, image_size, random_state, weights, n_jobs):
         raise ValueError(f"n_patients must be an integer >= 2, got {n_patients!r}")
     if not isinstance(image_size, numbers.Integral) or isinstance(image_size, bool) or not 12 <= image_size <= 512:
         raise ValueError(f"image_size must be an integer between 12 and 512, got {image_size!r}")
-    if random_state is not None and (not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool) or random_state < 0):
+    if random_state is not None and (
+        not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool) or random_state < 0
+    ):
         raise ValueError(
             f"random_state must be a non-negative integer or None, got {random_state!r} "
             "(an integer names the folder of generated files, so that a second call reuses them)"
@@ -269,7 +271,8 @@ def make_synthetic_cohort(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     cohort = load_cohort(folder / _MANIFEST)
-    for key in ("risk_os", "risk_dm", "clinical_risk_os", "clinical_risk_dm", "image_risk_os", "image_risk_dm", "latent"):
+    for key in ("risk_os", "risk_dm", "clinical_risk_os", "clinical_risk_dm", "image_risk_os", "image_risk_dm",
+                "latent"):
         cohort[key] = table[key]
     cohort["folder"] = folder
     cohort["params"] = params

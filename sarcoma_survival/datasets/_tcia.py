@@ -14,7 +14,7 @@ from sklearn.utils import Bunch
 from sksurv.util import Surv
 
 from .._schema import CLINICAL_COLUMNS
-from ..preprocessing._io import read_image
+from ..preprocessing import read_image
 
 #: ``site_region`` of ``clinical.csv`` -> schema ``location``. Buttock tumours are
 #: counted with the lower limb (limb girdle, as in extremity-sarcoma series); pelvis/groin
@@ -28,7 +28,7 @@ SITE_REGION_TO_LOCATION = {
     "trunk (parascapular)": "axial",
 }
 
-#: Sheet grade -> schema grade (high = grade 2 or 3, DESIGN.md §1).
+#: Sheet grade -> schema grade (high = grade 2 or 3, as the cohort schema of the user guide).
 GRADE_MAP = {"Low": "low", "Intermediate": "high", "High": "high"}
 
 #: Sheet sex -> schema sex.

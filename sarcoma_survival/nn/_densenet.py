@@ -7,12 +7,13 @@ import torch
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from ..preprocessing._augment import RandomAugment3D
+from ..preprocessing import RandomAugment3D
 from ._base import SurvivalNeuralNet
 from ._callbacks import CoxPHLoss, SurvivalValidSplit
-from ._modules import DenseNetRisk
 from ._image_training import ImageTrainingMixin, one_cycle_callbacks
+from ._modules import DenseNetRisk
 from ._pretrained import load_pretrained_densenet
+
 
 class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     """Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.

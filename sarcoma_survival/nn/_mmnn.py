@@ -12,7 +12,7 @@ from skorch.history import History
 from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
-from ..preprocessing._augment import RandomAugment3D
+from ..preprocessing import RandomAugment3D
 from ._base import SurvivalNeuralNet, _concat_outputs
 from ._callbacks import CoxPHLoss, SurvivalValidSplit
 from ._image_training import ImageTrainingMixin, one_cycle_callbacks
@@ -115,7 +115,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         initialisation when it is set). Not with ``warm_start=True``. The first run stops
         at the last estimation whose weights are used (epoch 45 of 50 with the defaults);
         when ``max_epochs`` leaves no estimation to use (``max_epochs <= blend_warmup``, or
-        ``<= blend_period`` without a warm-up), it is skipped and the one run trains every patient with uniform weights. The
+        ``<= blend_period`` without a warm-up), it is skipped and the one run trains every patient with uniform weights.
+        The
         refit nearly doubles the training time and gives back the patients the blend set
         took from training (see the user guide for what that was worth on the synthetic
         cohort).

@@ -21,14 +21,6 @@ def physical_extent(image):
     return points.min(axis=0), points.max(axis=0)
 
 
-def same_grid(a, b, *, tol=1e-4):
-    """True when two images share size, spacing, origin and direction (to ``tol``)."""
-    return (a.GetSize() == b.GetSize()
-            and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tol)
-            and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tol * 10)
-            and np.allclose(a.GetDirection(), b.GetDirection(), atol=tol))
-
-
 def overlaps(a, b):
     """True when the physical boxes of two images intersect with a positive volume."""
     lo_a, hi_a = physical_extent(a)

@@ -14,9 +14,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._schema import CHANNEL_COLUMNS
-from ..utils._files import atomic_path, get_cache_dir, hash_file, hash_params
-from ._geometry import (grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample,
-                        tumour_box)
+from ..utils import atomic_path, get_cache_dir, hash_file, hash_params
+from ._geometry import grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample, tumour_box
 from ._intensity import foreground_mask, n4_correct, sitk_threads, zscore_stats
 from ._io import ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._schema import CHANNEL_COLUMNS
-from ..utils._files import get_cache_dir, hash_params
+from ..utils import get_cache_dir, hash_params
 from ._params import feature_names, load_params
 from ._patient import extract_patient, file_digest, log_level_for, read_cache
 
@@ -85,7 +85,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         Read and write the per-patient cache.
     cache_dir : str or Path, default=None
         Cache root (a ``radiomics`` folder is made inside); default
-        :func:`~sarcoma_survival.utils._files.get_cache_dir`.
+        ``$SARCOMA_SURVIVAL_CACHE``, else ``~/.cache/sarcoma_survival``.
     n_jobs : int, default=None
         Patients extracted in parallel (joblib; ``None`` means 1, ``-1`` all cores).
     verbose : int, default=0

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from ..preprocessing._io import read_image
-from ..utils._files import atomic_path, hash_file
+from ..preprocessing import read_image
+from ..utils import atomic_path, hash_file, same_grid
 from ._params import make_extractor
 from ._quiet import quiet_radiomics
 
@@ -35,15 +35,6 @@ def file_digest(path):
     return _FILE_HASHES[key]
 
 
-def _same_grid(a, b, tol=1e-4):
-    return (
-        a.GetSize() == b.GetSize()
-        and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tol)
-        and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tol)
-        and np.allclose(a.GetDirection(), b.GetDirection(), atol=tol)
-    )
-
-
 def _as_labels(mask):
     """Integer label image (PyRadiomics' label statistics need an integer mask)."""
     if mask.GetPixelID() in (sitk.sitkFloat32, sitk.sitkFloat64):
@@ -64,7 +55,11 @@ def load_raw(patient, paths, channels):
     images = {}
     for channel in channels:
         image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None)
-        if channel != "t1" and not _same_grid(image, mask):
+        if same_grid(image, mask):
+            # header round-off only: PyRadiomics' own geometry check (ITK's 1e-6 tolerance)
+            # would reject it, and interpolating would change nothing
+            image.CopyInformation(mask)
+        elif channel != "t1":
             image = sitk.Resample(image, mask, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
         images[channel] = image
     return images, mask
