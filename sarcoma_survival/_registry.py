@@ -31,22 +31,25 @@ MODELS = {
 IMAGE_MODELS = frozenset({"densenet", "mmnn", "mmnn-no-blending"})
 
 
-def available_models():
-    """Names of the registered models whose estimator class is importable.
+def model_names():
+    """Every registered model name, in registry order.
+
+    All of them, whatever is installed: a model whose optional dependency is missing
+    (torch for the neural models, PyRadiomics for the radiomics ones) fails when
+    :func:`make_model` builds it or when it is fitted, with the import error, and the demo
+    records that error in its table.
 
     Returns
     -------
     list of str
-        Keys of :data:`MODELS`, in registry order, whose class the installed
-        ``sarcoma_survival`` exports (a model added later appears here by itself).
+        The keys of :data:`MODELS`.
 
     Examples
     --------
-    >>> "clinical-rsf" in available_models()
-    True
+    >>> model_names()[:2]
+    ['sarculator-rsf', 'sarculator-coxph']
     """
-    package = importlib.import_module("sarcoma_survival")
-    return [name for name, (cls, _, _) in MODELS.items() if cls in getattr(package, "__all__", ())]
+    return list(MODELS)
 
 
 def make_model(name, **params):

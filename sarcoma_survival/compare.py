@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
@@ -137,26 +137,45 @@ def _time_grid(y_test, survival_fns, times, n_times):
     return np.linspace(low, high, n_times)
 
 
+def _score_risk(y_test, risk, *, n_bootstraps, random_state):
+    """Harrell's C of ``risk`` on ``y_test`` and, unless ``n_bootstraps`` is None, its bootstrap SD."""
+    result = {"c_index": float(concordance_index(y_test, risk))}
+    if n_bootstraps is not None:
+        result["c_index_sd"] = float(bootstrap_concordance(
+            y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state
+        ).sd)
+    return result
+
+
 def _fit_and_score(
-    model, X, y, train, test, *, bootstrap, n_bootstraps, random_state, times, n_times,
-    account,
+    model, X_train, y_train, X_test, y_test, *, n_bootstraps=None, random_state=None, times=None,
+    n_times=50, count_flops=False,
 ):
+    """Fit a clone of ``model`` on the training patients and score it on the test patients.
+
+    The one evaluation routine of :func:`compare_models` and of the demo: fit and predict
+    times, Harrell's C (with a bootstrap SD of ``n_bootstraps`` resamples unless None), the
+    integrated Brier score when the model predicts survival functions, the trainable
+    parameters and, with ``count_flops``, the FLOPs of one patient's prediction.
+
+    Returns ``(result, fit)``: the metrics as a dict and a Bunch with the fitted
+    ``estimator``, the test ``risk`` and the ``survival`` functions (None without
+    ``predict_survival_function``).
+    """
     estimator = clone(model)
-    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
-    y_train, y_test = y[train], y[test]
     start = _time.perf_counter()
     estimator.fit(X_train, y_train)
     fit_time = _time.perf_counter() - start
+    start = _time.perf_counter()
     risk = np.asarray(estimator.predict(X_test), dtype=float)
-    result = {"n_train": len(train), "n_test": len(test), "fit_time_s": fit_time}
-    result["c_index"] = concordance_index(y_test, risk)
-    if bootstrap:
-        result["c_index_sd"] = bootstrap_concordance(
-            y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state
-        ).sd
-    result["ibs"] = float("nan")
+    fns = None
     if hasattr(estimator, "predict_survival_function"):
         fns = estimator.predict_survival_function(X_test)
+    result = {"n_train": len(y_train), "n_test": len(y_test), "fit_time_s": fit_time,
+              "predict_time_s": _time.perf_counter() - start}
+    result.update(_score_risk(y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state))
+    result["ibs"] = float("nan")
+    if fns is not None:
         grid = _time_grid(y_test, fns, times, n_times)
         # The censoring distribution is estimated on train + test outcomes: it is not a
         # model parameter, and the pooled sample covers the whole test follow-up.
@@ -164,16 +183,18 @@ def _fit_and_score(
             y_test, fns, grid, y_train=np.concatenate([y_train, y_test])
         )
         result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
-    if account:
-        result["n_parameters"] = count_parameters(estimator)
-        result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X, test[:1]))
-    return result
+    result["n_parameters"] = count_parameters(estimator)
+    if count_flops:
+        result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X_test, [0]))
+    return result, Bunch(estimator=estimator, risk=risk, survival=fns)
 
 
 def _guarded(task, **kwargs):
-    outcome, name, protocol, fold = task[:4]
+    outcome, name, protocol, fold, model, X, y, train, test = task
     try:
-        result = _fit_and_score(*task[4:], **kwargs)
+        result, _ = _fit_and_score(
+            model, _safe_indexing(X, train), y[train], _safe_indexing(X, test), y[test], **kwargs
+        )
     except Exception as exc:
         where = f"model {name!r}" + (f", outcome {outcome!r}" if outcome is not None else "")
         exc.add_note(f"while evaluating {where} ({protocol}, fold {fold})")
@@ -385,12 +406,11 @@ def compare_models(
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_guarded)(
             task,
-            bootstrap=task[2] == "test",
-            n_bootstraps=n_bootstraps,
+            n_bootstraps=n_bootstraps if task[2] == "test" else None,
             random_state=random_state,
             times=times,
             n_times=n_times,
-            account=first[task[:2]] == i,
+            count_flops=first[task[:2]] == i,
         )
         for i, task in enumerate(tasks)
     )
@@ -423,7 +443,7 @@ def _summarise(results, names, outcomes, has_test, has_cv):
                     cv_ibs_mean=ibs.mean(),
                     cv_ibs_sd=ibs.std(ddof=1) if ibs.size > 1 else np.nan,
                 )
-            (accounted,) = [r for r in fits if "n_parameters" in r]
+            (accounted,) = [r for r in fits if "flops_per_sample" in r]
             row["n_parameters"] = accounted["n_parameters"]
             row["flops_per_sample"] = accounted["flops_per_sample"]
             row["fit_time_s"] = float(np.mean([r["fit_time_s"] for r in fits]))
