@@ -1,4 +1,4 @@
-"""The cohort table schema (DESIGN.md §1). Column names here are public API.
+"""The cohort table schema (the user guide's "The cohort table" page). Column names here are public API.
 
 Booleans (``neoadjuvant_chemo``, ``mets_at_presentation``) are held as float 1.0 / 0.0
 so that a missing value can be NaN in the same column; categoricals are held as strings
