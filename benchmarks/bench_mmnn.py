@@ -7,13 +7,14 @@ the 70 % and select their epoch on the 15 % validation part (``validation_data``
 other models fit on both parts (they have no use for a separate validation set). Every
 model is then scored on one large fresh cohort drawn with another ``random_state``
 (default 1000 patients), because the paper-size 15 % test set (44 patients) has a C-index
-standard error near 0.07 (DESIGN.md §9); its C-index is reported too, to show the noise.
+standard error near 0.07 (docs/user_guide/synthetic.rst); its C-index is reported too, to show the noise.
 
 Rows: MMNN with gradient blending (library defaults, which retrain on the blend set's
 patients with the estimated weights), the online run alone ("raw rule": no refit, no
 floor or smoothing of the weights), the same with the paper's recipe where our defaults
 differ (ReLU clinical MLP, ``blend_eps=1e-6``), MMNN without blending
-(the paper's ablation), MMNN with fixed uniform weights, DenseNetSurvival (image only), ClinicalMLPSurvival, ClinicalRSF,
+(the paper's ablation), MMNN with fixed uniform weights, DenseNetSurvival (image only), ClinicalMLPSurvival,
+ClinicalRSF,
 RadiomicsCoxNet (radiomics + clinical, ElasticNet Cox; ``--no-radiomics`` skips it) and
 the oracle (the generator's true log-hazard). Columns: Harrell's C on the large cohort
 (mean +- SD over seeds), Spearman correlation of the predicted with the true risk, the C

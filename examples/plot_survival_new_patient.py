@@ -52,7 +52,7 @@ new_patients = pd.DataFrame(
     },
     index=pd.Index(["NEW-1", "NEW-2", "NEW-3 (age unknown)"], name="patient_id"),
 )
-new_patients
+new_patients  # noqa: B018 - sphinx-gallery shows the cell's last expression
 
 # %%
 # Risk score and survival probabilities

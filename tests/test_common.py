@@ -5,7 +5,8 @@ subpackages): every class that is a scikit-learn estimator with a
 ``predict_survival_function`` and can be built from its defaults (base classes that need
 an argument, such as a torch module, are left out). Each must be registered in ``FAST``
 below with small, fast parameters (and a 2-point grid), or
-``test_every_estimator_is_registered`` fails. ``_ReferenceCoxPH``, defined here from scikit-survival parts, runs through the
+``test_every_estimator_is_registered`` fails. ``_ReferenceCoxPH``, defined here from scikit-survival parts, runs through
+the
 same checks, so the checks themselves are known to pass on a correct estimator.
 """
 from __future__ import annotations

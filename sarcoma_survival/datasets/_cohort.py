@@ -37,7 +37,8 @@ def _listing(items):
 
 
 def _missing(value):
-    return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
+    return (value is None or (isinstance(value, float) and np.isnan(value))
+            or (isinstance(value, str) and not value.strip()))
 
 
 def _parse_boolean(values, column, ids, *, allow_missing, where):
@@ -130,7 +131,9 @@ def _parse_outcome(raw, outcome, ids, where):
         except ValueError:
             bad.append(f"{ids[i]} ({value!r})")
     if bad:
-        raise CohortError(f"{where}: column {time_col!r} must be numeric (days); invalid for patient(s): {_listing(bad)}")
+        raise CohortError(
+            f"{where}: column {time_col!r} must be numeric (days); invalid for patient(s): {_listing(bad)}"
+        )
     nan = [ids[i] for i in np.flatnonzero(~np.isfinite(time))]
     if nan:
         raise CohortError(f"{where}: column {time_col!r} is empty, NaN or infinite for patient(s): {_listing(nan)}")
@@ -152,7 +155,9 @@ def _parse_images(raw, ids, folder, where):
             "so a cohort with images needs 't1' and 'mask' (and optionally 't2')"
         )
     if "mask" not in present:
-        raise CohortError(f"{where}: image column(s) {', '.join(present)} given without 'mask' (the tumour mask on the T1 grid)")
+        raise CohortError(
+            f"{where}: image column(s) {', '.join(present)} given without 'mask' (the tumor mask on the T1 grid)"
+        )
     out = {}
     for column in present:
         paths = np.empty(len(raw), dtype=object)

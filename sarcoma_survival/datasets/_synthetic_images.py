@@ -184,7 +184,8 @@ class _Phantom:
         span = np.abs(points).max() + 1e-9
         q = points / span
         c = rng.normal(0.0, 0.12, size=6)
-        log_bias = q[..., 0] * c[0] + q[..., 1] * c[1] + q[..., 2] * c[2] + c[3] * q[..., 0] ** 2 + c[4] * q[..., 1] ** 2 + c[5] * q[..., 0] * q[..., 1]
+        log_bias = (q[..., 0] * c[0] + q[..., 1] * c[1] + q[..., 2] * c[2] + c[3] * q[..., 0] ** 2
+                    + c[4] * q[..., 1] ** 2 + c[5] * q[..., 0] * q[..., 1])
         image *= np.exp(log_bias)
         # Rician noise (magnitude image)
         sd = NOISE_SD[sequence]

@@ -8,12 +8,12 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
-from sksurv.base import SurvivalAnalysisMixin
-from sksurv.linear_model.coxph import BreslowEstimator
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
+from sksurv.base import SurvivalAnalysisMixin
+from sksurv.linear_model.coxph import BreslowEstimator
 
 from ..utils.validation import check_survival_y
 from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
