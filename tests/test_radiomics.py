@@ -153,7 +153,9 @@ def test_refits_in_cv_and_grid_search_never_extract_twice(cohort, tmp_path, coun
     assert sorted(count_extractions) == sorted(X.index)  # every patient once, over all folds
 
     search = GridSearchCV(model, {"coxphsurvivalanalysis__alpha": [0.1, 1.0, 10.0]}, cv=cv).fit(X, y)
-    assert search.best_estimator_ is not None
+    # features read back from the cache score exactly as the freshly extracted ones
+    np.testing.assert_allclose(search.cv_results_["split0_test_score"][1], scores[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(search.cv_results_["split1_test_score"][1], scores[1], rtol=0, atol=1e-12)
     clone(model).fit(X, y)
     assert len(count_extractions) == len(X)  # grid search and refit read the cache only
 
