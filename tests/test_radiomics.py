@@ -363,3 +363,23 @@ def test_default_preprocessing_is_volume_preprocessor_load_native(cohort, tmp_pa
     for channel in ("t1", "t2"):
         ref = _pyradiomics(images[channel], mask, params, drop_shape=channel == "t2")
         np.testing.assert_allclose(out.iloc[0][[f"{channel}_{k}" for k in ref]], list(ref.values()), rtol=1e-10)
+
+
+def test_header_round_off_takes_the_mask_grid_not_an_interpolation(cohort, tmp_path):
+    """T1 and T2 whose origin differs from the mask's by 5e-4 mm (a header written with
+    fewer digits) are on the mask's grid by ``utils.same_grid``: they take its header, so
+    the features equal those of the exact files. Before one helper served both paths, the
+    radiomics copy's 1e-4 mm tolerance interpolated such a T2 (measured: features moved by
+    up to 10 %, the edge voxels blended with the zero padding) and handed such a T1 to
+    PyRadiomics, whose own geometry check (ITK, 1e-6 of a voxel) refused it."""
+    X, _ = cohort
+    shifted = X.iloc[:2].copy()
+    for pid in shifted.index:
+        for channel in ("t1", "t2"):
+            image = sitk.ReadImage(X.at[pid, channel])
+            image.SetOrigin(tuple(o + 5e-4 for o in image.GetOrigin()))
+            shifted.at[pid, channel] = str(tmp_path / f"{pid}_{channel}_shifted.nii.gz")
+            sitk.WriteImage(image, shifted.at[pid, channel])
+    exact = RadiomicsExtractor(preprocessor=None, cache=False).fit_transform(X.iloc[:2])
+    moved = RadiomicsExtractor(preprocessor=None, cache=False).fit_transform(shifted)
+    pd.testing.assert_frame_equal(moved, exact, check_exact=True)
