@@ -205,14 +205,14 @@ def _fit_one(name, outcome, key, train, test, settings, random_state):
     from scipy.stats import spearmanr
     from threadpoolctl import threadpool_limits
 
-    from ._registry import IMAGE_MODELS, make_model
+    from ._registry import MODELS, make_model
     from .compare import _fit_and_score
 
     row = {"model": name, "outcome": outcome}
     caught = []
     try:
         estimator = demo_settings(make_model(name), random_state=random_state,
-                                  images=name in IMAGE_MODELS, **settings)
+                                  images=MODELS[name].images, **settings)
         # Tree, linear and radiomics code gains nothing from threaded BLAS on small inputs,
         # and oversubscribed BLAS threads slow PyRadiomics' eigenvalue calls many times over.
         limit = None if _is_neural(estimator) else 1
@@ -260,7 +260,8 @@ def wide_table(results):
 
     rows = []
     for name, group in results.groupby("model", sort=False):
-        row = {"model": name, "description": MODELS.get(name, ("", {}, "Harrell C of the true log-hazard"))[2]}
+        spec = MODELS.get(name)
+        row = {"model": name, "description": spec.description if spec else "Harrell C of the true log-hazard"}
         for outcome, _ in OUTCOMES:
             sub = group[group["outcome"] == outcome]
             r = sub.iloc[0] if len(sub) else pd.Series(dtype=object)

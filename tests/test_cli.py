@@ -17,7 +17,7 @@ import pytest
 from sksurv.metrics import concordance_index_censored
 
 from sarcoma_survival import SarculatorCoxPH
-from sarcoma_survival._registry import MODELS, model_names
+from sarcoma_survival._registry import MODELS, ModelSpec, model_names
 from sarcoma_survival.cli import build_parser, main
 
 SUBCOMMANDS = ("demo", "preprocess", "fit", "predict", "evaluate", "explain", "compare")
@@ -135,7 +135,7 @@ def demo_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SARCOMA_SURVIVAL_DATA", str(data))
         # A registered model whose construction fails stands in for a missing dependency.
-        mp.setitem(MODELS, "broken-model", ("SarculatorCoxPH", {"no_such_param": 1}, "fails"))
+        mp.setitem(MODELS, "broken-model", ModelSpec("SarculatorCoxPH", {"no_such_param": 1}, "fails"))
         rc = main(["demo", "--n-patients", "30", "--n-test", "40", "--image-size", "16",
                    "--models", "sarculator-coxph,clinical-rsf,broken-model",
                    "--n-jobs", "1", "--output", str(folder), "--quiet"])

@@ -112,8 +112,6 @@ def plot_blending_weights(history, *, heads=None, ax=None):
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from sarcoma_survival.plotting import plot_blending_weights
     >>> history = pd.DataFrame({"epoch": [1, 2, 3], "clinical": [1/3, 0.2, 0.1],
@@ -126,9 +124,6 @@ def plot_blending_weights(history, *, heads=None, ax=None):
     ax = get_axes(ax)
     for head in frame.columns:
         ax.plot(frame.index.to_numpy(), frame[head].to_numpy(), label=str(head))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("gradient-blending weight")
-    ax.set_title("Gradient-blending weights")
+    ax.set(ylim=(0, 1), xlabel="epoch", ylabel="gradient-blending weight", title="Gradient-blending weights")
     ax.legend(loc="best")
     return ax
