@@ -6,7 +6,7 @@
 (``tests/test_metrics.py`` pins them to 1e-12; this script checks it again). Printed: the
 CPU seconds of each path (the fastest of ``--repeat`` runs) and their ratio, measured in
 the same run. BLAS runs on one thread and the clock is the process's CPU time: on a shared,
-loaded machine wall time and multi-threaded products measure the neighbours rather than
+loaded machine wall time and multi-threaded products measure the neighbors rather than
 the method (compare ratios, not seconds).
 
 Run::

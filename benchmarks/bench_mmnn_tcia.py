@@ -1,7 +1,7 @@
 """MMNN and DenseNetSurvival on the 51 real TCIA STS patients (T1 only), by 5-fold CV.
 
 Needs ``../shared/validation/sts_tcia`` (or ``$SARCOMA_SURVIVAL_VALIDATION``). Compact image
-network at 32^3, tumour z-score (``normalize="tumor"``, as the user guide recommends for
+network at 32^3, tumor z-score (``normalize="tumor"``, as the user guide recommends for
 image networks), 30 epochs, the paper's SGD recipe; prints ``compare_models``' table.
 Run: ``python benchmarks/bench_mmnn_tcia.py`` (about 6 minutes on 2 CPU cores).
 """

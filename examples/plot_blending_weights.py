@@ -96,7 +96,7 @@ pd.Series(scores, name="test C-index (OS)").round(3)
 history = pd.DataFrame(model.history_[:, ["epoch", "train_loss", "valid_loss"]],
                        columns=["epoch", "train_loss", "valid_loss"]).set_index("epoch")
 ax = history.plot(marker="o", figsize=(6, 3.5))
-ax.axvline(model.best_epoch_, color="grey", ls=":", label="kept epoch")
+ax.axvline(model.best_epoch_, color="gray", ls=":", label="kept epoch")
 ax.set_ylabel("Cox loss")
 ax.legend()
 ax.figure.tight_layout()

@@ -373,7 +373,7 @@ def run_demo(
 
     Four steps: (1) **cohorts**: a training cohort ``make_synthetic_cohort(n_patients,
     random_state=random_state)`` and an independent test cohort of ``n_test`` patients
-    (``random_state + 1``), summarised; (2) **fit**: for every model and outcome (OS, DM),
+    (``random_state + 1``), summarized; (2) **fit**: for every model and outcome (OS, DM),
     fit on the training cohort, then on the test cohort Harrell's C with its bootstrap SD,
     the Spearman correlation of the predicted with the true risk (the generator's
     log-hazard), the integrated Brier score and the fit seconds (the scoring routine of
@@ -473,7 +473,7 @@ def run_demo(
 
 # ------------------------------------------------------------------ the four steps
 def _cohorts(n_patients, n_test, image_size, random_state, n_jobs, verbose):
-    """Step 1: the training cohort and the independent test cohort, summarised."""
+    """Step 1: the training cohort and the independent test cohort, summarized."""
     from .datasets import make_synthetic_cohort
     from .utils import get_data_dir
 

@@ -42,7 +42,7 @@ CLINICAL_COLUMNS = (
 #: The 4 Sarculator variables.
 SARCULATOR_COLUMNS = ("age", "tumor_size_cm", "grade", "histology")
 
-#: Image reference columns: T1 post-contrast, T2 fat-sat, tumour mask (on the T1 grid).
+#: Image reference columns: T1 post-contrast, T2 fat-sat, tumor mask (on the T1 grid).
 IMAGE_COLUMNS = ("t1", "t2", "mask")
 
 #: Image channels in stacking order (the mask is not a channel).

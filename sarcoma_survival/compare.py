@@ -324,7 +324,7 @@ def compare_models(
     test_size : float or int, optional
         Hold out this share (or number) of patients with
         :func:`~sarcoma_survival.model_selection.train_val_test_split` (stratified on
-        tumour volume, location, RT timing and the event of the first outcome); the
+        tumor volume, location, RT timing and the event of the first outcome); the
         models are trained on the remaining patients.
     cv : int or cross-validation splitter, optional
         An int means :class:`~sarcoma_survival.model_selection.SurvivalStratifiedKFold`
@@ -414,13 +414,13 @@ def compare_models(
         )
         for i, task in enumerate(tasks)
     )
-    table = _summarise(
+    table = _summarize(
         results, list(models), list(outcomes), held_out is not None, splitter is not None
     )
     return (table, pd.DataFrame(results)) if return_details else table
 
 
-def _summarise(results, names, outcomes, has_test, has_cv):
+def _summarize(results, names, outcomes, has_test, has_cv):
     blocks = {}
     for outcome in outcomes:
         rows = []

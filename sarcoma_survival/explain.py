@@ -175,7 +175,7 @@ def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
     return Bunch(maps=np.concatenate(maps), volumes=volumes, layer=layer, resolutions=sizes, index=index)
 
 
-def _centre(cam):
+def _center(cam):
     if cam.max() <= 0:
         return tuple(s // 2 for s in cam.shape)
     return np.unravel_index(int(np.argmax(cam)), cam.shape)
@@ -220,7 +220,7 @@ def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, thresho
     n_channels = volume.shape[0]
     fig = fig or plt.figure(figsize=(9, 3 * n_channels))
     axes = fig.subplots(n_channels, 3, squeeze=False)
-    d, h, w = _centre(cam)
+    d, h, w = _center(cam)
     views = [("axial", lambda a: a[d]), ("coronal", lambda a: a[:, h]), ("sagittal", lambda a: a[:, :, w])]
     overlay = np.ma.masked_less(cam, threshold)
     for c in range(n_channels):

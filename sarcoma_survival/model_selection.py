@@ -1,6 +1,6 @@
 """Stratified splits of a survival cohort: the paper's train/validation/test split and CV.
 
-:func:`train_val_test_split` reproduces the paper's 70/15/15 split stratified by tumour
+:func:`train_val_test_split` reproduces the paper's 70/15/15 split stratified by tumor
 volume, location and RT timing (and, by default, the event indicator).
 :class:`SurvivalStratifiedKFold` and :class:`RepeatedSurvivalStratifiedKFold` are
 cross-validation splitters that stratify on the event indicator of a scikit-survival
@@ -261,7 +261,7 @@ def train_val_test_split(
 ):
     """Split a cohort into train, validation and test sets, stratified (paper's 70/15/15).
 
-    Patients are grouped into strata by :func:`survival_strata` (tumour-volume quantile
+    Patients are grouped into strata by :func:`survival_strata` (tumor-volume quantile
     bins x location x RT timing x event by default; missing values form their own level).
     The test and validation sizes are then spread over the strata in proportion to their
     size (largest-remainder rounding with random tie-breaks, so the totals are exact), and

@@ -56,7 +56,7 @@ def test_sts_subset_loads_aligns_and_crops_the_whole_tumour(validation_dir):
 
 
 @pytest.mark.slow
-def test_all_51_sts_t1_volumes_load_align_and_crop_the_whole_tumour(validation_dir):
+def test_all_51_sts_t1_volumes_load_align_and_crop_the_whole_tumor(validation_dir):
     X = tcia_frame(validation_dir)
     assert len(X) == 51
     check_cohort_crops(validation_dir, X)

@@ -24,7 +24,7 @@ def _flatten(record):
 
 
 def blending_weights_frame(history, heads=None):
-    """Normalise a record of gradient-blending weights to a DataFrame indexed by epoch.
+    """Normalize a record of gradient-blending weights to a DataFrame indexed by epoch.
 
     Accepted formats:
 
@@ -108,7 +108,7 @@ def plot_blending_weights(history, *, heads=None, ax=None):
     Returns
     -------
     ax : matplotlib Axes
-        One labelled line per head.
+        One labeled line per head.
 
     Examples
     --------

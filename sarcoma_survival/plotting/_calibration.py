@@ -140,7 +140,7 @@ def plot_calibration(
             table["observed_upper"].to_numpy() - observed,
         ]
     )
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="ideal")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1, label="ideal")
     ax.errorbar(
         table["predicted"].to_numpy(),
         table["observed"].to_numpy(),

@@ -54,7 +54,7 @@ def plot_kaplan_meier_by_risk(
     Returns
     -------
     ax : matplotlib Axes
-        One labelled step line per group; the log-rank result is the Axes text
+        One labeled step line per group; the log-rank result is the Axes text
         ``"log-rank p = ..."``.
 
     Examples

@@ -126,7 +126,7 @@ def plot_time_dependent_roc(
     Returns
     -------
     ax : matplotlib Axes
-        The axes, with one line per horizon (labelled) and the chance diagonal.
+        The axes, with one line per horizon (labeled) and the chance diagonal.
 
     Examples
     --------
@@ -150,7 +150,7 @@ def plot_time_dependent_roc(
         fpr, tpr, _ = curves[k]
         label = labels[k] if labels is not None else f"{t:g} {time_unit} (AUC = {aucs[k]:.3f})"
         ax.plot(fpr, tpr, drawstyle="default", label=label)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="_chance")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1, label="_chance")
     ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity (false-positive rate)",
            ylabel="sensitivity (true-positive rate)", title="Time-dependent ROC")
     ax.legend(loc="lower right")

@@ -1,4 +1,4 @@
-"""RadiomicsExtractor: PyRadiomics features of T1 and T2 inside the tumour mask, per patient."""
+"""RadiomicsExtractor: PyRadiomics features of T1 and T2 inside the tumor mask, per patient."""
 from __future__ import annotations
 
 import os
@@ -47,10 +47,10 @@ def _check_paths(X, columns):
 
 
 class RadiomicsExtractor(TransformerMixin, BaseEstimator):
-    """PyRadiomics features of each MRI sequence inside the tumour mask.
+    """PyRadiomics features of each MRI sequence inside the tumor mask.
 
     For each patient (row of the cohort table) the T1 image, the T2 image when the table has
-    a ``t2`` column, and the tumour mask are read; by default they are N4-corrected and
+    a ``t2`` column, and the tumor mask are read; by default they are N4-corrected and
     z-scored on the native T1 grid by :meth:`VolumePreprocessor.load_native
     <sarcoma_survival.preprocessing.VolumePreprocessor.load_native>`, the same preprocessing
     as the neural models. PyRadiomics then computes the enabled features of every sequence

@@ -45,7 +45,7 @@ def _as_labels(mask):
 
 
 def load_raw(patient, paths, channels):
-    """Read the channel images and the mask as stored (no N4, no normalisation).
+    """Read the channel images and the mask as stored (no N4, no normalization).
 
     A channel other than ``t1`` that is not on the mask's grid (a T2 series acquired on its
     own grid) is resampled onto the mask grid with linear interpolation; ``t1`` must share

@@ -6,7 +6,7 @@ import numpy as np
 #: Tolerance for spacing (mm) and direction cosines (unitless).
 GRID_TOL = 1e-4
 #: Tolerance for the origin, in mm. The origin is tens to hundreds of mm away from the
-#: scanner's isocentre and reaches us through file headers that round it (float32 NIfTI
+#: scanner's isocenter and reaches us through file headers that round it (float32 NIfTI
 #: offsets, DICOM decimal strings of at most 16 characters, NRRD text), so it carries a
 #: larger round-off than the spacing: 1e-3 mm accepts such a mask as "on the same grid"
 #: while staying 500 times below the finest MRI voxel (0.5 mm), so treating the two
