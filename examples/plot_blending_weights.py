@@ -6,7 +6,7 @@ Gradient-blending weights
 The multimodal network :class:`~sarcoma_survival.MMNNSurvival` has three risk heads during
 training: the clinical subnetwork's, the image subnetwork's and the multimodal one that
 fuses both. Gradient blending (Wang, Tran & Feiszli, 2020) weighs their Cox losses by how
-much each head generalises per unit of overfitting, re-estimated during training on a
+much each head generalizes per unit of overfitting, re-estimated during training on a
 *blend set* held out of the training patients. This example trains the network briefly,
 draws the weights of each epoch (the paper's Fig. 1) with
 :func:`~sarcoma_survival.plotting.plot_blending_weights`, and scores each head.

@@ -1,7 +1,7 @@
 """Rendering of one synthetic patient's MRI: T1 post-contrast, T2 fat-sat and the
 tumor mask, as SimpleITK images with physical geometry.
 
-Every tissue is a function of *physical* coordinates (millimetres), so the T1 and
+Every tissue is a function of *physical* coordinates (millimeters), so the T1 and
 the T2 images, which sit on different grids, show the same anatomy. The model is
 described in the module docstring of :mod:`sarcoma_survival.datasets._synthetic`.
 """

@@ -23,7 +23,7 @@ _FILE_HASHES: dict = {}
 
 
 def file_digest(path):
-    """SHA-256 of a file (or DICOM folder), memoised on (path, size, modification time)."""
+    """SHA-256 of a file (or DICOM folder), memoized on (path, size, modification time)."""
     path = Path(path)
     try:
         stat = path.stat()
