@@ -289,9 +289,7 @@ def image_cohort(tmp_path_factory):
 
 def test_real_extractor_features_are_extracted_once_across_cv(image_cohort, tmp_path,
                                                               monkeypatch):
-    from sarcoma_survival._radiomics import _extractor
-
-    from sarcoma_survival.radiomics import RadiomicsExtractor
+    from sarcoma_survival.radiomics import RadiomicsExtractor, _extractor
 
     X, y = image_cohort
     calls = []
