@@ -176,7 +176,7 @@ html_show_sourcelink = False
 # by being left out of every toctree.
 USER_GUIDE_ORDER = [
     "cohort", "synthetic", "preprocessing", "radiomics", "models", "neural", "blending",
-    "evaluation", "model_selection", "explain", "plotting", "compare", "cli", "validation",
+    "evaluation", "model_selection", "competing_risks", "explain", "plotting", "compare", "cli", "validation",
     "differences", "limitations",
 ]
 _UG_MARKER = ".. user-guide-pages::"

@@ -17,8 +17,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
+from .competing_risks import censor_competing, is_competing_model, row_label, score_competing_fit
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
+from .utils import check_competing_y, is_competing_y
 from .utils.validation import check_survival_y
 
 __all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison"]
@@ -154,35 +156,48 @@ def _fit_and_score(
     """Fit a clone of ``model`` on the training patients and score it on the test patients.
 
     The one evaluation routine of :func:`compare_models` and of the demo: fit and predict
-    times, Harrell's C (with a bootstrap SD of ``n_bootstraps`` resamples unless None), the
+    times, the C-index (with a bootstrap SD of ``n_bootstraps`` resamples unless None), the
     integrated Brier score when the model predicts survival functions, the trainable
-    parameters and, with ``count_flops``, the FLOPs of one patient's prediction.
+    parameters and, with ``count_flops``, the FLOPs of one patient's prediction. A
+    competing-risks ``y`` (cause 1 = DM) trains a survival model with death censored and a
+    competing-risks model on ``y`` itself; both are scored on ``y`` (Wolbers' C, IBS of the
+    incidence).
 
     Returns ``(result, fit)``: the metrics as a dict and a Bunch with the fitted
     ``estimator``, the test ``risk`` and the ``survival`` functions (None without
-    ``predict_survival_function``).
+    ``predict_survival_function``, and for a competing ``y``).
     """
     estimator = clone(model)
+    competing = is_competing_y(y_train)
     start = _time.perf_counter()
-    estimator.fit(X_train, y_train)
+    if competing and not is_competing_model(estimator):
+        estimator.fit(X_train, censor_competing(y_train))  # the DM rows "death censored"
+    else:
+        estimator.fit(X_train, y_train)
     fit_time = _time.perf_counter() - start
-    start = _time.perf_counter()
-    risk = np.asarray(estimator.predict(X_test), dtype=float)
+    result = {"n_train": len(y_train), "n_test": len(y_test), "fit_time_s": fit_time}
     fns = None
-    if hasattr(estimator, "predict_survival_function"):
-        fns = estimator.predict_survival_function(X_test)
-    result = {"n_train": len(y_train), "n_test": len(y_test), "fit_time_s": fit_time,
-              "predict_time_s": _time.perf_counter() - start}
-    result.update(_score_risk(y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state))
-    result["ibs"] = float("nan")
-    if fns is not None:
-        grid = _time_grid(y_test, fns, times, n_times)
-        # The censoring distribution is estimated on train + test outcomes: it is not a
-        # model parameter, and the pooled sample covers the whole test follow-up.
-        result["ibs"] = integrated_brier_score(
-            y_test, fns, grid, y_train=np.concatenate([y_train, y_test])
-        )
-        result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
+    if competing:
+        result.update(score_competing_fit(
+            estimator, X_test, y_train, y_test, bootstrap=n_bootstraps is not None,
+            n_bootstraps=n_bootstraps, random_state=random_state, times=times, n_times=n_times))
+        risk = np.asarray(estimator.predict(X_test), dtype=float)
+    else:
+        start = _time.perf_counter()
+        risk = np.asarray(estimator.predict(X_test), dtype=float)
+        if hasattr(estimator, "predict_survival_function"):
+            fns = estimator.predict_survival_function(X_test)
+        result["predict_time_s"] = _time.perf_counter() - start
+        result.update(_score_risk(y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state))
+        result["ibs"] = float("nan")
+        if fns is not None:
+            grid = _time_grid(y_test, fns, times, n_times)
+            # The censoring distribution is estimated on train + test outcomes: it is not a
+            # model parameter, and the pooled sample covers the whole test follow-up.
+            result["ibs"] = integrated_brier_score(
+                y_test, fns, grid, y_train=np.concatenate([y_train, y_test])
+            )
+            result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
     result["n_parameters"] = count_parameters(estimator)
     if count_flops:
         result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X_test, [0]))
@@ -223,6 +238,9 @@ def _check_outcomes(y, X):
         outcomes = {None: y}
     for name, y_k in outcomes.items():
         try:
+            if is_competing_y(y_k):
+                check_competing_y(y_k, X)
+                continue
             check_survival_y(y_k, X)
         except ValueError as exc:
             if name is not None:
@@ -316,7 +334,15 @@ def compare_models(
         The cohort table (every estimator of the toolkit takes it directly).
     y : structured ndarray or dict of them
         One outcome (``Surv.from_arrays(event, time)``), or a dict such as
-        ``{"OS": y_os, "DM": y_dm}`` to compare on several outcomes in one table.
+        ``{"OS": y_os, "DM": y_dm}`` to compare on several outcomes in one table. A
+        competing-risks outcome (``y_dm_competing``: 1 = DM, 2 = death without DM) gives
+        the DM rows both ways: a survival model is trained with death censored and its
+        row is named ``"<model> (<outcome>, death censored)"``; a competing-risks model
+        (:mod:`sarcoma_survival.competing_risks`) is trained on the competing outcome,
+        row ``"<model> (<outcome>, competing death)"``. Both are scored on the competing
+        outcome for cause 1: Wolbers' concordance of ``predict`` (its bootstrap SD) and
+        the integrated IPCW Brier score of the incidence (``1 - S(t)`` for the
+        death-censored model).
     models : dict of str to estimator
         Name -> unfitted estimator (cloned for every fit; set its ``random_state``).
     split : pair of index arrays, optional
@@ -387,10 +413,21 @@ def compare_models(
     if random_state is not None and not isinstance(random_state, numbers.Integral):
         random_state = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     first_y = next(iter(outcomes.values()))
+    if is_competing_y(first_y):  # stratify the split on cause 1 (DM)
+        first_y = censor_competing(first_y)
     held_out = _held_out_split(X, first_y, split, test_size, random_state)
     splitter = _cv_splitter(cv, random_state)
     if held_out is None and splitter is None:
         raise ValueError("give a held-out test set (split= or test_size=) and/or cv=")
+    for outcome, y_k in outcomes.items():
+        if not is_competing_y(y_k):
+            competing_models = [n for n, m in models.items() if is_competing_model(m)]
+            if competing_models:
+                raise ValueError(
+                    f"competing-risks model(s) {competing_models} need a competing outcome "
+                    f"(int event, 1 = DM, 2 = death without DM); outcome {outcome!r} is a "
+                    "survival outcome"
+                )
 
     tasks = []
     for outcome, y_k in outcomes.items():
@@ -398,7 +435,8 @@ def compare_models(
             if held_out is not None:
                 tasks.append((outcome, name, "test", 0, model, X, y_k, *held_out))
             if splitter is not None:
-                for fold, (train, test) in enumerate(splitter.split(X, y_k, groups)):
+                y_split = censor_competing(y_k) if is_competing_y(y_k) else y_k
+                for fold, (train, test) in enumerate(splitter.split(X, y_split, groups)):
                     tasks.append((outcome, name, "cv", fold, model, X, y_k, train, test))
     first = {}
     for i, task in enumerate(tasks):
@@ -414,8 +452,15 @@ def compare_models(
         )
         for i, task in enumerate(tasks)
     )
+    labels = {}
+    for outcome, y_k in outcomes.items():
+        for name, model in models.items():
+            labels[outcome, name] = row_label(name, outcome, model) if is_competing_y(y_k) else name
+    for r in results:
+        r["model"] = labels[r["outcome"], r["model"]]
     table = _summarize(
-        results, list(models), list(outcomes), held_out is not None, splitter is not None
+        results, list(dict.fromkeys(labels.values())), list(outcomes), held_out is not None,
+        splitter is not None,
     )
     return (table, pd.DataFrame(results)) if return_details else table
 
@@ -423,9 +468,12 @@ def compare_models(
 def _summarize(results, names, outcomes, has_test, has_cv):
     blocks = {}
     for outcome in outcomes:
-        rows = []
+        rows, kept = [], []
         for name in names:
             fits = [r for r in results if r["outcome"] == outcome and r["model"] == name]
+            if not fits:  # a row labeled for another outcome (competing-risks rows)
+                continue
+            kept.append(name)
             row = {}
             if has_test:
                 (test,) = [r for r in fits if r["protocol"] == "test"]
@@ -448,7 +496,7 @@ def _summarize(results, names, outcomes, has_test, has_cv):
             row["flops_per_sample"] = accounted["flops_per_sample"]
             row["fit_time_s"] = float(np.mean([r["fit_time_s"] for r in fits]))
             rows.append(row)
-        blocks[outcome] = pd.DataFrame(rows, index=pd.Index(names, name="model"), dtype=float)
+        blocks[outcome] = pd.DataFrame(rows, index=pd.Index(kept, name="model"), dtype=float)
     if outcomes == [None]:
         return blocks[None]
     return pd.concat(blocks, axis=1, names=["outcome", "metric"])

@@ -30,12 +30,9 @@ __all__ = ["gradcam", "plot_gradcam", "save_gradcam", "choose_layer"]
 _BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
 
 
-def _target(estimator, X):
+def _gradcam_parts(estimator, X):
     """(module, image batch getter, forward, dense-block prefix) for a fitted estimator."""
     check_is_fitted(estimator, "module_")
-    spec = getattr(estimator, "_gradcam_spec", None)
-    if spec is not None:  # multimodal and other image models describe themselves
-        return spec(X)
     from .nn import DenseNetSurvival, MMNNSurvival
 
     if isinstance(estimator, MMNNSurvival):
@@ -160,7 +157,7 @@ def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
     >>> gradcam(net, vols[:2], layer="encoder.features.denseblock1").maps.shape
     (2, 16, 16, 16)
     """
-    module, volumes, batch, forward, prefix = _target(estimator, X)
+    module, volumes, batch, forward, prefix = _gradcam_parts(estimator, X)
     first = np.asarray(volumes[0])
     if layer == "auto":
         layer, sizes = choose_layer(module, prefix, first.shape[1:], first.shape[0], min_resolution)

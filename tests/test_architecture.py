@@ -37,10 +37,11 @@ LAYERS = {
     "_gradcam": 2,
     "models": 3,
     "explain": 3,
-    "compare": 3,
-    "_registry": 4,
-    "_demo": 5,
-    "cli": 6,
+    "competing_risks": 4,
+    "compare": 5,
+    "_registry": 6,
+    "_demo": 7,
+    "cli": 8,
 }
 
 

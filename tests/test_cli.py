@@ -160,7 +160,8 @@ def test_demo_numbers_match_independent_fit(demo_run):
     _, folder, data = demo_run
     results = pd.read_csv(folder / "table.csv", comment="#")
     assert set(results["model"]) == {"oracle (true risk)", "sarculator-coxph", "clinical-rsf",
-                                     "broken-model"}
+                                     "broken-model", "sarculator-coxph (DM, death censored)",
+                                     "sarculator-finegray (DM, competing death)"}
     # The failing model is reported, not fatal.
     broken = results[results["model"] == "broken-model"]
     assert len(broken) == 2 and broken["error"].str.contains("no_such_param").all()
@@ -194,7 +195,9 @@ def test_demo_prints_summary_and_table(tmp_path, capsys):
     assert "% censored, median follow-up" in out and "SIMULATED" in out
     assert f"wrote {len(run.files)} files to {run.folder}" in out
     assert "a second run is much faster" in out
-    assert list(run.table.index) == ["oracle (true risk)", "sarculator-coxph"]
+    assert list(run.table.index) == ["oracle (true risk)", "sarculator-coxph",
+                                     "sarculator-coxph (DM, death censored)",
+                                     "sarculator-finegray (DM, competing death)"]
 
 
 @pytest.mark.parametrize("max_epochs, schedule", [(12, (2, 2)), (30, (6, 3)), (8, (2, 2)), (50, (10, 5)),

@@ -200,13 +200,18 @@ def _module_cache(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cohort(tmp_path_factory, _module_cache):
+def cohort_bunch(tmp_path_factory, _module_cache):
     from sarcoma_survival.datasets import make_synthetic_cohort
 
-    data = make_synthetic_cohort(
+    return make_synthetic_cohort(
         N_PATIENTS, image_size=IMAGE_SIZE, random_state=0,
         data_dir=tmp_path_factory.mktemp("common_cohort"),
     )
+
+
+@pytest.fixture(scope="module")
+def cohort(cohort_bunch):
+    data = cohort_bunch
     assert data.y_os["event"].sum() >= 8
     return data.X, data.y_os
 
@@ -377,3 +382,283 @@ def test_random_state_reproducibility(fitted, cohort):
         pytest.skip(f"{name} has no random_state: it is deterministic")
     again = clone(estimator).fit(X, y)  # same random_state as the fixture's fit
     np.testing.assert_array_equal(again.predict(X), estimator.predict(X))
+
+
+# --------------------------------------------------------------------------- parameter constraints
+def discover_public_estimators():
+    """Every exported scikit-learn estimator class (survival models and transformers)."""
+    import sarcoma_survival.models
+    import sarcoma_survival.nn
+    import sarcoma_survival.preprocessing
+    import sarcoma_survival.radiomics
+
+    found = {}
+    for module in (sarcoma_survival, sarcoma_survival.models, sarcoma_survival.nn,
+                   sarcoma_survival.preprocessing, sarcoma_survival.radiomics):
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if isinstance(obj, type) and issubclass(obj, BaseEstimator):
+                found[name] = obj
+    return found
+
+
+PUBLIC = discover_public_estimators()
+
+
+def declared_parameters(cls):
+    """The parameters this package declares for ``cls``: the named arguments of the
+    ``__init__`` of every class of its MRO defined in ``sarcoma_survival``.
+
+    The neural estimators pass ``**kwargs`` on to skorch's ``NeuralNet``: skorch's own
+    arguments (``iterator_train``, ``callbacks``, ``warm_start``...) and the routed
+    ``prefix__name`` parameters are skorch's to check (its ``_validate_params``), so
+    they are left out here: they are not named in any of this package's ``__init__``.
+    """
+    names = []
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("sarcoma_survival") and "__init__" in vars(klass):
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                    names.append(p.name)
+    return sorted(set(names))
+
+
+def test_public_estimators_are_discovered():
+    assert {"VolumePreprocessor", "ClinicalEncoder", "RandomAugment3D", "RadiomicsExtractor",
+            "SurvivalNeuralNet", "MMNNSurvival", "RadiomicsCoxNet"} <= set(PUBLIC)
+    assert set(ESTIMATORS) - {"_ReferenceCoxPH"} <= set(PUBLIC)
+
+
+@pytest.mark.parametrize("name", sorted(PUBLIC))
+def test_every_declared_parameter_is_constrained(name):
+    cls = PUBLIC[name]
+    declared = declared_parameters(cls)
+    constraints = getattr(cls, "_parameter_constraints", {})
+    missing = [p for p in declared if p not in constraints]
+    assert not missing, f"{name}._parameter_constraints lacks {missing}"
+    stale = [p for p in constraints if p not in declared]
+    assert not stale, f"{name}._parameter_constraints names no parameter of __init__: {stale}"
+
+
+class _BadType:
+    """A value that no constraint of the toolkit accepts (not None, not callable, no method)."""
+
+
+def _build(name, **params):
+    from sarcoma_survival.nn import ClinicalMLP
+
+    if name in FAST:
+        return ESTIMATORS[name](**{**FAST[name][0](), **params})
+    if name == "SurvivalNeuralNet":
+        return PUBLIC[name](**{"module": ClinicalMLP, **params})
+    return PUBLIC[name](**params)
+
+
+CONSTRAINED = [(name, param) for name in sorted(PUBLIC) for param in declared_parameters(PUBLIC[name])]
+
+
+@pytest.mark.parametrize("name, param", CONSTRAINED)
+def test_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, cohort):
+    X, y = cohort
+    estimator = _build(name, **{param: _BadType()})
+    with pytest.raises(ValueError, match=f"'{param}' parameter of {name}"):
+        if not hasattr(estimator, "fit"):
+            estimator.reset()  # RandomAugment3D: its fit
+        elif name in ESTIMATORS or name == "SurvivalNeuralNet":
+            estimator.fit(X, y)
+        else:
+            estimator.fit(X)
+
+
+# =========================================================================== competing risks
+# Competing-risks estimators (``sarcoma_survival.competing_risks``) take a competing y
+# (int event, 0 = censored, 1..K = cause) and have ``predict_cumulative_incidence``
+# instead of ``predict_survival_function`` (the documented exception to the survival
+# contract). They are discovered from that module's ``__all__`` and run through the
+# same contract with the competing-risks scorer.
+from sarcoma_survival.competing_risks import (  # noqa: E402
+    concordance_index_competing,
+    make_competing_risks_scorer,
+)
+
+
+def _numeric_columns(X):
+    return X[["age", "tumor_size_cm"]]
+
+
+def _cohort_table(X):
+    return X
+
+
+# name -> (factory of fast params, 2-point grid, the X it takes from the cohort table)
+FAST_COMPETING = {
+    "FineGrayCoxPH": (lambda: {}, {"alpha": [0.0, 1.0]}, _numeric_columns),
+    "CauseSpecificCoxPH": (lambda: {}, {"alpha": [0.0, 1.0]}, _numeric_columns),
+    "SarculatorFineGray": (lambda: dict(min_frequency=3), {"alpha": [0.5, 1.0]}, _cohort_table),
+}
+
+
+def _is_competing_estimator(obj):
+    return (
+        isinstance(obj, type)
+        and issubclass(obj, BaseEstimator)
+        and callable(getattr(obj, "predict_cumulative_incidence", None))
+    )
+
+
+def discover_competing_estimators():
+    module = __import__("sarcoma_survival.competing_risks", fromlist=["__all__"])
+    return {
+        name: getattr(module, name) for name in module.__all__
+        if _is_competing_estimator(getattr(module, name))
+    }
+
+
+COMPETING = discover_competing_estimators()
+COMPETING_NAMES = sorted(COMPETING)
+
+
+def test_every_competing_estimator_is_registered():
+    assert COMPETING_NAMES, "no competing-risks estimator discovered"
+    missing = sorted(set(COMPETING) - set(FAST_COMPETING))
+    assert not missing, f"competing-risks estimators without FAST_COMPETING entries: {missing}"
+
+
+@pytest.fixture(scope="module")
+def competing_cohort(cohort_bunch):
+    y = cohort_bunch.y_dm_competing
+    assert (y["event"] == 1).sum() >= 8 and (y["event"] == 2).sum() >= 3
+    return cohort_bunch.X, y
+
+
+def make_competing(name, **overrides):
+    return COMPETING[name](**{**FAST_COMPETING[name][0](), **overrides})
+
+
+def _competing_X(name, X):
+    return FAST_COMPETING[name][2](X)
+
+
+@pytest.fixture(scope="module", params=COMPETING_NAMES)
+def fitted_competing(request, competing_cohort):
+    name = request.param
+    X, y = competing_cohort
+    X = _competing_X(name, X)
+    before = X.copy()
+    estimator = make_competing(name)
+    assert estimator.fit(X, y) is estimator, "fit must return self"
+    pd.testing.assert_frame_equal(X, before)
+    return name, estimator
+
+
+@pytest.mark.parametrize("name", COMPETING_NAMES)
+def test_competing_init_stores_params_clone_and_not_fitted(name, competing_cohort):
+    params = FAST_COMPETING[name][0]()
+    estimator = COMPETING[name](**params)
+    stored = estimator.get_params(deep=False)
+    assert stored["cause"] == 1
+    for key, value in params.items():
+        assert stored[key] is value
+    twin = clone(estimator)
+    assert twin is not estimator and twin.get_params(deep=False) == stored
+    assert not [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]
+    assert not hasattr(estimator, "predict_survival_function")  # the documented exception
+    X, _ = competing_cohort
+    with pytest.raises((NotFittedError, AttributeError)):
+        estimator.predict(_competing_X(name, X))
+
+
+def test_competing_predict_score_and_incidence(fitted_competing, competing_cohort):
+    name, estimator = fitted_competing
+    X, y = competing_cohort
+    X = _competing_X(name, X)
+    risk = estimator.predict(X)
+    assert risk.shape == (len(X),) and np.all(np.isfinite(risk))
+    assert estimator.score(X, y) == pytest.approx(concordance_index_competing(y, risk, cause=1), abs=1e-12)
+    assert estimator.n_causes_ == 2
+    times = np.quantile(y["time"], [0.0, 0.25, 0.5, 0.75])
+    incidence = estimator.predict_cumulative_incidence(X, times)
+    assert incidence.shape == (len(X), times.size)
+    assert np.all((incidence >= 0) & (incidence <= 1))
+    assert np.all(np.diff(incidence, axis=1) >= -1e-12), "incidence must not decrease"
+    assert np.median(incidence[:, 0]) < 0.1, "incidence must start near 0"
+    if np.ptp(risk) > 1e-12:  # higher linear predictor <-> higher incidence at mid follow-up
+        assert spearmanr(risk, incidence[:, 2]).statistic > 0
+    other = clone(estimator).set_params(cause=2).fit(X, y)
+    total = incidence + other.predict_cumulative_incidence(X, times)
+    if name == "CauseSpecificCoxPH":  # one joint model: the incidences add up to 1 - S
+        assert np.all(total <= 1 + 1e-12)
+
+
+def test_competing_pickle_and_pipeline(fitted_competing, competing_cohort):
+    name, estimator = fitted_competing
+    X, y = competing_cohort
+    X = _competing_X(name, X)
+    restored = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(restored.predict(X), estimator.predict(X))
+    times = [200.0, 800.0]
+    np.testing.assert_array_equal(restored.predict_cumulative_incidence(X, times),
+                                  estimator.predict_cumulative_incidence(X, times))
+    pipe = Pipeline([("identity", FunctionTransformer()), ("model", clone(estimator))]).fit(X, y)
+    np.testing.assert_allclose(pipe.predict(X), estimator.predict(X), rtol=1e-9, atol=1e-9)
+    assert pipe.score(X, y) == pytest.approx(estimator.score(X, y), abs=1e-9)
+
+
+def test_competing_cross_validate_and_grid_search(fitted_competing, competing_cohort):
+    name, _ = fitted_competing
+    X, y = competing_cohort
+    X = _competing_X(name, X)
+    cv = SurvivalStratifiedKFold(2, shuffle=True, random_state=0)
+    folds = list(cv.split(X, Surv.from_arrays(y["event"] > 0, y["time"])))
+    scorer = make_competing_risks_scorer(cause=1, tau=float(np.quantile(y["time"], 0.9)))
+    scores = cross_validate(make_competing(name), X, y, cv=folds, scoring=scorer, error_score="raise")
+    assert np.all((scores["test_score"] >= 0) & (scores["test_score"] <= 1))
+    search = GridSearchCV(make_competing(name), FAST_COMPETING[name][1], cv=folds, scoring=scorer,
+                          error_score="raise").fit(X, y)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    assert len(search.cv_results_["params"]) == 2
+    assert search.best_estimator_.predict(X).shape == (len(X),)
+
+
+def _bad_competing_targets(X, y):
+    negative = y.copy()
+    negative["time"][2] = -5.0
+    nan = y.copy()
+    nan["time"][4] = np.nan
+    bad_code = y.copy()
+    bad_code["event"][5] = -1
+    censored = y.copy()
+    censored["event"] = 0
+    return {
+        "survival_y": (Surv.from_arrays(y["event"] > 0, y["time"]), "boolean"),
+        "negative": (negative, str(X.index[2])),
+        "nan": (nan, str(X.index[4])),
+        "bad_code": (bad_code, str(X.index[5])),
+        "all_censored": (censored, "censored"),
+        "wrong_length": (y[:-1], "rows"),
+        "not_structured": (y["time"], "structured"),
+    }
+
+
+@pytest.mark.parametrize("name", COMPETING_NAMES)
+@pytest.mark.parametrize(
+    "case", ["survival_y", "negative", "nan", "bad_code", "all_censored", "wrong_length", "not_structured"]
+)
+def test_competing_bad_y_raises_a_clear_error(name, case, competing_cohort):
+    X, y = competing_cohort
+    bad, expected = _bad_competing_targets(X, y)[case]
+    with pytest.raises(ValueError, match=expected):
+        make_competing(name).fit(_competing_X(name, X), bad)
+
+
+@pytest.mark.parametrize(
+    "name, param",
+    [(name, param) for name in COMPETING_NAMES for param in declared_parameters(COMPETING[name])],
+)
+def test_competing_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, competing_cohort):
+    cls = COMPETING[name]
+    assert param in cls._parameter_constraints, f"{name}._parameter_constraints lacks {param!r}"
+    X, y = competing_cohort
+    estimator = make_competing(name, **{param: _BadType()})
+    with pytest.raises(ValueError, match=f"'{param}' parameter of {name}"):
+        estimator.fit(_competing_X(name, X), y)

@@ -81,7 +81,7 @@ class TinyTorchSurvival(BaseEstimator):
         opt = torch.optim.Adam([p for p in self.module_.parameters() if p.requires_grad], lr=0.05)
         for _ in range(20):
             opt.zero_grad()
-            loss = cox_ph_loss(self.module_(x).squeeze(1), y["time"], y["event"])
+            loss = cox_ph_loss(self.module_(x).squeeze(1), time=y["time"], event=y["event"])
             loss.backward()
             opt.step()
         return self

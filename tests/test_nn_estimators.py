@@ -72,10 +72,10 @@ def test_validation_loss_is_whole_set_and_best_weights_restored(table):
     losses = np.array(model.history[:, "valid_loss"])
     assert model.best_epoch_ == int(np.argmin(losses)) + 1
     risk = torch.tensor(model.predict(Xv))
-    whole = cox_ph_loss(risk, yv["time"], yv["event"]).item()
+    whole = cox_ph_loss(risk, time=yv["time"], event=yv["event"]).item()
     assert losses[model.best_epoch_ - 1] == pytest.approx(whole, rel=1e-5)
     per_batch = np.mean([
-        cox_ph_loss(risk[i:i + 8], yv["time"][i:i + 8], yv["event"][i:i + 8]).item()
+        cox_ph_loss(risk[i:i + 8], time=yv["time"][i:i + 8], event=yv["event"][i:i + 8]).item()
         for i in range(0, 60, 8)
     ])
     assert abs(per_batch - whole) > 1e-3  # the two definitions really differ here

@@ -39,47 +39,47 @@ def tied_sample():
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_matches_definition_with_ties(tied_sample, ties):
     log_risk, time, event = tied_sample
-    got = cox_ph_loss(torch.tensor(log_risk), torch.tensor(time), torch.tensor(event), ties=ties)
+    got = cox_ph_loss(torch.tensor(log_risk), time=torch.tensor(time), event=torch.tensor(event), ties=ties)
     assert got.item() == pytest.approx(_brute_force(log_risk, time, event, ties), rel=1e-12)
 
 
 def test_two_patient_value():
-    loss = cox_ph_loss(torch.tensor([0.0, 0.0]), torch.tensor([1.0, 2.0]), torch.tensor([1, 0]))
+    loss = cox_ph_loss(torch.tensor([0.0, 0.0]), time=torch.tensor([1.0, 2.0]), event=torch.tensor([1, 0]))
     assert loss.item() == pytest.approx(np.log(2.0))
 
 
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_invariant_to_order(tied_sample, ties):
     log_risk, time, event = (torch.tensor(a) for a in tied_sample)
-    reference = cox_ph_loss(log_risk, time, event, ties=ties)
+    reference = cox_ph_loss(log_risk, time=time, event=event, ties=ties)
     gen = torch.Generator().manual_seed(1)
     for _ in range(5):
         perm = torch.randperm(len(time), generator=gen)
-        assert cox_ph_loss(log_risk[perm], time[perm], event[perm], ties=ties).item() == pytest.approx(
+        assert cox_ph_loss(log_risk[perm], time=time[perm], event=event[perm], ties=ties).item() == pytest.approx(
             reference.item(), rel=1e-12
         )
 
 
 def test_censoring_tied_with_event_is_at_risk():
     # A censoring at the event time belongs to the risk set: log(e^0 + e^0) - 0.
-    loss = cox_ph_loss(torch.tensor([0.0, 0.0]), torch.tensor([5.0, 5.0]), torch.tensor([1, 0]))
+    loss = cox_ph_loss(torch.tensor([0.0, 0.0]), time=torch.tensor([5.0, 5.0]), event=torch.tensor([1, 0]))
     assert loss.item() == pytest.approx(np.log(2.0))
 
 
 @pytest.mark.parametrize("ties", ["breslow", "efron"])
 def test_stable_for_large_log_risks(tied_sample, ties):
     log_risk, time, event = (torch.tensor(a) for a in tied_sample)
-    base = cox_ph_loss(log_risk, time, event, ties=ties)
-    shifted = cox_ph_loss(log_risk + 1e4, time, event, ties=ties)  # exp overflows naively
+    base = cox_ph_loss(log_risk, time=time, event=event, ties=ties)
+    shifted = cox_ph_loss(log_risk + 1e4, time=time, event=event, ties=ties)  # exp overflows naively
     assert torch.isfinite(shifted)
     assert shifted.item() == pytest.approx(base.item(), abs=1e-8)
-    big = cox_ph_loss((log_risk * 500).float(), time, event, ties=ties)
+    big = cox_ph_loss((log_risk * 500).float(), time=time, event=event, ties=ties)
     assert torch.isfinite(big)
 
 
 def test_no_event_gives_zero_and_zero_grad():
     log_risk = torch.randn(5, requires_grad=True)
-    loss = cox_ph_loss(log_risk, torch.arange(1.0, 6.0), torch.zeros(5))
+    loss = cox_ph_loss(log_risk, time=torch.arange(1.0, 6.0), event=torch.zeros(5))
     loss.backward()
     assert loss.item() == 0.0
     assert torch.equal(log_risk.grad, torch.zeros(5))
@@ -90,17 +90,20 @@ def test_gradient_is_correct(tied_sample, ties):
     log_risk, time, event = tied_sample
     x = torch.tensor(log_risk[:25], requires_grad=True)
     assert torch.autograd.gradcheck(
-        lambda r: cox_ph_loss(r, torch.tensor(time[:25]), torch.tensor(event[:25]), ties=ties), (x,)
+        lambda r: cox_ph_loss(r, time=torch.tensor(time[:25]), event=torch.tensor(event[:25]), ties=ties), (x,)
     )
 
 
 def test_column_input_and_errors():
     r = torch.zeros(3, 1)
-    assert torch.isfinite(cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0]))
+    assert torch.isfinite(cox_ph_loss(r, time=[1.0, 2.0, 3.0], event=[1, 1, 0]))
     with pytest.raises(ValueError, match="ties"):
-        cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0], ties="exact")
+        cox_ph_loss(r, time=[1.0, 2.0, 3.0], event=[1, 1, 0], ties="exact")
     with pytest.raises(ValueError, match="same length"):
-        cox_ph_loss(r, [1.0, 2.0], [1, 1, 0])
+        cox_ph_loss(r, time=[1.0, 2.0], event=[1, 1, 0])
+    # time and event by name only: a positional call (the order that was swapped) fails
+    with pytest.raises(TypeError, match="positional"):
+        cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0])
 
 
 def _fit_linear_cox(x, time, event, ties):
@@ -112,7 +115,7 @@ def _fit_linear_cox(x, time, event, ties):
 
     def closure():
         opt.zero_grad()
-        loss = cox_ph_loss(x @ beta, time, event, ties=ties)
+        loss = cox_ph_loss(x @ beta, time=time, event=event, ties=ties)
         loss.backward()
         return loss
 

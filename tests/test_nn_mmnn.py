@@ -16,6 +16,7 @@ from torch.utils.data import Subset
 from sarcoma_survival.metrics import concordance_scorer
 from sarcoma_survival.model_selection import SurvivalStratifiedKFold
 from sarcoma_survival.nn import GradientBlending, MMNNSurvival, cox_ph_loss, gradient_blending_weights
+from sarcoma_survival.nn._mmnn_blending import is_snapshot_epoch, is_update_epoch, last_used_estimate
 from sarcoma_survival.preprocessing import VolumePreprocessor
 
 TINY = {"module__init_features": 8, "module__growth_rate": 4, "module__block_config": (1, 1),
@@ -74,14 +75,16 @@ def overfitting_image_head(epoch, which):
 
 
 def test_schedule_epochs():
-    cb = GradientBlending()
-    updates = [e for e in range(1, 31) if cb.is_update_epoch(e, 10, 5)]
-    snapshots = [e for e in range(0, 31) if cb.is_snapshot_epoch(e, 10, 5)]
+    updates = [e for e in range(1, 31) if is_update_epoch(e, 10, 5)]
+    snapshots = [e for e in range(0, 31) if is_snapshot_epoch(e, 10, 5)]
     assert updates == [10, 15, 20, 25, 30]
     assert snapshots == [5, 10, 15, 20, 25, 30]
-    assert [e for e in range(0, 12) if cb.is_snapshot_epoch(e, 0, 5)] == [0, 5, 10]
-    assert [e for e in range(1, 12) if cb.is_update_epoch(e, 3, 5)] == [3, 8]
-    assert [e for e in range(0, 12) if cb.is_snapshot_epoch(e, 3, 5)] == [0, 3, 8]
+    assert [e for e in range(0, 12) if is_snapshot_epoch(e, 0, 5)] == [0, 5, 10]
+    assert [e for e in range(1, 12) if is_update_epoch(e, 3, 5)] == [3, 8]
+    assert [e for e in range(0, 12) if is_snapshot_epoch(e, 3, 5)] == [0, 3, 8]
+    # the last estimate a run of N epochs uses is made at the last update epoch before N
+    assert [last_used_estimate(n, 10, 5) for n in (10, 11, 50, 51)] == [0, 10, 45, 50]
+    assert last_used_estimate(5, 0, 5) == 0 and last_used_estimate(6, 0, 5) == 5
 
 
 def test_uniform_during_warmup_then_updated_every_period():
@@ -112,7 +115,7 @@ def test_overfitting_head_loses_weight_hand_computed():
     assert w["multimodal"] == pytest.approx(200 / 250)
     assert w["clinical"] == pytest.approx(50 / 250)
     assert w["image"] == 0.0
-    assert net.blend_weights_.tolist() == pytest.approx([0.8, 0.2, 0.0])
+    assert net.last_blend_estimate_.tolist() == pytest.approx([0.8, 0.2, 0.0])
 
 
 def test_no_improvement_keeps_previous_weights():
@@ -239,7 +242,7 @@ def test_blending_weights_recorded_and_plottable(blended):
     np.testing.assert_allclose(frame.loc[1].to_numpy(), 1 / 3)
     np.testing.assert_allclose(frame.sum(axis=1), 1.0)
     assert (frame.to_numpy() >= 0).all()
-    assert model.blend_weights_.sum() == pytest.approx(1.0)  # the estimate made after the last epoch
+    assert model.last_blend_estimate_.sum() == pytest.approx(1.0)  # the estimate made after the last epoch
     assert all(f"blend_heldout_loss_{h}" in model.history[-1] for h in ("clinical", "image", "multimodal"))
     import matplotlib
 
@@ -284,12 +287,12 @@ def test_get_loss_is_the_weighted_sum_and_selection_loss_is_unweighted(blended):
     torch.manual_seed(0)
     heads = tuple(torch.randn(10) for _ in range(3))
     y = torch.tensor(np.column_stack([np.arange(1.0, 11.0), np.tile([1.0, 0.0], 5)]))
-    per_head = [cox_ph_loss(h, y[:, 0], y[:, 1]) for h in heads]
-    model.blend_weights_ = np.array([0.5, 0.3, 0.2])
+    per_head = [cox_ph_loss(h, time=y[:, 0], event=y[:, 1]) for h in heads]
+    model.last_blend_estimate_ = np.array([0.5, 0.3, 0.2])
     weighted = model.get_loss(heads, y, training=True)
     assert float(weighted) == pytest.approx(sum(w * float(loss) for w, loss in zip([0.5, 0.3, 0.2], per_head)))
     assert float(model.get_loss(heads, y, training=False)) == pytest.approx(float(per_head[0]))
-    model.blend_weights_ = np.array([1.0, 0.0, 0.0])  # ablation: the fused loss only
+    model.last_blend_estimate_ = np.array([1.0, 0.0, 0.0])  # ablation: the fused loss only
     assert float(model.get_loss(heads, y, training=True)) == pytest.approx(float(per_head[0]))
 
 
@@ -330,7 +333,7 @@ def test_refit_replays_the_weights_on_every_training_patient(tiny_cohort):
     train, valid, blend = spy.splits_
     assert blend is None
     assert set(_absolute(train)) | set(_absolute(valid)) == set(range(len(tiny_cohort.X)))
-    assert model.blend_dataset_ is None and model._replayed_weights is None
+    assert model.blend_dataset_ is None and getattr(model, "_replay", None) is None
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(restored.predict(tiny_cohort.X), model.predict(tiny_cohort.X), rtol=1e-6)
 
@@ -371,7 +374,7 @@ def test_model_selection_on_whole_validation_set_fused_loss(tiny_cohort):
     # one loss over the 8 validation patients (3 batches of <= 3), of the multimodal head
     assert model.history[-1, "batches", -1, "valid_batch_size"] == len(X_val)
     fused = torch.as_tensor(model.predict(X_val))
-    whole = cox_ph_loss(fused, y_val["time"], y_val["event"]).item()
+    whole = cox_ph_loss(fused, time=y_val["time"], event=y_val["event"]).item()
     assert whole == pytest.approx(losses[model.best_epoch_ - 1], rel=1e-5)
     heads = model.predict_heads(X_val)
     np.testing.assert_allclose(heads["multimodal"], model.predict(X_val))

@@ -18,6 +18,7 @@ from .._schema import (
     OUTCOME_COLUMNS,
     PATIENT_ID_COLUMN,
 )
+from ..utils import dm_competing_y
 
 _TRUE = {"true", "1", "1.0", "yes", "y", "t"}
 _FALSE = {"false", "0", "0.0", "no", "n", "f"}
@@ -209,6 +210,10 @@ def load_cohort(manifest):
         :func:`sksurv.util.Surv.from_arrays` (fields ``event``, bool, and
         ``time``, float days), or ``None`` when the manifest has neither column of
         that outcome (a cohort for prediction only, or one outcome only).
+        ``y_dm_competing``: DM with death as a competing risk (event 0 = censored,
+        1 = DM, 2 = death without DM; see
+        :func:`sarcoma_survival.competing_risks.competing_y`), or ``None`` without
+        both outcomes.
         ``manifest``: the absolute path of the manifest.
 
     Raises
@@ -308,4 +313,4 @@ def load_cohort(manifest):
             X[column] = X[column].astype(float)
         else:
             X[column] = X[column].astype(object)
-    return Bunch(X=X, y_os=y_os, y_dm=y_dm, manifest=path)
+    return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm), manifest=path)

@@ -15,6 +15,7 @@ from sksurv.util import Surv
 
 from .._schema import CLINICAL_COLUMNS
 from ..preprocessing import read_image
+from ..utils import dm_competing_y
 
 #: ``site_region`` of ``clinical.csv`` -> schema ``location``. Buttock tumours are
 #: counted with the lower limb (limb girdle, as in extremity-sarcoma series); pelvis/groin
@@ -119,6 +120,7 @@ def load_tcia_sts(folder=None):
         ``X`` : DataFrame indexed by patient id (``STS_001`` ...) with the 11 clinical
         columns of the schema plus ``t1`` and ``mask`` (absolute paths; no ``t2``).
         ``y_os``, ``y_dm`` : structured survival arrays (``event``, ``time`` in days).
+        ``y_dm_competing`` : DM with death without DM as competing cause 2.
         ``clinical`` : the full ``clinical.csv`` table, indexed by patient id (outcome
         details, verbatim sheet values, ``lung_mets`` ...). ``DESCR`` : this mapping.
 
@@ -155,7 +157,10 @@ def load_tcia_sts(folder=None):
     * ``tumor_depth``, ``mets_at_presentation``, ``rt_timing``: not recorded -> NaN.
     * Outcomes: ``y_os`` from ``os_event`` / ``os_time_days`` (15 deaths), ``y_dm`` from
       ``dm_event`` / ``dm_time_days`` (24 distant metastases; local/regional recurrences
-      are censored for DM).
+      are censored for DM). ``y_dm_competing``: DM with death as a competing risk
+      (see :func:`~sarcoma_survival.competing_risks.competing_y`); only 1 of the 51
+      patients died without a metastasis before it (cause 2), so on this cohort the
+      competing-risks incidence of DM differs little from the death-censored one.
 
     Caveats (from the bundle's README): the images are T1 only and spin-echo, **probably
     not post-contrast**, and there is no T2 fat-sat; they were preprocessed by the IBSI
@@ -233,4 +238,5 @@ def load_tcia_sts(folder=None):
                             table["os_time_days"].astype(float).to_numpy())
     y_dm = Surv.from_arrays(table["dm_event"].astype(bool).to_numpy(),
                             table["dm_time_days"].astype(float).to_numpy())
-    return Bunch(X=X, y_os=y_os, y_dm=y_dm, clinical=table, DESCR=load_tcia_sts.__doc__)
+    return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm),
+                 clinical=table, DESCR=load_tcia_sts.__doc__)

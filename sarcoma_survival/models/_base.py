@@ -19,10 +19,9 @@ RSF_PARAMS = (
     "max_leaf_nodes", "bootstrap", "max_samples", "n_jobs", "random_state",
 )
 
-#: Parameter constraints of the forwarded forest parameters that this package checks
-#: itself (the forest checks the rest when it is fitted).
+#: Constraints of the forwarded forest parameters (the forest's own) and of ``min_frequency``.
 RSF_CONSTRAINTS = {
-    "n_estimators": [Interval(numbers.Integral, 1, None, closed="left")],
+    **{name: RandomSurvivalForest._parameter_constraints[name] for name in RSF_PARAMS},
     "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
 }
 
@@ -41,11 +40,13 @@ def check_cohort_frame(X, estimator):
 class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
     """Base class: a feature transformer fitted on training patients, then a sksurv model.
 
-    Subclasses implement ``_make_features()`` (an unfitted transformer over the cohort
-    table with ``fit``, ``transform`` and ``get_feature_names_out``) and
-    ``_make_model()`` (an unfitted scikit-survival estimator). ``fit`` validates ``y``
-    first, fits the features on the training table only, then fits the model on the
-    encoded matrix; prediction encodes with the fitted features and delegates.
+    Subclasses declare ``_parameter_constraints`` and implement ``_make_features()``
+    (an unfitted transformer over the cohort table with ``fit``, ``transform`` and
+    ``get_feature_names_out``) and ``_make_model()`` (an unfitted scikit-survival
+    estimator), or override ``_fit_model`` (models with an inner cross-validation).
+    ``fit`` validates ``y`` first, then the parameters and the table, fits the features
+    on the training table only, then the model on the encoded matrix; prediction
+    encodes with the fitted features and delegates.
     """
 
     def _make_features(self):  # pragma: no cover - abstract
@@ -54,9 +55,13 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
     def _make_model(self):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _fit_model(self, Z, y):
-        """Fit the sksurv model on the encoded matrix (hook for models with inner CV)."""
-        return self._make_model().fit(Z, y)
+    def _fit_model(self, X, y):
+        """Fit ``features_`` on the training table and return the fitted sksurv model.
+
+        The hook of models with an inner cross-validation, which refit the features
+        inside each fold.
+        """
+        return self._make_model().fit(self.features_.fit_transform(X, y), y)
 
     def _model_kwargs(self):
         """Extra keyword arguments for the model's prediction methods."""
@@ -80,8 +85,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         self._validate_params()
         check_cohort_frame(X, self)
         self.features_ = self._make_features()
-        Z = self.features_.fit_transform(X, y)
-        self.model_ = self._fit_model(Z, y)
+        self.model_ = self._fit_model(X, y)
         self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.unique_times_ = np.asarray(self.model_.unique_times_)
@@ -98,7 +102,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The cohort table.
+            Patients to encode (the cohort table).
 
         Returns
         -------
@@ -112,7 +116,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The cohort table.
+            Patients to score (the cohort table).
 
         Returns
         -------
@@ -147,7 +151,7 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
         Parameters
         ----------
         X : DataFrame
-            The cohort table.
+            Patients (the cohort table).
         return_array : bool, default=False
             If True, return an array of shape (n_patients, n_unique_times) evaluated at
             ``unique_times_``; otherwise an array of step functions.

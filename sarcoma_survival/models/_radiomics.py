@@ -1,6 +1,7 @@
 """The paper's radiomics survival models: RSF (radiomics, radiomics + clinical) and ElasticNet Cox."""
 from __future__ import annotations
 
+import contextlib
 import numbers
 import warnings
 
@@ -12,8 +13,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sksurv.linear_model import CoxnetSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored
 
-from ..utils.validation import check_survival_y
-from ._base import RSF_CONSTRAINTS, CohortSurvivalEstimator, RSFParamsMixin, check_cohort_frame
+from ..utils.constraints import SequenceOf
+from ._base import RSF_CONSTRAINTS, CohortSurvivalEstimator, RSFParamsMixin
 from ._clinical import _RSF_DOC
 from ._radiomics_features import RadiomicsFeatures
 
@@ -109,16 +110,22 @@ class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
         )
 
 
-def _fold_scores(features, X, radiomics, y, train, test, l1_ratio, alphas, params):
+@contextlib.contextmanager
+def _null_model_allowed():
+    """Silence sksurv's warning for the null model (all coefficients zero): the largest
+    alpha of a path gives it by construction, and the inner CV may choose it."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="all coefficients are zero")
+        yield
+
+
+def _fold_scores(features, X, radiomics, y, train, test, model):
     """Harrell's C on one validation fold for every alpha of a fixed path."""
     X_train, X_test = X.iloc[train], X.iloc[test]
     features = clone(features).fit(X_train, radiomics=radiomics.iloc[train])
     Z_train = features.transform(X_train, radiomics=radiomics.iloc[train])
     Z_test = features.transform(X_test, radiomics=radiomics.iloc[test])
-    model = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, alphas=alphas, **params)
-    with warnings.catch_warnings():
-        # the largest alpha of the path gives the null model; a warning for it is expected
-        warnings.filterwarnings("ignore", message="all coefficients are zero")
+    with _null_model_allowed():
         model.fit(Z_train, y[train])
     event_name, time_name = y.dtype.names
     event, time = y[test][event_name], y[test][time_name]
@@ -207,7 +214,8 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
     _parameter_constraints = {
         "extractor": [None, HasMethods(["fit", "transform"])],
         "include_clinical": ["boolean"],
-        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="right"), list, tuple, np.ndarray],
+        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="right"),
+                     SequenceOf(Interval(numbers.Real, 0, 1, closed="right"), min_length=1)],
         "n_alphas": [Interval(numbers.Integral, 1, None, closed="left")],
         "alpha_min_ratio": [Interval(numbers.Real, 0, None, closed="neither"), StrOptions({"auto"})],
         "cv": [Interval(numbers.Integral, 2, None, closed="left"), HasMethods(["split"])],
@@ -251,102 +259,82 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
             min_frequency=self.min_frequency,
         )
 
-    def _l1_ratios(self):
+    def _coxnet(self, l1_ratio, **params):
+        return CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, normalize=False, max_iter=self.max_iter, tol=self.tol,
+                                      **params)
+
+    def _fit_model(self, X, y):
+        """Extract once; choose (L1 ratio, alpha) by inner CV; refit on all patients."""
         ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))
-        if ratios.size == 0 or np.any((ratios <= 0) | (ratios > 1)) or ratios.ndim != 1:
-            raise ValueError(f"l1_ratio values must lie in (0, 1]; got {self.l1_ratio!r}")
-        return ratios
+        radiomics = self.features_.extract(X)
+        Z = self.features_.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
+        paths = [self._alpha_path(ratio, Z, y) for ratio in ratios]
+        event = np.asarray(y[y.dtype.names[0]], dtype=bool)  # the field order check_survival_y checked
+        folds = list(self._inner_cv(event).split(X, event))
+        scores = self._score_folds(X, radiomics, y, ratios, paths, folds)
+        self.cv_results_ = _cv_results(ratios, paths, scores)
+        self._select_best()
+        best_path = paths[int(np.flatnonzero(ratios == self.l1_ratio_)[0])]
+        # the refit walks the path down to the chosen alpha (coordinate descent warm starts)
+        model = self._coxnet(self.l1_ratio_, alphas=best_path[best_path >= self.alpha_], fit_baseline_model=True)
+        with _null_model_allowed():  # the inner CV may choose the null model (no radiomics signal)
+            return model.fit(Z, y)
 
-    def _coxnet_params(self):
-        return {"normalize": False, "max_iter": self.max_iter, "tol": self.tol}
+    def _alpha_path(self, l1_ratio, Z, y):
+        """The ``n_alphas`` penalties of one L1 ratio, computed on all training patients."""
+        path = self._coxnet(l1_ratio, n_alphas=self.n_alphas, alpha_min_ratio=self.alpha_min_ratio)
+        with _null_model_allowed():
+            path.fit(Z, y)
+        return np.asarray(path.alphas_)
 
-    def fit(self, X, y):
-        """Extract features, choose the penalty by inner CV, and refit on all patients.
+    def _inner_cv(self, event):
+        if not isinstance(self.cv, numbers.Integral):
+            return self.cv
+        n_events = int(event.sum())
+        if n_events < self.cv:
+            raise ValueError(f"inner cv={self.cv} folds need at least {self.cv} events; y has {n_events}")
+        return StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
 
-        Parameters
-        ----------
-        X : DataFrame
-            The cohort table.
-        y : structured ndarray
-            Survival outcome.
-
-        Returns
-        -------
-        self
-        """
-        event, _ = check_survival_y(y, X)
-        self._validate_params()
-        check_cohort_frame(X, self)
-        ratios = self._l1_ratios()
-        features = self._make_features()
-        radiomics = features.extract(X)
-        Z = features.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
-
-        paths = []
-        for ratio in ratios:
-            path = CoxnetSurvivalAnalysis(
-                l1_ratio=ratio, n_alphas=self.n_alphas, alpha_min_ratio=self.alpha_min_ratio,
-                **self._coxnet_params(),
-            )
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="all coefficients are zero")
-                path.fit(Z, y)
-            paths.append(np.asarray(path.alphas_))
-
-        if isinstance(self.cv, numbers.Integral):
-            n_events = int(event.sum())
-            if n_events < self.cv:
-                raise ValueError(
-                    f"inner cv={self.cv} folds need at least {self.cv} events; y has {n_events}"
-                )
-            splitter = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
-        else:
-            splitter = self.cv
-        folds = list(splitter.split(X, event))
-        assembler = clone(features)
+    def _score_folds(self, X, radiomics, y, ratios, paths, folds):
+        """C-index of every (L1 ratio, alpha) on every fold: one (n_folds, n_alphas) array per ratio."""
+        assembler = clone(self.features_)
         jobs = [
-            delayed(_fold_scores)(assembler, X, radiomics, y, train, test, ratio, alphas,
-                                  self._coxnet_params())
+            delayed(_fold_scores)(assembler, X, radiomics, y, train, test, self._coxnet(ratio, alphas=alphas))
             for ratio, alphas in zip(ratios, paths)
             for train, test in folds
         ]
         scores = Parallel(n_jobs=self.n_jobs)(jobs)
-        n_folds = len(folds)
+        return [np.vstack(scores[i * len(folds):(i + 1) * len(folds)]) for i in range(len(ratios))]
 
-        rows = {"l1_ratio": [], "alpha": [], "mean_test_score": [], "std_test_score": []}
-        split_scores = [[] for _ in range(n_folds)]
-        for i, (ratio, alphas) in enumerate(zip(ratios, paths)):
-            per_fold = np.vstack(scores[i * n_folds:(i + 1) * n_folds])  # (n_folds, n_alphas)
-            rows["l1_ratio"].extend([ratio] * len(alphas))
-            rows["alpha"].extend(alphas)
-            rows["mean_test_score"].extend(per_fold.mean(axis=0))
-            rows["std_test_score"].extend(per_fold.std(axis=0))
-            for k in range(n_folds):
-                split_scores[k].extend(per_fold[k])
-        self.cv_results_ = {key: np.asarray(value, dtype=float) for key, value in rows.items()}
-        for k in range(n_folds):
-            self.cv_results_[f"split{k}_test_score"] = np.asarray(split_scores[k], dtype=float)
+    def _select_best(self):
+        """Highest mean C-index; ties go to the first L1 ratio, then the larger alpha."""
         best = int(np.argmax(self.cv_results_["mean_test_score"]))
         self.l1_ratio_ = float(self.cv_results_["l1_ratio"][best])
         self.alpha_ = float(self.cv_results_["alpha"][best])
         self.best_score_ = float(self.cv_results_["mean_test_score"][best])
 
-        best_path = paths[int(np.flatnonzero(ratios == self.l1_ratio_)[0])]
-        path_to_best = best_path[best_path >= self.alpha_]
-        self.model_ = CoxnetSurvivalAnalysis(
-            l1_ratio=self.l1_ratio_, alphas=path_to_best, fit_baseline_model=True,
-            **self._coxnet_params(),
-        )
-        with warnings.catch_warnings():
-            # the inner CV may choose the null model (no radiomics signal): not an error
-            warnings.filterwarnings("ignore", message="all coefficients are zero")
-            self.model_.fit(Z, y)
-        self.features_ = features
-        self.coef_ = np.asarray(self.model_.coef_[:, -1])
-        self.feature_names_in_ = np.asarray(features.feature_names_in_, dtype=object)
-        self.n_features_in_ = len(self.feature_names_in_)
-        self.unique_times_ = np.asarray(self.model_.unique_times_)
-        return self
+    @property
+    def coef_(self):
+        """Coefficients of the refitted model at ``alpha_`` (standardised features)."""
+        return np.asarray(self.model_.coef_[:, -1])
 
     def _model_kwargs(self):
         return {"alpha": self.alpha_}
+
+
+def _cv_results(ratios, paths, scores):
+    """``cv_results_`` of the candidates, ratio by ratio, each ratio's alphas in path order."""
+    n_folds = len(scores[0])
+    rows = {"l1_ratio": [], "alpha": [], "mean_test_score": [], "std_test_score": []}
+    split_scores = [[] for _ in range(n_folds)]
+    for ratio, alphas, per_fold in zip(ratios, paths, scores):
+        rows["l1_ratio"].extend([ratio] * len(alphas))
+        rows["alpha"].extend(alphas)
+        rows["mean_test_score"].extend(per_fold.mean(axis=0))
+        rows["std_test_score"].extend(per_fold.std(axis=0))
+        for k in range(n_folds):
+            split_scores[k].extend(per_fold[k])
+    results = {key: np.asarray(value, dtype=float) for key, value in rows.items()}
+    for k in range(n_folds):
+        results[f"split{k}_test_score"] = np.asarray(split_scores[k], dtype=float)
+    return results

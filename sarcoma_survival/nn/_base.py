@@ -2,23 +2,24 @@
 from __future__ import annotations
 
 import contextlib
+import numbers
 from collections.abc import Mapping
 
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
+from sklearn.utils.validation import check_array, check_is_fitted
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 from sksurv.base import SurvivalAnalysisMixin
 from sksurv.linear_model.coxph import BreslowEstimator
+from torch.utils.data import Subset
 
 from ..utils.validation import check_survival_y
 from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
-
-_PRECISIONS = ("auto", "fp32", "bf16")
 
 
 def resolve_device(device):
@@ -44,10 +45,41 @@ class _IndexedDataset(torch.utils.data.Dataset):
         return x, y
 
 
-def _concat_outputs(outputs):
-    if isinstance(outputs[0], tuple):
-        return tuple(torch.cat(parts) for parts in zip(*outputs))
-    return torch.cat(outputs)
+def dataset_targets(dataset):
+    """The ``[time, event]`` rows of a dataset with ``.y`` (or a nested Subset of one)."""
+    if isinstance(dataset, Subset):
+        return dataset_targets(dataset.dataset)[np.asarray(dataset.indices)]
+    y = getattr(dataset, "y", None)
+    if y is None:
+        raise ValueError(f"{type(dataset).__name__} holds no survival target (.y)")
+    return np.asarray(y)
+
+
+def as_float_table(X):
+    """A finite, C-contiguous float32 (n_samples, n_features) table for a network."""
+    X = check_array(X, dtype=np.float32, ensure_all_finite=True)
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def check_width(Xt, n_expected, what):
+    """Raise a clear error unless the table has the width the model was fitted with."""
+    if Xt.shape[1] != n_expected:
+        raise ValueError(f"X gives {Xt.shape[1]} {what}; the model was fitted with {n_expected}")
+
+
+def default_callbacks(*extra, lr_scheduler=None, print_log=None):
+    """The callbacks every survival net starts with; ``extra`` (name, callback) pairs go
+    before the learning-rate schedule (they may change the loss the schedule sees)."""
+    schedule = [("lr_scheduler", lr_scheduler)] if lr_scheduler is not None else []
+    return [
+        ("epoch_timer", EpochTimer()),
+        ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ("valid_loss", PassthroughScoring(name="valid_loss")),
+        *extra,
+        *schedule,
+        ("best_weights", KeepBestWeights()),
+        ("print_log", print_log if print_log is not None else PrintLog()),
+    ]
 
 
 class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
@@ -65,7 +97,12 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
 
     Subclass hooks: ``_fit_inputs(X)`` and ``_transform_inputs(X)`` (features for the
     module), ``augment_batch(Xi)`` (training batches only), ``get_loss`` (multi-head
-    losses; ``training=False`` must return the model-selection loss).
+    losses; ``training=False`` must return the model-selection loss). Subclasses list
+    in their ``__init__`` only the parameters they add or whose defaults they change
+    (as skorch's ``NeuralNetClassifier`` does) and extend ``_parameter_constraints``,
+    which ``fit`` checks once, before anything else (scikit-learn's
+    ``validate_parameter_constraints``; skorch's own ``_validate_params`` checks the
+    names of the ``prefix__`` parameters).
 
     Parameters
     ----------
@@ -117,6 +154,22 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
     (40,)
     """
 
+    # skorch's own arguments and routed ``prefix__`` parameters (``**kwargs``) are
+    # checked by skorch; these are the parameters this package declares.
+    _parameter_constraints = {
+        "module": [type, torch.nn.Module],
+        "criterion": [type, torch.nn.Module],
+        "optimizer": [callable],
+        "lr": [Interval(numbers.Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), Options(numbers.Integral, {-1})],
+        "train_split": [callable, None],
+        "random_state": ["random_state"],
+        "device": [str, torch.device, None],
+        "precision": [StrOptions({"auto", "fp32", "bf16"})],
+        "verbose": ["verbose"],
+    }
+
     def __init__(
         self,
         module,
@@ -154,13 +207,13 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
     # ------------------------------------------------------------------ skorch wiring
     @property
     def _default_callbacks(self):
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("best_weights", KeepBestWeights()),
-            ("print_log", PrintLog()),
-        ]
+        return default_callbacks()
+
+    def _check_params(self):
+        """scikit-learn's parameter check (skorch's ``_validate_params`` is another one)."""
+        validate_parameter_constraints(
+            self._parameter_constraints, self.get_params(deep=False), caller_name=type(self).__name__
+        )
 
     @contextlib.contextmanager
     def _concrete_device(self):
@@ -174,8 +227,6 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
             self.__dict__["device"] = raw
 
     def initialize(self):
-        if self.precision not in _PRECISIONS:
-            raise ValueError(f"precision must be one of {_PRECISIONS}, got {self.precision!r}")
         with self._concrete_device(), self._seeded():
             return super().initialize()
 
@@ -273,26 +324,47 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
             )
         return loss
 
+    def whole_set_outputs(self, dataset):
+        """Outputs and ``[time, event]`` targets of a whole dataset (eval mode, no augmentation).
+
+        A Cox partial likelihood is not a sum over batches: losses of a validation or
+        blend set are computed once, on these whole-set outputs.
+
+        Parameters
+        ----------
+        dataset : torch Dataset
+            Patients as built by the estimator (``get_dataset``), or a Subset of them.
+
+        Returns
+        -------
+        outputs : torch.Tensor or tuple of torch.Tensor
+            What the module returns, concatenated over the batches (skorch's ``forward``).
+        targets : torch.Tensor of shape (n_samples, 2)
+        """
+        outputs = self.forward(dataset, training=False, device=self.device_)
+        targets = torch.as_tensor(dataset_targets(dataset), device=self.device_)
+        return outputs, targets
+
     def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
         if training or iterator is None:
             return super().run_single_epoch(iterator, training, prefix, step_fn, **fit_params)
-        # Validation: the partial likelihood is not a sum over batches, so gather the
-        # predictions of the whole set and compute one loss.
-        self._set_training(False)
-        preds, targets = [], []
-        for batch in iterator:
-            Xi, yi = unpack_data(batch)
-            self.notify("on_batch_begin", batch=batch, training=False)
-            with torch.no_grad():
-                y_pred = self.infer(Xi, **fit_params)
-            preds.append(y_pred)
-            targets.append(to_tensor(yi, device=self.device_))
-            self.notify("on_batch_end", batch=batch, training=False, y_pred=y_pred)
+        # Validation: one loss of the whole set (no per-batch callback notifications).
+        outputs, targets = self.whole_set_outputs(iterator.dataset)
         with torch.no_grad():
-            loss = self.get_loss(_concat_outputs(preds), torch.cat(targets), training=False)
+            loss = self.get_loss(outputs, targets, training=False)
         self.history.record_batch(prefix + "_loss", loss.item())
-        self.history.record_batch(prefix + "_batch_size", int(sum(len(t) for t in targets)))
-        self.history.record(prefix + "_batch_count", len(preds))
+        self.history.record_batch(prefix + "_batch_size", len(targets))
+        self.history.record(prefix + "_batch_count", len(iterator))
+
+    def _module_kwargs_with_width(self, name):
+        """``module__`` parameters with the input-width argument ``name`` of the module set,
+        unless given, to the width of the encoded training table (known after fit)."""
+        kwargs = self.get_params_for("module")
+        if name not in kwargs:
+            if not hasattr(self, "n_encoded_features_"):
+                raise ValueError(f"the input width is known after fit; call fit, or set module__{name}")
+            kwargs[name] = self.n_encoded_features_
+        return kwargs
 
     # ------------------------------------------------------------------ data hooks
     def _fit_inputs(self, X):
@@ -307,6 +379,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
 
     @staticmethod
     def _target(event, time):
+        """The survival target as skorch takes it: float ``[time, event]`` rows."""
         return np.column_stack([time, event]).astype(np.float64)
 
     @contextlib.contextmanager
@@ -343,6 +416,14 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         self
         """
         event, time = check_survival_y(y, X)
+        self._check_params()
+        Xt = self._train(X, event, time, validation_data, fit_params)
+        risk = self._predict_transformed(Xt)
+        self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
+        return self
+
+    def _train(self, X, event, time, validation_data, fit_params):
+        """One seeded skorch training run on checked data; the module inputs of ``X``."""
         with self._seeded():
             self.validation_dataset_ = None
             Xt = self._fit_inputs(X)
@@ -352,11 +433,9 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
                 self.validation_dataset_ = self.get_dataset(
                     self._transform_inputs(X_val), self._target(ev_val, t_val)
                 )
-            super().fit(Xt, self._target(event, time), **fit_params)
+            NeuralNet.fit(self, Xt, self._target(event, time), **fit_params)
             self.validation_dataset_ = None
-        risk = self._predict_transformed(Xt)
-        self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
-        return self
+        return Xt
 
     def _predict_transformed(self, Xt):
         out = self.forward(Xt, training=False)

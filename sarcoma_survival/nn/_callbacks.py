@@ -33,7 +33,7 @@ class CoxPHLoss(torch.nn.Module):
         self.ties = ties
 
     def forward(self, log_risk, y):
-        return cox_ph_loss(log_risk, y[:, 0], y[:, 1], ties=self.ties)
+        return cox_ph_loss(log_risk, time=y[:, 0], event=y[:, 1], ties=self.ties)
 
 
 class SurvivalValidSplit:

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import torch
 from sklearn.base import clone
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._schema import CLINICAL_COLUMNS
-from ._base import SurvivalNeuralNet
-from ._callbacks import CoxPHLoss, SurvivalValidSplit
+from ._base import SurvivalNeuralNet, as_float_table, check_width
 from ._modules import ClinicalMLP
 
 
@@ -34,21 +33,12 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
     module : torch module class, default=ClinicalMLP
         Parameters through ``module__hidden_sizes``, ``module__dropout``,
         ``module__activation``, ``module__batch_norm``.
-    criterion : torch.nn.Module class, default=CoxPHLoss
-        Cox partial likelihood; ``criterion__ties="efron"`` for Efron's ties.
-    optimizer : torch optimizer class, default=torch.optim.Adam
-    lr : float, default=1e-3
-    max_epochs : int, default=100
-    batch_size : int, default=64
-    train_split : callable or None, default=SurvivalValidSplit(0.2)
-    random_state : int or None, default=None
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16"}, default="auto"
-        Autocast precision on GPU (bf16 when supported); fp32 on CPU.
-    verbose : int, default=0
     **kwargs
-        Other :class:`~sarcoma_survival.nn.SurvivalNeuralNet` / skorch arguments, e.g.
-        ``optimizer__weight_decay``, ``criterion__ties``.
+        The parameters of :class:`~sarcoma_survival.nn.SurvivalNeuralNet`, with its
+        defaults (``criterion=CoxPHLoss``, ``optimizer=torch.optim.Adam``, ``lr=1e-3``,
+        ``max_epochs=100``, ``batch_size=64``, ``train_split=SurvivalValidSplit(0.2)``,
+        ``random_state``, ``device``, ``precision``, ``verbose``), and skorch's arguments,
+        e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``.
 
     Attributes
     ----------
@@ -63,56 +53,31 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
 
     Examples
     --------
+    A numeric table is standardised; the risk follows its first column:
+
     >>> import numpy as np
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.nn import ClinicalMLPSurvival
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(60, 3))
-    >>> y = Surv.from_arrays(rng.random(60) < 0.7, np.exp(-X[:, 0] + rng.normal(size=60)) + 0.1)
+    >>> X = np.random.default_rng(0).normal(size=(60, 3))
+    >>> y = Surv.from_arrays(X[:, 1] < 0.5, np.exp(-X[:, 0]) * 100)
     >>> model = ClinicalMLPSurvival(max_epochs=5, random_state=0).fit(X, y)
     >>> model.predict(X[:2]).shape
     (2,)
     """
 
-    def __init__(
-        self,
-        preprocessor="auto",
-        *,
-        module=ClinicalMLP,
-        criterion=CoxPHLoss,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=64,
-        train_split=SurvivalValidSplit(0.2),
-        random_state=None,
-        device="auto",
-        precision="auto",
-        verbose=0,
-        **kwargs,
-    ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            random_state=random_state,
-            device=device,
-            precision=precision,
-            verbose=verbose,
-            **kwargs,
-        )
+    _parameter_constraints = {
+        **SurvivalNeuralNet._parameter_constraints,
+        "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
+    }
+
+    def __init__(self, preprocessor="auto", *, module=ClinicalMLP, **kwargs):
+        super().__init__(module, **kwargs)
         self.preprocessor = preprocessor
 
     def _make_preprocessor(self, X):
         if self.preprocessor is None:
             return None
-        if isinstance(self.preprocessor, str):
-            if self.preprocessor != "auto":
-                raise ValueError(f"preprocessor must be 'auto', a transformer or None; got {self.preprocessor!r}")
+        if isinstance(self.preprocessor, str):  # "auto" (the constraints allow no other string)
             if isinstance(X, pd.DataFrame) and any(c in X.columns for c in CLINICAL_COLUMNS):
                 from ..preprocessing import ClinicalEncoder
 
@@ -129,7 +94,7 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
             Xt = self.preprocessor_.fit_transform(X)
         else:
             Xt = X
-        Xt = self._as_float_table(Xt)
+        Xt = as_float_table(Xt)
         self.n_encoded_features_ = Xt.shape[1]
         return Xt
 
@@ -139,26 +104,10 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
             if isinstance(self.preprocessor_, StandardScaler):
                 X = check_array(X, dtype=np.float64)
             X = self.preprocessor_.transform(X)
-        Xt = self._as_float_table(X)
-        if Xt.shape[1] != self.n_encoded_features_:
-            raise ValueError(
-                f"X gives {Xt.shape[1]} features after preprocessing; the model was fitted with "
-                f"{self.n_encoded_features_}"
-            )
+        Xt = as_float_table(X)
+        check_width(Xt, self.n_encoded_features_, "features after preprocessing")
         return Xt
 
-    @staticmethod
-    def _as_float_table(X):
-        X = check_array(X, dtype=np.float32, ensure_all_finite=True)
-        return np.ascontiguousarray(X, dtype=np.float32)
-
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        if "in_features" not in kwargs:
-            if not hasattr(self, "n_encoded_features_"):
-                raise ValueError(
-                    "the input width is known after fit; call fit, or set module__in_features"
-                )
-            kwargs["in_features"] = self.n_encoded_features_
-        self.module_ = self.initialized_instance(self.module, kwargs)
+        self.module_ = self.initialized_instance(self.module, self._module_kwargs_with_width("in_features"))
         return self

@@ -23,7 +23,7 @@ def _as_tensor(values, device):
     return torch.as_tensor(values, device=device)
 
 
-def cox_ph_loss(log_risk, time, event, ties="breslow"):
+def cox_ph_loss(log_risk, *, time, event, ties="breslow"):
     """Negative Cox partial log-likelihood, averaged over the observed events.
 
     The risk set of an event at time ``t`` holds every sample whose time is ``>= t``
@@ -31,6 +31,10 @@ def cox_ph_loss(log_risk, time, event, ties="breslow"):
     depend on the order of the samples. The computation groups equal times, takes a
     log-sum-exp per group and a reversed cumulative log-sum-exp over groups: memory is
     linear in the batch size and large log-risks do not overflow.
+
+    ``time`` and ``event`` are keyword-only: with the two swapped, a Cox loss is no
+    partial likelihood at all and training still runs (the defect of the authors' code
+    that their C-index's opposite sign convention hid).
 
     Parameters
     ----------
@@ -54,7 +58,7 @@ def cox_ph_loss(log_risk, time, event, ties="breslow"):
     >>> import torch
     >>> from sarcoma_survival.nn import cox_ph_loss
     >>> log_risk = torch.tensor([0.5, -0.2, 0.1], requires_grad=True)
-    >>> loss = cox_ph_loss(log_risk, torch.tensor([2.0, 3.0, 5.0]), torch.tensor([1, 1, 0]))
+    >>> loss = cox_ph_loss(log_risk, time=torch.tensor([2.0, 3.0, 5.0]), event=torch.tensor([1, 1, 0]))
     >>> round(loss.item(), 4)
     0.8138
     >>> loss.backward()

@@ -1,24 +1,24 @@
 """MMNNSurvival: the multimodal (clinical + 3D MRI) network with gradient blending."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import pandas as pd
 import torch
 from sklearn.base import clone
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import PrintLog
-from skorch.dataset import unpack_data
 from skorch.history import History
 from skorch.utils import to_tensor
-from torch.utils.data import Subset
 
-from ..preprocessing import RandomAugment3D
-from ._base import SurvivalNeuralNet, _concat_outputs
-from ._callbacks import CoxPHLoss, SurvivalValidSplit
-from ._image_training import ImageTrainingMixin, one_cycle_callbacks
-from ._mmnn_blending import GradientBlending, check_blending_params, fixed_weights
-from ._mmnn_module import HEADS, MultimodalNet
-from ._pretrained import load_pretrained_densenet
+from ..utils.blending import HEADS
+from ._base import SurvivalNeuralNet, as_float_table, check_width, dataset_targets
+from ._callbacks import SurvivalValidSplit
+from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin, one_cycle_callbacks
+from ._mmnn_blending import GradientBlending, fixed_weights, is_online, last_used_estimate
+from ._mmnn_module import MultimodalNet
 
 
 class _MultimodalDataset(torch.utils.data.Dataset):
@@ -39,15 +39,8 @@ class _MultimodalDataset(torch.utils.data.Dataset):
         return x, (self.y[i] if self.y is not None else np.float32(0))
 
 
-def _dataset_targets(dataset):
-    """The ``[time, event]`` rows of a (possibly nested) Subset of a dataset with ``.y``."""
-    if isinstance(dataset, Subset):
-        return _dataset_targets(dataset.dataset)[np.asarray(dataset.indices)]
-    return np.asarray(dataset.y)
-
-
 class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
-    """Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
+    __doc__ = f"""Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
 
     The network of Bozzo et al. (2024), :class:`~sarcoma_survival.nn.MultimodalNet`: a
     clinical MLP (11 -> 32 -> 16 -> 8 -> 8 -> 8 -> 12) and a 3D DenseNet-121 (12 image
@@ -81,7 +74,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     clinical_preprocessor : "auto" or transformer, default="auto"
         Clinical encoding of the cohort table into a numeric table; ``"auto"`` is
         ``ClinicalEncoder(columns="clinical")``. Cloned and fitted on the training data.
-    gradient_blending : {True, False, "uniform"}, default=True
+    gradient_blending : {{True, False, "uniform"}}, default=True
         ``True``: online gradient blending (uniform weights during the warm-up, then
         re-estimated every ``blend_period`` epochs). ``False``: the multimodal head alone
         is trained (the paper's ablation; no blend set is held out). ``"uniform"``: fixed
@@ -115,45 +108,20 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         initialisation when it is set). Not with ``warm_start=True``. The first run stops
         at the last estimation whose weights are used (epoch 45 of 50 with the defaults);
         when ``max_epochs`` leaves no estimation to use (``max_epochs <= blend_warmup``, or
-        ``<= blend_period`` without a warm-up), it is skipped and the one run trains every patient with uniform weights.
-        The
-        refit nearly doubles the training time and gives back the patients the blend set
-        took from training (see the user guide for what that was worth on the synthetic
+        ``<= blend_period`` without a warm-up), it is skipped and the one run trains every
+        patient with uniform weights. The refit nearly doubles the training time and gives back
+        the patients the blend set took from training (see the user guide for what that was worth on the synthetic
         cohort).
-    augment : callable or None, default=RandomAugment3D()
-        Training-time augmentation of (B, C, D, H, W) image batches; cloned and seeded
-        from ``random_state`` at each fit. ``None`` disables it.
-    pretrained_weights : str, Path or None, default=None
-        yAware / BHB-10K DenseNet-121 checkpoint loaded into the image subnetwork when the
-        module is initialised (see :func:`~sarcoma_survival.nn.load_pretrained_densenet`).
     module : torch module class, default=MultimodalNet
         Sizes through ``module__hidden_sizes`` (clinical MLP), ``module__n_features``,
         ``module__init_features``, ``module__growth_rate``, ``module__block_config``
         (DenseNet), ``module__clinical_dropout``, ``module__image_dropout``.
-    criterion : torch.nn.Module class, default=CoxPHLoss
-        Cox partial likelihood of each head; ``criterion__ties="efron"`` for Efron's ties.
-    optimizer : torch optimizer class, default=torch.optim.SGD
-        With ``optimizer__momentum=0.9``, ``optimizer__nesterov=True``,
-        ``optimizer__weight_decay=1e-4`` unless given.
-    lr : float, default=0.01
-        Peak learning rate of the one-cycle policy (callback ``lr_scheduler``).
-    max_epochs : int, default=50
-    batch_size : int, default=8
-        A training epoch never ends with a batch of one patient (BatchNorm cannot train
-        on it): when the training set size leaves one, that patient sits the epoch out.
-    train_split : callable or None, default=SurvivalValidSplit(0.2)
-        Inner model-selection split; ``None`` keeps the last epoch (unless
-        ``validation_data`` is given to ``fit``).
-    random_state : int or None, default=None
-        Seeds initialisation, shuffling, the model-selection and blend splits and the
-        augmentation.
-    device : str, default="auto"
-    precision : {"auto", "fp32", "bf16"}, default="auto"
-        Autocast precision on GPU (bf16 when supported); fp32 on CPU.
-    verbose : int, default=0
     **kwargs
-        Other skorch arguments, e.g. ``optimizer__weight_decay``,
-        ``callbacks__lr_scheduler=None`` (constant learning rate).
+        skorch's arguments, e.g. ``optimizer__weight_decay``,
+        ``callbacks__lr_scheduler=None`` (constant learning rate), and these parameters
+        of the image estimators (``random_state`` also seeds the model-selection and
+        blend splits; the criterion gives the Cox loss of each head):
+{IMAGE_PARAMS_DOC}
 
     Attributes
     ----------
@@ -167,7 +135,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     blending_weights_ : DataFrame
         Weight of each head (columns ``multimodal``, ``clinical``, ``image``) used during
         each epoch (index); ``plot_blending_weights(model.history)`` draws the same.
-    blend_weights_ : ndarray of shape (3,)
+    last_blend_estimate_ : ndarray of shape (3,)
         The latest estimate (multimodal, clinical, image), made at the last measurement
         epoch; it would apply to the next epoch of a continued training. After a refit
         (``blend_refit=True``), the weight of the last replayed epoch.
@@ -200,6 +168,21 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     (3, 3)
     """
 
+    _parameter_constraints = {
+        **SurvivalNeuralNet._parameter_constraints,
+        **ImageTrainingMixin._parameter_constraints,
+        "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
+        "clinical_preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
+        "gradient_blending": ["boolean", StrOptions({"uniform"})],
+        "blend_warmup": [Interval(numbers.Integral, 0, None, closed="left")],
+        "blend_period": [Interval(numbers.Integral, 1, None, closed="left")],
+        "blend_size": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "blend_eps": [Interval(numbers.Real, 0, None, closed="neither")],
+        "blend_min_weight": [Interval(numbers.Real, 0, 1 / len(HEADS), closed="both")],
+        "blend_smoothing": [Interval(numbers.Real, 0, 1, closed="left")],
+        "blend_refit": ["boolean"],
+    }
+
     def __init__(
         self,
         preprocessor="auto",
@@ -213,35 +196,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         blend_min_weight=0.0,
         blend_smoothing=0.0,
         blend_refit=True,
-        augment=RandomAugment3D(),
-        pretrained_weights=None,
         module=MultimodalNet,
-        criterion=CoxPHLoss,
-        optimizer=torch.optim.SGD,
-        lr=0.01,
-        max_epochs=50,
-        batch_size=8,
-        train_split=SurvivalValidSplit(0.2),
-        random_state=None,
-        device="auto",
-        precision="auto",
-        verbose=0,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            train_split=train_split,
-            random_state=random_state,
-            device=device,
-            precision=precision,
-            verbose=verbose,
-            **kwargs,
-        )
+        super().__init__(module=module, **kwargs)
         self.preprocessor = preprocessor
         self.clinical_preprocessor = clinical_preprocessor
         self.gradient_blending = gradient_blending
@@ -252,12 +210,12 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         self.blend_min_weight = blend_min_weight
         self.blend_smoothing = blend_smoothing
         self.blend_refit = blend_refit
-        self.augment = augment
-        self.pretrained_weights = pretrained_weights
 
     @property
     def _default_callbacks(self):
-        return one_cycle_callbacks(("gradient_blending", GradientBlending()),
+        # During the refit of blend_refit=True the callback is handed the weights to replay.
+        blending = GradientBlending(replay=getattr(self, "_replay", None))
+        return one_cycle_callbacks(("gradient_blending", blending),
                                    print_log=PrintLog(keys_ignored=["blending_weights"]))
 
     # ------------------------------------------------------------------ inputs
@@ -270,70 +228,25 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
             )
         return X
 
-    def _make(self, name):
-        value = getattr(self, name)
-        if isinstance(value, str):
-            if value != "auto":
-                raise ValueError(f"{name} must be 'auto' or a transformer; got {value!r}")
-            if name == "preprocessor":
-                from ..preprocessing import VolumePreprocessor
-
-                return VolumePreprocessor()
-            from ..preprocessing import ClinicalEncoder
-
-            return ClinicalEncoder(columns="clinical")
-        if value is None or not hasattr(value, "fit"):
-            raise ValueError(f"{name} must be 'auto' or a transformer with fit/transform; got {value!r}")
-        return clone(value)
-
-    @staticmethod
-    def _clinical_table(Xt):
-        Xt = check_array(Xt, dtype=np.float32, ensure_all_finite=True)
-        return np.ascontiguousarray(Xt, dtype=np.float32)
-
-    @staticmethod
-    def _check_volumes(Xt):
-        if not hasattr(Xt, "__len__") or not hasattr(Xt, "__getitem__") or isinstance(Xt, pd.DataFrame):
-            raise ValueError(f"the image preprocessor must give (n, C, D, H, W) volumes, got {type(Xt).__name__}")
-        first = np.asarray(Xt[0])
-        if first.ndim != 4:
-            raise ValueError(f"each image volume must have shape (C, D, H, W), got {first.shape}")
-        if isinstance(Xt, np.ndarray) and not np.isfinite(Xt).all():
-            raise ValueError("the image volumes contain NaN or infinite values")
-        return Xt
-
     def _fit_inputs(self, X):
         X = self._check_frame(X)
-        check_blending_params(self.gradient_blending, self.blend_warmup, self.blend_period, self.blend_eps,
-                              self.blend_min_weight, self.blend_smoothing)
-        if not isinstance(self.blend_refit, (bool, np.bool_)):
-            raise ValueError(f"blend_refit must be True or False, got {self.blend_refit!r}")
-        if self.gradient_blending is True and not 0.0 < float(self.blend_size) < 1.0:
-            raise ValueError(f"blend_size must be in (0, 1), got {self.blend_size!r}")
         self.n_features_in_ = X.shape[1]
-        self.clinical_preprocessor_ = self._make("clinical_preprocessor")
-        clinical = self._clinical_table(self.clinical_preprocessor_.fit_transform(X))
+        if isinstance(self.clinical_preprocessor, str):  # "auto"
+            from ..preprocessing import ClinicalEncoder
+
+            self.clinical_preprocessor_ = ClinicalEncoder(columns="clinical")
+        else:
+            self.clinical_preprocessor_ = clone(self.clinical_preprocessor)
+        clinical = as_float_table(self.clinical_preprocessor_.fit_transform(X))
         self.n_encoded_features_ = clinical.shape[1]
-        self.preprocessor_ = self._make("preprocessor")
-        image = self._check_volumes(self.preprocessor_.fit_transform(X))
-        self.n_channels_ = int(np.asarray(image[0]).shape[0])
-        self.volume_shape_ = tuple(np.asarray(image[0]).shape[1:])
-        return {"clinical": clinical, "image": image}
+        return {"clinical": clinical, "image": self._fit_volumes(X)}
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_channels_")
         X = self._check_frame(X)
-        clinical = self._clinical_table(self.clinical_preprocessor_.transform(X))
-        if clinical.shape[1] != self.n_encoded_features_:
-            raise ValueError(
-                f"X gives {clinical.shape[1]} clinical features after encoding; the model was "
-                f"fitted with {self.n_encoded_features_}"
-            )
-        image = self._check_volumes(self.preprocessor_.transform(X))
-        channels = int(np.asarray(image[0]).shape[0])
-        if channels != self.n_channels_:
-            raise ValueError(f"X has {channels} image channels; the model was fitted with {self.n_channels_}")
-        return {"clinical": clinical, "image": image}
+        clinical = as_float_table(self.clinical_preprocessor_.transform(X))
+        check_width(clinical, self.n_encoded_features_, "clinical features after encoding")
+        return {"clinical": clinical, "image": self._transform_volumes(X)}
 
     def transform_inputs(self, X):
         """Preprocessed network inputs of patients (what the module receives).
@@ -362,9 +275,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     def get_split_datasets(self, X, y=None, **fit_params):
         train, valid = super().get_split_datasets(X, y, **fit_params)
         self.blend_dataset_ = None
-        if self.gradient_blending is True and getattr(self, "_replayed_weights", None) is None:
-            targets = _dataset_targets(train)
-            train, self.blend_dataset_ = SurvivalValidSplit(self.blend_size)(train, targets)
+        if is_online(self.gradient_blending) and getattr(self, "_replay", None) is None:
+            train, self.blend_dataset_ = SurvivalValidSplit(self.blend_size)(train, dataset_targets(train))
         if len(train) < 2:
             raise ValueError(
                 f"only {len(train)} patient(s) left to train on after the model-selection and "
@@ -374,21 +286,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
     # ------------------------------------------------------------------ skorch hooks
     def initialize_module(self):
-        kwargs = self.get_params_for("module")
-        if "clinical_in_features" not in kwargs:
-            if not hasattr(self, "n_encoded_features_"):
-                raise ValueError(
-                    "the clinical input width is known after fit; call fit, or set "
-                    "module__clinical_in_features"
-                )
-            kwargs["clinical_in_features"] = self.n_encoded_features_
-        kwargs = self._with_image_channels(kwargs)
+        kwargs = self._with_image_channels(self._module_kwargs_with_width("clinical_in_features"))
         module = self.initialized_instance(self.module, kwargs)
-        self.pretrained_report_ = None
-        if self.pretrained_weights is not None:
-            self.pretrained_report_ = load_pretrained_densenet(module.image_net.encoder, self.pretrained_weights)
-        self.module_ = module
-        return self
+        return self._set_module(module, module.image_net.encoder)
 
     def augment_batch(self, Xi):
         """Apply ``augment_`` to the image of one training batch (never validation/predict).
@@ -403,9 +303,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         dict of torch.Tensor
             The same batch with the image augmented; clinical values untouched.
         """
-        if self.augment_ is None:
-            return Xi
-        return {**Xi, "image": self.augment_(Xi["image"])}
+        return {**Xi, "image": self._augment_images(Xi["image"])}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device_)
@@ -413,9 +311,9 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         if not training:
             # Model selection: the unweighted multimodal-head loss (of the whole set).
             return self._checked_loss(heads[0], y_true, training)
-        weights = getattr(self, "blend_weights_", None)
+        weights = getattr(self, "last_blend_estimate_", None)
         if weights is None:
-            weights = np.full(len(HEADS), 1.0 / len(HEADS))
+            weights = fixed_weights("uniform")
         terms = [float(w) * self._checked_loss(h, y_true, training) for w, h in zip(weights, heads) if w > 0]
         return torch.stack(terms).sum()
 
@@ -434,15 +332,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         """
         if dataset is None or len(dataset) == 0:
             raise ValueError("head_losses needs a non-empty dataset")
-        self._set_training(False)
-        preds, targets = [], []
+        outputs, y_true = self.whole_set_outputs(dataset)
         with torch.no_grad():
-            for batch in self.get_iterator(dataset, training=False):
-                Xi, yi = unpack_data(batch)
-                preds.append(self.infer(Xi))
-                targets.append(to_tensor(yi, device=self.device_))
-            outputs = _concat_outputs(preds)
-            y_true = torch.cat(targets)
             return np.array([self._checked_loss(h, y_true, False).item() for h in outputs])
 
     def fit(self, X, y, validation_data=None, **fit_params):
@@ -468,47 +359,32 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         -------
         self
         """
-        refit = (self.gradient_blending is True and isinstance(self.blend_refit, (bool, np.bool_))
-                 and bool(self.blend_refit))
-        if refit:
-            check_blending_params(self.gradient_blending, self.blend_warmup, self.blend_period, self.blend_eps,
-                                  self.blend_min_weight, self.blend_smoothing)
-        if refit and self.warm_start:
-            raise ValueError(
-                "blend_refit=True trains a second network from scratch, which warm_start=True "
-                "would not do; set blend_refit=False to continue training a fitted network"
-            )
-        self._replayed_weights = None
+        return super().fit(X, y, validation_data=validation_data, **fit_params)
+
+    def _train(self, X, event, time, validation_data, fit_params):
+        self._replay = None
         self.blend_history_ = None
         try:
-            if not refit:
-                return super().fit(X, y, validation_data=validation_data, **fit_params)
+            if not (is_online(self.gradient_blending) and self.blend_refit):
+                return super()._train(X, event, time, validation_data, fit_params)
+            if self.warm_start:
+                raise ValueError(
+                    "blend_refit=True trains a second network from scratch, which warm_start=True "
+                    "would not do; set blend_refit=False to continue training a fitted network"
+                )
             total = fit_params.get("epochs") or self.max_epochs
-            last = self._last_used_estimate(total)
+            last = last_used_estimate(total, self.blend_warmup, self.blend_period)
             if last == 0:  # no estimate would be used: uniform weights on every patient
-                self._replayed_weights = fixed_weights("uniform")[None, :]
+                self._replay = fixed_weights("uniform")[None, :]
             else:
-                super().fit(X, y, validation_data=validation_data, **{**fit_params, "epochs": last})
+                super()._train(X, event, time, validation_data, {**fit_params, "epochs": last})
                 self.blend_history_ = History(self.history)  # skorch clears the history in place
-                used = self.blending_weights_.to_numpy()
-                after = np.repeat(self.blend_weights_[None, :], total - last, axis=0)
-                self._replayed_weights = np.vstack([used, after])
-            return super().fit(X, y, validation_data=validation_data, **fit_params)
+                after = np.repeat(self.last_blend_estimate_[None, :], total - last, axis=0)
+                self._replay = np.vstack([self.blending_weights_.to_numpy(), after])
+            return super()._train(X, event, time, validation_data, fit_params)
         finally:
             self.blend_dataset_ = None  # do not keep (or pickle) training patients
-            self._replayed_weights = None
-
-    def _last_used_estimate(self, total_epochs):
-        """Last epoch whose weight estimate a ``total_epochs`` run would still use (0: none).
-
-        An estimate made at the end of epoch ``u`` applies from epoch ``u + 1``, so the
-        estimating run of the refit can stop there: what it would train afterwards changes
-        no replayed weight.
-        """
-        schedule = GradientBlending()
-        updates = [epoch for epoch in range(1, total_epochs)
-                   if schedule.is_update_epoch(epoch, self.blend_warmup, self.blend_period)]
-        return updates[-1] if updates else 0
+            self._replay = None
 
     def predict_heads(self, X):
         """Log-risks of the three heads (multimodal, clinical-only, image-only).
@@ -516,7 +392,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         Parameters
         ----------
         X : DataFrame
-            Cohort table.
+            Patients of the cohort table (clinical columns and image paths).
 
         Returns
         -------

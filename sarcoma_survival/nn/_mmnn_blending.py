@@ -1,32 +1,64 @@
 """Online gradient-blending schedule of the multimodal network, as a skorch callback."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-import pandas as pd
 from skorch.callbacks import Callback
 
+from ..utils.blending import HEADS, blending_weights_table
 from ._blending import gradient_blending_weights
-from ._mmnn_module import HEADS
-
-_MODES = (True, False, "uniform")
 
 
-def check_blending_params(gradient_blending, warmup, period, eps, min_weight=0.0, smoothing=0.0):
-    """Validate the blending settings of :class:`MMNNSurvival`; raise a clear ValueError."""
-    if not (isinstance(gradient_blending, (bool, np.bool_)) or gradient_blending == "uniform"):
-        raise ValueError(f"gradient_blending must be True, False or 'uniform'; got {gradient_blending!r}")
-    for name, value, low in (("blend_warmup", warmup, 0), ("blend_period", period, 1)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if not isinstance(eps, numbers.Real) or not eps > 0:
-        raise ValueError(f"blend_eps must be > 0, got {eps!r}")
-    top = 1.0 / len(HEADS)
-    if not isinstance(min_weight, numbers.Real) or isinstance(min_weight, bool) or not 0.0 <= min_weight <= top:
-        raise ValueError(f"blend_min_weight must be in [0, {top:.4g}] (1 / number of heads), got {min_weight!r}")
-    if not isinstance(smoothing, numbers.Real) or isinstance(smoothing, bool) or not 0.0 <= smoothing < 1.0:
-        raise ValueError(f"blend_smoothing must be in [0, 1), got {smoothing!r}")
+def is_online(gradient_blending):
+    """Whether a ``gradient_blending`` setting (True, False or "uniform") estimates weights."""
+    return not isinstance(gradient_blending, str) and bool(gradient_blending)
+
+
+def first_update(warmup, period):
+    """Epoch at whose end the weights are first re-estimated.
+
+    Parameters
+    ----------
+    warmup : int
+        Epochs trained with uniform weights.
+    period : int
+        Epochs between two estimations.
+
+    Returns
+    -------
+    int
+        ``warmup``, or ``period`` when there is no warm-up.
+    """
+    return warmup if warmup >= 1 else period
+
+
+def is_update_epoch(epoch, warmup, period):
+    """Whether new weights are computed at the end of ``epoch`` (1-based).
+
+    Examples
+    --------
+    >>> from sarcoma_survival.nn._mmnn_blending import is_update_epoch
+    >>> [e for e in range(1, 21) if is_update_epoch(e, warmup=10, period=5)]
+    [10, 15, 20]
+    """
+    first = first_update(warmup, period)
+    return epoch >= first and (epoch - first) % period == 0
+
+
+def is_snapshot_epoch(epoch, warmup, period):
+    """Whether the head losses are measured at the end of ``epoch`` (0 = before training)."""
+    first = first_update(warmup, period)
+    return epoch == max(0, first - period) or is_update_epoch(epoch, warmup, period)
+
+
+def last_used_estimate(total_epochs, warmup, period):
+    """Last epoch whose weight estimate a ``total_epochs`` run would still use (0: none).
+
+    An estimate made at the end of epoch ``u`` applies from epoch ``u + 1``, so the
+    estimating run of a refit can stop there: what it would train afterwards changes no
+    replayed weight.
+    """
+    updates = [epoch for epoch in range(1, total_epochs) if is_update_epoch(epoch, warmup, period)]
+    return updates[-1] if updates else 0
 
 
 def floored_weights(estimate, min_weight):
@@ -76,25 +108,37 @@ class GradientBlending(Callback):
       weights being the first "previous"), and every head keeps at least
       ``blend_min_weight`` (:func:`floored_weights`). With both at 0 the weights are the
       rule's raw output. They apply from the next epoch on.
-    * During the refit of ``blend_refit=True`` (``net._replayed_weights`` set): the
-      estimating run's weight of each epoch, without any measurement.
+    * With ``replay`` given (the refit of ``blend_refit=True``): row ``e - 1`` of it is
+      the weight of epoch ``e`` (the last row for the epochs after it), without any
+      measurement.
     * ``gradient_blending="uniform"``: fixed weights 1/3 on every head.
     * ``gradient_blending=False``: weight 1 on the multimodal head, 0 on the auxiliary
       heads, which then get no gradient (the paper's ablation).
 
-    At the start of every epoch the weights used during it are recorded in the history
-    under ``"blending_weights"`` (a dict head -> weight, which
-    :func:`~sarcoma_survival.plotting.plot_blending_weights` reads from ``net.history``);
-    the measured losses are recorded as ``blend_train_loss_<head>`` and
-    ``blend_heldout_loss_<head>`` at the measurement epochs. At the end of training the
-    net gets ``blending_weights_``, a DataFrame indexed by epoch.
+    Protocol with the net (public names only). The callback reads the net's parameters
+    ``gradient_blending``, ``blend_warmup``, ``blend_period``, ``blend_eps``,
+    ``blend_min_weight`` and ``blend_smoothing`` (the last two are 0 when a net lacks
+    them; the net validates them in ``fit``), ``net.history``, ``net.blend_dataset_``
+    (the held-out blend set, or None) and calls ``net.head_losses(dataset)`` (the
+    whole-set Cox loss of each head, in ``HEADS`` order). It writes:
 
-    The callback reads the net's ``gradient_blending``, ``blend_warmup``,
-    ``blend_period``, ``blend_eps``, ``blend_min_weight`` and ``blend_smoothing``
-    (the last two default to 0 when a net lacks them), records the rule's raw output of
-    each estimation as ``blend_raw_weight_<head>``, sets ``net.blend_weights_`` (ndarray in
-    ``HEADS`` order: multimodal, clinical, image) and calls
-    ``net.head_losses(dataset)`` (whole-set Cox loss of each head).
+    * ``net.last_blend_estimate_``: the weights in force (ndarray in ``HEADS`` order:
+      multimodal, clinical, image), which the net's ``get_loss`` uses on training
+      batches; after training, the latest estimate;
+    * ``net.blending_weights_`` at the end of training: a DataFrame indexed by epoch
+      (:func:`~sarcoma_survival.utils.blending.blending_weights_table`);
+    * in ``net.history``: the weights used during each epoch under
+      ``"blending_weights"`` (a dict head -> weight, which
+      :func:`~sarcoma_survival.plotting.plot_blending_weights` reads), and, at the
+      measurement epochs, ``blend_train_loss_<head>``, ``blend_heldout_loss_<head>`` and
+      the rule's raw output ``blend_raw_weight_<head>``.
+
+    Its own state (``weights_``, ``estimate_``, ``snapshots_``) stays on the callback.
+
+    Parameters
+    ----------
+    replay : array-like of shape (n_epochs, 3) or None, default=None
+        Per-epoch weights to replay instead of estimating them.
 
     Examples
     --------
@@ -104,76 +148,22 @@ class GradientBlending(Callback):
     True
     """
 
-    # ------------------------------------------------------------------ schedule
-    @staticmethod
-    def first_update(warmup, period):
-        """Epoch at whose end the weights are first re-estimated.
+    def __init__(self, replay=None):
+        self.replay = replay
 
-        Parameters
-        ----------
-        warmup : int
-            Epochs trained with uniform weights.
-        period : int
-            Epochs between two estimations.
-
-        Returns
-        -------
-        int
-            ``warmup``, or ``period`` when there is no warm-up.
-        """
-        return warmup if warmup >= 1 else period
-
-    def is_update_epoch(self, epoch, warmup, period):
-        """Whether new weights are computed at the end of ``epoch`` (1-based).
-
-        Parameters
-        ----------
-        epoch : int
-        warmup, period : int
-
-        Returns
-        -------
-        bool
-        """
-        first = self.first_update(warmup, period)
-        return epoch >= first and (epoch - first) % period == 0
-
-    def is_snapshot_epoch(self, epoch, warmup, period):
-        """Whether the head losses are measured at the end of ``epoch`` (0 = before training).
-
-        Parameters
-        ----------
-        epoch : int
-        warmup, period : int
-
-        Returns
-        -------
-        bool
-        """
-        first = self.first_update(warmup, period)
-        return epoch == max(0, first - period) or self.is_update_epoch(epoch, warmup, period)
-
-    # ------------------------------------------------------------------ skorch hooks
     @staticmethod
     def _guards(net):
         return getattr(net, "blend_min_weight", 0.0), getattr(net, "blend_smoothing", 0.0)
 
+    def _active(self, net):
+        return is_online(net.gradient_blending) and self.replay is None
+
     def on_train_begin(self, net, **kwargs):
-        check_blending_params(net.gradient_blending, net.blend_warmup, net.blend_period, net.blend_eps,
-                              *self._guards(net))
         if len(net.history) == 0 or getattr(self, "weights_", None) is None:
             self.weights_ = fixed_weights(net.gradient_blending)
             self.estimate_ = self.weights_.copy()  # smoothed rule output, before the floor
             self.snapshots_ = {}
-        net.blend_weights_ = self.weights_.copy()
-
-    @staticmethod
-    def _replayed(net):
-        return getattr(net, "_replayed_weights", None)
-
-    def _active(self, net):
-        active = net.gradient_blending is True or net.gradient_blending is np.True_
-        return active and self._replayed(net) is None
+        net.last_blend_estimate_ = self.weights_.copy()
 
     def _snapshot(self, net, epoch, dataset_train):
         train = np.asarray(net.head_losses(dataset_train), dtype=float)
@@ -184,11 +174,10 @@ class GradientBlending(Callback):
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         epoch = len(net.history)
         warmup, period = net.blend_warmup, net.blend_period
-        replayed = self._replayed(net)
-        if replayed is not None:  # the refit: the weights the estimating run used at this epoch
-            self.weights_ = np.asarray(replayed[min(epoch, len(replayed)) - 1], dtype=float)
-            net.blend_weights_ = self.weights_.copy()
-        if self._active(net) and epoch == 1 and self.is_snapshot_epoch(0, warmup, period):
+        if self.replay is not None:  # the weights the estimating run used at this epoch
+            self.weights_ = np.asarray(self.replay[min(epoch, len(self.replay)) - 1], dtype=float)
+            net.last_blend_estimate_ = self.weights_.copy()
+        if self._active(net) and epoch == 1 and is_snapshot_epoch(0, warmup, period):
             self._snapshot(net, 0, dataset_train)  # the state before any training step
         net.history.record("blending_weights", dict(zip(HEADS, self.weights_.tolist())))
 
@@ -197,14 +186,14 @@ class GradientBlending(Callback):
             return
         epoch = len(net.history)
         warmup, period = net.blend_warmup, net.blend_period
-        if not self.is_snapshot_epoch(epoch, warmup, period):
+        if not is_snapshot_epoch(epoch, warmup, period):
             return
         train, heldout = self._snapshot(net, epoch, dataset_train)
         for head, t, v in zip(HEADS, train, heldout):
             net.history.record(f"blend_train_loss_{head}", float(t))
             net.history.record(f"blend_heldout_loss_{head}", float(v))
         start = self.snapshots_.get(max(0, epoch - period))
-        if self.is_update_epoch(epoch, warmup, period) and start is not None:
+        if is_update_epoch(epoch, warmup, period) and start is not None:
             min_weight, smoothing = self._guards(net)
             raw = gradient_blending_weights(
                 start[0], start[1], train, heldout, eps=net.blend_eps, previous=self.estimate_
@@ -213,26 +202,7 @@ class GradientBlending(Callback):
                 net.history.record(f"blend_raw_weight_{head}", float(w))
             self.estimate_ = smoothing * self.estimate_ + (1.0 - smoothing) * raw
             self.weights_ = floored_weights(self.estimate_, min_weight)
-            net.blend_weights_ = self.weights_.copy()
+            net.last_blend_estimate_ = self.weights_.copy()
 
     def on_train_end(self, net, **kwargs):
-        net.blending_weights_ = blending_weights_from_history(net.history)
-
-
-def blending_weights_from_history(history):
-    """DataFrame (index ``epoch``, one column per head) of the weights recorded per epoch.
-
-    Parameters
-    ----------
-    history : skorch History or list of dict
-        Per-epoch records holding ``"blending_weights"``.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``multimodal``, ``clinical``, ``image``; epochs without a record are left out.
-    """
-    rows = [{"epoch": row["epoch"], **row["blending_weights"]} for row in history
-            if "blending_weights" in row]
-    frame = pd.DataFrame(rows, columns=["epoch", *HEADS]).set_index("epoch")
-    return frame.astype(float)
+        net.blending_weights_ = blending_weights_table(net.history)

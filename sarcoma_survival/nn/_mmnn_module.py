@@ -6,9 +6,6 @@ from torch import nn
 
 from ._modules import ClinicalMLP, DenseNetRisk
 
-#: Order of the heads in the module's output tuple and in every weight vector.
-HEADS = ("multimodal", "clinical", "image")
-
 
 class MultimodalNet(nn.Module):
     """Clinical and image subnetworks whose features are concatenated into one risk head.
@@ -95,7 +92,7 @@ class MultimodalNet(nn.Module):
         Returns
         -------
         tuple of three torch.Tensor of shape (B,)
-            Multimodal, clinical-only and image-only log-risks (the order of ``HEADS``).
+            Multimodal, clinical-only and image-only log-risks (the order of ``sarcoma_survival.utils.blending.HEADS``).
         """
         f_clinical = self.clinical_net.features(clinical)
         f_image = self.image_net.features(image)

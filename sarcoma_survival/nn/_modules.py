@@ -19,7 +19,28 @@ def _he_init(layers, activation):
             nn.init.zeros_(layer.bias)
 
 
-class ClinicalMLP(nn.Module):
+class _RiskNetwork(nn.Module):
+    """A feature extractor (``encoder``) followed by a one-unit linear risk ``head``."""
+
+    def features(self, x):
+        """The features before the risk head (what a fusion network concatenates).
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch: (B, in_features) tables or (B, C, D, H, W) volumes.
+
+        Returns
+        -------
+        torch.Tensor of shape (B, n_features)
+        """
+        return self.encoder(x)
+
+    def forward(self, x):
+        return self.head(self.features(x)).squeeze(-1)
+
+
+class ClinicalMLP(_RiskNetwork):
     """The paper's clinical subnetwork (11 -> 32 -> 16 -> 8 -> 8 -> 8 -> 12) plus a risk head.
 
     Parameters
@@ -72,24 +93,9 @@ class ClinicalMLP(nn.Module):
         if init == "he":
             _he_init(self.encoder, activation)
 
-    def features(self, x):
-        """The last hidden layer (the features a fusion network uses).
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (B, in_features)
-
-        Returns
-        -------
-        torch.Tensor of shape (B, n_features)
-        """
-        return self.encoder(x)
-
-    def forward(self, x):
-        return self.head(self.features(x)).squeeze(-1)
 
 
-class DenseNetRisk(nn.Module):
+class DenseNetRisk(_RiskNetwork):
     """MONAI 3D DenseNet-121 giving ``n_features`` image features, then a linear risk head.
 
     Parameters
@@ -129,20 +135,3 @@ class DenseNetRisk(nn.Module):
         )
         self.n_features = int(n_features)
         self.head = nn.Linear(int(n_features), 1)
-
-    def features(self, x):
-        """The ``n_features`` image features.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (B, C, D, H, W)
-
-        Returns
-        -------
-        torch.Tensor of shape (B, n_features)
-        """
-        return self.encoder(x)
-
-    def forward(self, x):
-        return self.head(self.features(x)).squeeze(-1)
-

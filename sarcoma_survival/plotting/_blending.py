@@ -6,10 +6,12 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from ..utils.blending import HEADS, blending_weights_table
 from ._common import get_axes
 
-#: Heads drawn first, in this order, when present.
-HEADS = ("clinical", "image", "multimodal")
+#: Known heads come first, in this order: the auxiliary heads, then the multimodal head
+#: (the one that predicts), drawn last so that it lies on top.
+DRAW_ORDER = (*HEADS[1:], HEADS[0])
 
 
 def _flatten(record):
@@ -64,6 +66,8 @@ def blending_weights_frame(history, heads=None):
         frame = pd.DataFrame({key: list(value) for key, value in history.items()})
         if "epoch" not in frame.columns:
             frame.index = pd.RangeIndex(1, len(frame) + 1)
+    elif any("blending_weights" in record for record in history):  # GradientBlending's records
+        frame = blending_weights_table(history)
     else:
         frame = pd.DataFrame([_flatten(record) for record in history])
         if "epoch" not in frame.columns:
@@ -72,7 +76,7 @@ def blending_weights_frame(history, heads=None):
         frame = frame.set_index("epoch")
     frame.index.name = "epoch"
     if heads is None:
-        known = [h for h in HEADS if h in frame.columns]
+        known = [h for h in DRAW_ORDER if h in frame.columns]
         heads = known or list(frame.columns)
     missing = [h for h in heads if h not in frame.columns]
     if missing:
@@ -87,7 +91,7 @@ def blending_weights_frame(history, heads=None):
     finite = values[np.isfinite(values)]
     if ((finite < 0) | (finite > 1)).any():
         raise ValueError("blending weights must lie in [0, 1]")
-    order = [h for h in HEADS if h in frame.columns] + [c for c in frame.columns if c not in HEADS]
+    order = [h for h in DRAW_ORDER if h in frame.columns] + [c for c in frame.columns if c not in DRAW_ORDER]
     return frame[order].astype(float)
 
 

@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+
+from ..utils.constraints import SequenceOf
 
 
 def _rotation_matrices(angles):
@@ -61,6 +65,16 @@ class RandomAugment3D(BaseEstimator):
     torch.Size([2, 2, 16, 16, 16])
     """
 
+    _parameter_constraints = {
+        "flip_prob": [Interval(Real, 0, 1, closed="both")],
+        "flip_axes": [SequenceOf(Options(Integral, {0, 1, 2}))],
+        "rotate_range": [Interval(Real, 0, None, closed="left"),
+                         SequenceOf(Interval(Real, 0, None, closed="left"), length=3)],
+        "zoom_range": [SequenceOf(Interval(Real, 0, None, closed="neither"), length=2, ordered=True)],
+        "padding_mode": [StrOptions({"zeros", "border", "reflection"})],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         flip_prob=0.5,
@@ -77,29 +91,14 @@ class RandomAugment3D(BaseEstimator):
         self.padding_mode = padding_mode
         self.random_state = random_state
 
-    def _validate(self):
-        if not 0.0 <= float(self.flip_prob) <= 1.0:
-            raise ValueError(f"flip_prob must be in [0, 1], got {self.flip_prob}")
-        axes = tuple(self.flip_axes)
-        if any(a not in (0, 1, 2) for a in axes):
-            raise ValueError(f"flip_axes must be spatial axes among 0, 1, 2; got {axes}")
-        rotate = np.broadcast_to(np.asarray(self.rotate_range, dtype=float), (3,))
-        if (rotate < 0).any():
-            raise ValueError(f"rotate_range must be >= 0 degrees, got {self.rotate_range}")
-        low, high = (float(v) for v in self.zoom_range)
-        if not 0 < low <= high:
-            raise ValueError(f"zoom_range must satisfy 0 < low <= high, got {self.zoom_range}")
-        if self.padding_mode not in ("zeros", "border", "reflection"):
-            raise ValueError(f"unknown padding_mode {self.padding_mode!r}")
-        return axes, rotate, (low, high)
-
     def reset(self):
-        """Restart the random sequence from ``random_state``.
+        """Check the parameters and restart the random sequence from ``random_state``.
 
         Returns
         -------
         self : RandomAugment3D
         """
+        self._validate_params()
         seed = self.random_state
         if seed is None:
             seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
@@ -119,12 +118,14 @@ class RandomAugment3D(BaseEstimator):
         -------
         torch.Tensor of the same shape, dtype and device.
         """
-        axes, rotate, (zoom_low, zoom_high) = self._validate()
+        if not hasattr(self, "generator_"):
+            self.reset()
         if not torch.is_tensor(batch) or batch.dim() != 5:
             shape = tuple(getattr(batch, "shape", ()))
             raise ValueError(f"RandomAugment3D expects a torch tensor (B, C, D, H, W), got shape {shape}")
-        if not hasattr(self, "generator_"):
-            self.reset()
+        axes = tuple(self.flip_axes)
+        rotate = np.broadcast_to(np.asarray(self.rotate_range, dtype=float), (3,))
+        zoom_low, zoom_high = (float(v) for v in self.zoom_range)
         gen = self.generator_
         n = batch.shape[0]
         flips = torch.rand(n, 3, generator=gen) < float(self.flip_prob)

@@ -6,5 +6,12 @@ the bottom of the layers (see the Architecture page of the documentation). It is
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
+from ._competing import (  # noqa: F401
+    COMPETING_DTYPE,
+    check_competing_y,
+    competing_y,
+    dm_competing_y,
+    is_competing_y,
+)
 from ._files import atomic_path, get_cache_dir, get_data_dir, hash_file, hash_params  # noqa: F401
 from ._images import same_grid  # noqa: F401

@@ -1,0 +1,185 @@
+"""Cause-specific Cox models combined into the incidence by Aalen-Johansen."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+from sksurv.util import Surv
+
+from ..utils import check_competing_y
+from ._base import (
+    CAUSE_CONSTRAINT,
+    CompetingRisksMixin,
+    check_times,
+    incidence_from_cause_hazards,
+    n_causes,
+)
+
+
+def breslow_jumps(log_risk, event, time, n_causes_):
+    """Breslow jumps of each cause's baseline cumulative hazard.
+
+    Parameters
+    ----------
+    log_risk : ndarray of shape (n, K)
+        Log relative hazard of each training patient for each cause.
+    event, time : ndarray of shape (n,)
+        Cause codes (0 = censored) and times.
+    n_causes_ : int
+
+    Returns
+    -------
+    jump_times : ndarray of shape (m,)
+        Distinct times of an event of any cause.
+    jumps : ndarray of shape (K, m)
+        ``d_k(t) / sum_{time_i >= t} exp(log_risk_ik)``.
+    """
+    jump_times = np.unique(time[event > 0])
+    order = np.argsort(time, kind="stable")
+    sorted_time = time[order]
+    risk = np.exp(log_risk[order] - log_risk.max(axis=0, initial=0.0))
+    # suffix sums: patients with time >= t
+    tail = np.cumsum(risk[::-1], axis=0)[::-1]
+    first = np.searchsorted(sorted_time, jump_times, side="left")
+    at_risk = tail[first].T  # (K, m)
+    jumps = np.zeros((n_causes_, jump_times.size))
+    index = np.searchsorted(jump_times, time)
+    for k in range(1, n_causes_ + 1):
+        hit = event == k
+        counts = np.bincount(index[hit], minlength=jump_times.size)
+        jumps[k - 1] = counts / at_risk[k - 1] * np.exp(-log_risk[:, k - 1].max(initial=0.0))
+    return jump_times, jumps
+
+
+class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
+    """Cause-specific Cox models, one per cause, combined into a cumulative incidence.
+
+    For each cause ``k`` a :class:`sksurv.linear_model.CoxPHSurvivalAnalysis` is fitted
+    with the other causes treated as censoring. The incidence of ``cause`` is the
+    Aalen-Johansen combination of the cause-specific Breslow hazards,
+    ``F(t | x) = sum_{t_j <= t} S(t_j- | x) dL_cause(t_j | x)``, where the all-cause
+    survival ``S`` is the product limit of ``1 - sum_k dL_k``.
+
+    Parameters
+    ----------
+    cause : int, default=1
+        Cause of interest for :meth:`predict`, :meth:`score` and
+        :meth:`predict_cumulative_incidence`.
+    alpha : float, default=0
+        Ridge penalty of every cause's Cox model (see
+        :class:`~sksurv.linear_model.CoxPHSurvivalAnalysis`).
+    ties : {"breslow", "efron"}, default="breslow"
+    n_iter : int, default=100
+    tol : float, default=1e-9
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_causes, n_features)
+        Log cause-specific hazard ratios, one row per cause, columns in X's order.
+    n_causes_ : int
+        Causes kept (the largest code in ``y``, at least ``cause``). A cause without any
+        event in the training data (a cross-validation fold) keeps its row: zero
+        coefficients and a zero hazard, so its incidence is 0 at all times and the
+        other causes' incidences are those of a model without it.
+    jump_times_ : ndarray
+        Distinct event times (any cause) of the training data.
+    baseline_hazard_jumps_ : ndarray of shape (n_causes, n_jump_times)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X is a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sarcoma_survival.competing_risks import CauseSpecificCoxPH, competing_y
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(100, 2))
+    >>> y = competing_y(rng.integers(0, 3, 100), rng.exponential(1.0, 100) + 0.01)
+    >>> model = CauseSpecificCoxPH(cause=2).fit(X, y)
+    >>> model.coef_.shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        "cause": CAUSE_CONSTRAINT,
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "ties": [StrOptions({"breslow", "efron"})],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, cause=1, *, alpha=0.0, ties="breslow", n_iter=100, tol=1e-9):
+        self.cause = cause
+        self.alpha = alpha
+        self.ties = ties
+        self.n_iter = n_iter
+        self.tol = tol
+
+    def fit(self, X, y):
+        """Fit one Cox model per cause.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : structured ndarray
+            Competing-risks outcome (:func:`competing_y`).
+
+        Returns
+        -------
+        self
+        """
+        event, time = check_competing_y(y, X)
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        self.n_causes_ = n_causes(event, self.cause)
+        coef = np.zeros((self.n_causes_, X.shape[1]))
+        for k in range(1, self.n_causes_ + 1):
+            if np.any(event == k):
+                model = CoxPHSurvivalAnalysis(
+                    alpha=self.alpha, ties=self.ties, n_iter=self.n_iter, tol=self.tol
+                ).fit(X, Surv.from_arrays(event == k, time))
+                coef[k - 1] = model.coef_
+        self.coef_ = coef
+        self.jump_times_, self.baseline_hazard_jumps_ = breslow_jumps(
+            X @ coef.T, event, time, self.n_causes_
+        )
+        return self
+
+    def _log_risk(self, X):
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_.T
+
+    def predict(self, X):
+        """Log cause-specific hazard ratio of ``cause`` (higher = earlier).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self._log_risk(X)[:, self.cause - 1]
+
+    def predict_cumulative_incidence(self, X, times):
+        """Cumulative incidence of ``cause`` at ``times`` (Aalen-Johansen).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        times : array-like of shape (n_times,)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_times)
+        """
+        times = check_times(times)
+        return incidence_from_cause_hazards(
+            self.jump_times_, self.baseline_hazard_jumps_, self._log_risk(X), self.cause, times
+        )

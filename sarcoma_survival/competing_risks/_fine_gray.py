@@ -1,0 +1,250 @@
+"""Fine-Gray proportional subdistribution hazards, fitted as R's ``cmprsk::crr`` does."""
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.linalg import LinAlgError, solve
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..utils import check_competing_y
+from ._base import (
+    CAUSE_CONSTRAINT,
+    CompetingRisksMixin,
+    check_times,
+    n_causes,
+    step_values,
+)
+from ._nonparametric import censoring_survival
+
+# Distinct event times of the cause handled at once (bounds memory to ~_CHUNK * n).
+_CHUNK = 256
+
+
+class _SubdistributionLikelihood:
+    """Negative log pseudo-likelihood of Fine & Gray (1999) with IPCW risk sets.
+
+    At each distinct time ``u`` of an event of the cause, the risk set holds every
+    patient with ``time >= u`` (weight 1) and every patient who had a competing event
+    before ``u`` (weight ``G(u-) / G(time_i-)``, ``G`` the censoring Kaplan-Meier);
+    patients censored before ``u`` are out. Ties: Breslow.
+    """
+
+    def __init__(self, X, event, time, cause):
+        self.X = X
+        self.time = time
+        is_cause = event == cause
+        self.event_times, self.n_events = np.unique(time[is_cause], return_counts=True)
+        self.sum_x_events = X[is_cause].sum(axis=0)
+        g_before, _ = censoring_survival(event, time, events_first=False)
+        self.competing = (event > 0) & ~is_cause
+        self.g_subject = g_before(time)
+        self.g_event = g_before(self.event_times)
+
+    def _weights(self, rows):
+        u = self.event_times[rows, None]
+        w = (self.time[None, :] >= u).astype(float)
+        late_competing = self.competing[None, :] & (self.time[None, :] < u)
+        ratio = self.g_event[rows, None] / np.where(self.g_subject > 0, self.g_subject, 1.0)[None, :]
+        return np.where(late_competing, ratio, w)
+
+    def __call__(self, beta, *, derivatives=True):
+        eta = self.X @ beta
+        shift = eta.max(initial=0.0)
+        risk = np.exp(eta - shift)
+        p = beta.size
+        value = -float(self.sum_x_events @ beta)
+        grad = -self.sum_x_events.astype(float).copy()
+        hess = np.zeros((p, p))
+        s0_all = np.empty(self.event_times.size)
+        for start in range(0, self.event_times.size, _CHUNK):
+            rows = np.arange(start, min(start + _CHUNK, self.event_times.size))
+            a = self._weights(rows) * risk[None, :]
+            s0 = a.sum(axis=1)
+            s0_all[rows] = s0
+            d = self.n_events[rows]
+            value += float(d @ (np.log(s0) + shift))
+            if derivatives:
+                s1 = a @ self.X
+                grad += (d / s0) @ s1
+                coeff = (d / s0) @ a
+                hess += (self.X * coeff[:, None]).T @ self.X - (s1 * (d / s0**2)[:, None]).T @ s1
+        self.s0_ = s0_all * np.exp(shift)
+        return value, grad, hess
+
+    def baseline_jumps(self, beta):
+        """Breslow jumps of the baseline cumulative subdistribution hazard at ``beta``."""
+        self(beta, derivatives=False)
+        return self.n_events / self.s0_
+
+
+def fit_subdistribution(X, event, time, cause, alpha, n_iter, tol, owner):
+    """Newton-Raphson with step halving; returns ``(coef, event_times, baseline_jumps)``."""
+    p = X.shape[1]
+    beta = np.zeros(p)
+    if not np.any(event == cause):
+        return beta, np.zeros(0), np.zeros(0)
+    lik = _SubdistributionLikelihood(X, event, time, cause)
+
+    def objective(b, derivatives=True):
+        value, grad, hess = lik(b, derivatives=derivatives)
+        return (value + 0.5 * alpha * float(b @ b), grad + alpha * b, hess + alpha * np.eye(p))
+
+    value, grad, hess = objective(beta)
+    converged = p == 0
+    for _ in range(n_iter if p else 0):
+        try:
+            step = solve(hess, grad, assume_a="sym")
+        except (LinAlgError, ValueError):
+            break
+        scale = 1.0
+        for _halving in range(30):
+            candidate = beta - scale * step
+            new_value = objective(candidate, derivatives=False)[0]
+            if np.isfinite(new_value) and new_value <= value + 1e-12 * abs(value):
+                break
+            scale *= 0.5
+        else:
+            break
+        change = value - new_value
+        beta = candidate
+        value, grad, hess = objective(beta)
+        if change <= tol * max(abs(value), 1.0) or np.max(np.abs(scale * step)) < 1e-12:
+            converged = True
+            break
+    if not converged:
+        warnings.warn(
+            f"{type(owner).__name__}: Newton-Raphson did not converge in {n_iter} iterations "
+            "(a covariate may separate the events; try alpha > 0)",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return beta, lik.event_times, lik.baseline_jumps(beta)
+
+
+class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
+    """Fine-Gray proportional subdistribution hazards model of one cause.
+
+    The cumulative incidence of ``cause`` is ``F(t | x) = 1 - exp(-exp(x @ coef_) L0(t))``.
+    The coefficients maximise Fine & Gray's (1999) weighted partial likelihood exactly as
+    R's ``cmprsk::crr`` does: a patient with a competing event stays in the risk sets
+    after it, weighted by the censoring Kaplan-Meier ratio ``G(u-) / G(t_i-)`` (both taken
+    just before the times); Breslow handling of ties; Newton-Raphson with step halving. The
+    baseline ``L0`` is crr's Breslow-type estimate (its ``bfitj``). Coefficients agree with
+    ``crr`` to 1e-3 (tested on R's data and on the synthetic cohort).
+
+    Parameters
+    ----------
+    cause : int, default=1
+        Cause of interest (its code in ``y``); every other positive code competes.
+    alpha : float, default=0
+        Ridge penalty: ``0.5 * alpha * ||coef||^2`` is added to the negative log
+        pseudo-likelihood summed over patients, as in
+        :class:`sksurv.linear_model.CoxPHSurvivalAnalysis`.
+    n_iter : int, default=100
+        Maximum Newton-Raphson iterations.
+    tol : float, default=1e-9
+        Convergence tolerance on the relative decrease of the objective.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,)
+        Log subdistribution hazard ratios, in the column order of X.
+    n_causes_ : int
+        Causes seen at fit (the largest code, at least ``cause``). A cause of interest
+        without any event in the training data gets ``coef_ = 0`` and an incidence of 0.
+    event_times_ : ndarray
+        Distinct event times of the cause in the training data.
+    baseline_cumulative_hazard_ : ndarray
+        ``L0`` at ``event_times_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X is a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sarcoma_survival.competing_risks import FineGrayCoxPH, competing_y
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> event = np.where(rng.random(200) < 0.6, np.where(X[:, 0] + rng.normal(size=200) > 0, 1, 2), 0)
+    >>> y = competing_y(event, rng.exponential(1.0, 200) + 0.01)
+    >>> model = FineGrayCoxPH(cause=1).fit(X, y)
+    >>> model.predict_cumulative_incidence(X[:3], [0.5, 1.0]).shape
+    (3, 2)
+    """
+
+    _parameter_constraints = {
+        "cause": CAUSE_CONSTRAINT,
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9):
+        self.cause = cause
+        self.alpha = alpha
+        self.n_iter = n_iter
+        self.tol = tol
+
+    def fit(self, X, y):
+        """Fit the subdistribution hazards model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Numeric covariates.
+        y : structured ndarray
+            Competing-risks outcome (:func:`competing_y`).
+
+        Returns
+        -------
+        self
+        """
+        event, time = check_competing_y(y, X)
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        self.n_causes_ = n_causes(event, self.cause)
+        coef, times, jumps = fit_subdistribution(
+            X, event, time, self.cause, self.alpha, self.n_iter, self.tol, self
+        )
+        self.coef_ = coef
+        self.event_times_ = times
+        self.baseline_cumulative_hazard_ = np.cumsum(jumps)
+        return self
+
+    def predict(self, X):
+        """Linear predictor ``X @ coef_`` (log subdistribution hazard ratio; higher = earlier).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        return X @ self.coef_
+
+    def predict_cumulative_incidence(self, X, times):
+        """Cumulative incidence of ``cause`` at ``times``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        times : array-like of shape (n_times,)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_times)
+        """
+        times = check_times(times)
+        eta = self.predict(X)
+        base = step_values(self.event_times_, self.baseline_cumulative_hazard_, times)
+        return -np.expm1(-np.exp(eta)[:, None] * base[None, :])
