@@ -130,7 +130,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     """Fine-Gray proportional subdistribution hazards model of one cause.
 
     The cumulative incidence of ``cause`` is ``F(t | x) = 1 - exp(-exp(x @ coef_) L0(t))``.
-    The coefficients maximise Fine & Gray's (1999) weighted partial likelihood exactly as
+    The coefficients maximize Fine & Gray's (1999) weighted partial likelihood exactly as
     R's ``cmprsk::crr`` does: a patient with a competing event stays in the risk sets
     after it, weighted by the censoring Kaplan-Meier ratio ``G(u-) / G(t_i-)`` (both taken
     just before the times); Breslow handling of ties; Newton-Raphson with step halving. The

@@ -27,7 +27,7 @@ def plot_stacked_incidence(times, incidences, *, labels=("distant metastasis", "
         One per cause.
     ax : matplotlib Axes, optional
         Drawn into; a new figure when None.
-    colors : sequence of colours, optional
+    colors : sequence of colors, optional
 
     Returns
     -------

@@ -5,7 +5,7 @@ with training loss L^T and held-out loss L^V::
 
     O      = L^V - L^T                      (overfitting at a checkpoint)
     ΔO_k   = O_{N+n} - O_N                  (how much more the head overfits)
-    ΔG_k   = L^V_N - L^V_{N+n}              (how much it generalises better)
+    ΔG_k   = L^V_N - L^V_{N+n}              (how much it generalizes better)
     w_k    ∝ ΔG_k / ΔO_k²,   Σ w_k = 1
 
 ΔG is clamped at 0 (a head whose held-out loss rose earns no weight) and ΔO² at ``eps``
