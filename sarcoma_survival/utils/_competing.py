@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .validation import _patient_labels
+from .validation import _patient_labels, _two_fields
 
 #: dtype of a competing-risks outcome: ``event`` 0 = censored, 1..K = cause; ``time`` > 0.
 COMPETING_DTYPE = np.dtype([("event", np.int64), ("time", np.float64)])
@@ -125,14 +125,9 @@ def check_competing_y(y, X=None, *, allow_no_event=False):
     >>> event.tolist()
     [2, 0]
     """
-    dtype = getattr(y, "dtype", None)
-    if dtype is None or dtype.names is None or len(dtype.names) != 2:
-        raise ValueError(
-            "y must be a competing-risks structured array with an integer event field "
-            "(0 = censored, 1..K = cause) and a float time field, as made by "
-            f"sarcoma_survival.competing_risks.competing_y; got {type(y).__name__} "
-            f"with dtype {dtype}"
-        )
+    dtype = _two_fields(y, "a competing-risks structured array with an integer event field "
+                           "(0 = censored, 1..K = cause) and a float time field, as made by "
+                           "sarcoma_survival.competing_risks.competing_y")
     event_field, time_field = dtype.names
     if dtype[event_field].kind == "b":
         raise ValueError(

@@ -12,6 +12,14 @@ def _patient_labels(X, n):
     return [f"sample {i}" for i in range(n)]
 
 
+def _two_fields(y, what):
+    """The dtype of a structured ``y`` with two fields (event, time); else a ValueError."""
+    dtype = getattr(y, "dtype", None)
+    if dtype is None or dtype.names is None or len(dtype.names) != 2:
+        raise ValueError(f"y must be {what}; got {type(y).__name__} with dtype {dtype}")
+    return dtype
+
+
 def check_survival_y(y, X=None, *, allow_all_censored=False):
     """Validate a scikit-survival structured array and return ``(event, time)``.
 
@@ -46,13 +54,8 @@ def check_survival_y(y, X=None, *, allow_all_censored=False):
     >>> event.tolist(), time.tolist()
     ([True, False], [10.0, 20.0])
     """
-    dtype = getattr(y, "dtype", None)
-    if dtype is None or dtype.names is None or len(dtype.names) != 2:
-        raise ValueError(
-            "y must be a structured array with an event (bool) and a time (float) "
-            "field, for example sksurv.util.Surv.from_arrays(event, time); "
-            f"got {type(y).__name__} with dtype {dtype}"
-        )
+    dtype = _two_fields(y, "a structured array with an event (bool) and a time (float) field, "
+                           "for example sksurv.util.Surv.from_arrays(event, time)")
     if X is not None and len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} entries")
     event_field, time_field = dtype.names
