@@ -28,8 +28,7 @@ import numpy as np
 import pandas as pd
 import SimpleITK as sitk
 
-from sarcoma_survival.preprocessing import VolumePreprocessor
-from sarcoma_survival.preprocessing import VolumeArray, _volume
+from sarcoma_survival.preprocessing import VolumeArray, VolumePreprocessor, _volume
 from sarcoma_survival.utils import _files
 
 
@@ -117,7 +116,7 @@ def main():
         X = make_cohort(folder, args.n_patients)
         pre = VolumePreprocessor(size=args.size, n4=False, cache_dir=folder / "cache").fit(X)
         pre.transform(X)  # fill the cache (and memoise the input digests, as both loops would)
-        for mode, use_net in modes:  # warm-up (page cache, torch kernels), not timed
+        for _mode, use_net in modes:  # warm-up (page cache, torch kernels), not timed
             plain_loop(pre, X, 1, make_step(use_net))
         timings = {(mode, name): [] for mode, _ in modes for name in ("plain", "checked")}
         for _ in range(args.repeats):

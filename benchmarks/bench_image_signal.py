@@ -3,7 +3,7 @@
 Trains ``DenseNetSurvival`` on the images alone of a paper-size synthetic cohort
 (``make_synthetic_cohort(287, random_state=0)``, default image size, OS outcome) and scores
 it on a fresh cohort from another ``random_state`` (default 1000 patients), because a
-44-patient test set cannot tell a model from noise (DESIGN.md §9). Prints the model's
+44-patient test set cannot tell a model from noise (docs/user_guide/synthetic.rst). Prints the model's
 Harrell C-index, the oracle C-index of the true OS log-hazard on the same cohort, and the
 Spearman correlation of the predicted risk with the true image-only risk component.
 
@@ -23,7 +23,6 @@ from sksurv.metrics import concordance_index_censored
 from sarcoma_survival.datasets import make_synthetic_cohort
 from sarcoma_survival.nn import DenseNetSurvival
 from sarcoma_survival.preprocessing import VolumePreprocessor
-
 
 COMPACT = {"module__init_features": 32, "module__growth_rate": 16, "module__block_config": (3, 6, 6)}
 

@@ -7,13 +7,14 @@ the 70 % and select their epoch on the 15 % validation part (``validation_data``
 other models fit on both parts (they have no use for a separate validation set). Every
 model is then scored on one large fresh cohort drawn with another ``random_state``
 (default 1000 patients), because the paper-size 15 % test set (44 patients) has a C-index
-standard error near 0.07 (DESIGN.md §9); its C-index is reported too, to show the noise.
+standard error near 0.07 (docs/user_guide/synthetic.rst); its C-index is reported too, to show the noise.
 
 Rows: MMNN with gradient blending (library defaults, which retrain on the blend set's
 patients with the estimated weights), the online run alone ("raw rule": no refit, no
 floor or smoothing of the weights), the same with the paper's recipe where our defaults
 differ (ReLU clinical MLP, ``blend_eps=1e-6``), MMNN without blending
-(the paper's ablation), MMNN with fixed uniform weights, DenseNetSurvival (image only), ClinicalMLPSurvival, ClinicalRSF,
+(the paper's ablation), MMNN with fixed uniform weights, DenseNetSurvival (image only), ClinicalMLPSurvival,
+ClinicalRSF,
 RadiomicsCoxNet (radiomics + clinical, ElasticNet Cox; ``--no-radiomics`` skips it) and
 the oracle (the generator's true log-hazard). Columns: Harrell's C on the large cohort
 (mean +- SD over seeds), Spearman correlation of the predicted with the true risk, the C
@@ -26,13 +27,13 @@ Full run (the lead runs it on a quiet machine; about 30-60 min per seed on 2 CPU
     python benchmarks/bench_mmnn.py --seeds 0 1 2 --epochs 40 --out bench_mmnn.csv
 
 CPU-feasible run used for the user guide (tiny DenseNet, 24^3, no N4, 30 epochs, Adam,
-batch 32, tumour z-score; 10-20 s per neural fit, about 5 min in all on 1 CPU thread):
+batch 32, tumor z-score; 10-20 s per neural fit, about 5 min in all on 1 CPU thread):
 
     python benchmarks/bench_mmnn.py --seeds 0 1 2 --image-size 24 --size 24 --no-n4 \
         --tiny-net --epochs 30 --warmup 5 --period 5 --no-radiomics --optimizer adam \
         --lr 0.001 --batch-size 32 --normalize tumor --test-seed 1 --threads 1 --n-jobs 1
 
-The paper's optimiser recipe: drop ``--optimizer adam --lr 0.001 --batch-size 32``.
+The paper's optimizer recipe: drop ``--optimizer adam --lr 0.001 --batch-size 32``.
 
 DenseNet-121 at 48^3 (the user guide's GPU table; about 45 s per MMNN fit on an H200,
 one process per seed):
@@ -171,7 +172,7 @@ def run(args):
     return pd.DataFrame(rows), pd.DataFrame(extras)
 
 
-def summarise(results):
+def summarize(results):
     """Mean +- SD over seeds per model, in the order models first appear."""
     order = list(dict.fromkeys(results["model"]))
     table = results.groupby("model").agg(["mean", "std"]).loc[order]
@@ -235,7 +236,7 @@ def main(argv=None):
     results.to_csv(args.out, index=False)
     print(f"\nsynthetic {args.outcome.upper()}, trained on {args.n_train} patients (70/15/15 split), "
           f"scored on {args.n_test} fresh patients; seeds {args.seeds}; per-seed rows in {args.out}")
-    print(summarise(results).to_string())
+    print(summarize(results).to_string())
     if len(extras):
         print("\nMMNN auxiliary heads on the large test cohort, and the last blending weights")
         print(extras.groupby("model").mean(numeric_only=True).drop(columns="seed").round(3).to_string())

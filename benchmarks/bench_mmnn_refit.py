@@ -9,7 +9,7 @@ fits, on the same synthetic cohort and in one process:
 * ``online``: ``blend_refit=False``, the single online run;
 * ``refit``: ``blend_refit=True`` as shipped;
 * ``refit, full first run``: the same with the first run forced to ``max_epochs`` (the
-  earlier behaviour), to time what the early stop saves;
+  earlier behavior), to time what the early stop saves;
 
 and checks that the two refits give the same predictions (they replay the same weights).
 Timings alternate between variants over ``--repeats`` rounds; compare the printed ratios,

@@ -1,18 +1,21 @@
 """MMNN and DenseNetSurvival on the 51 real TCIA STS patients (T1 only), by 5-fold CV.
 
 Needs ``../shared/validation/sts_tcia`` (or ``$SARCOMA_SURVIVAL_VALIDATION``). Compact image
-network at 32^3, tumour z-score (``normalize="tumor"``, as the user guide recommends for
+network at 32^3, tumor z-score (``normalize="tumor"``, as the user guide recommends for
 image networks), 30 epochs, the paper's SGD recipe; prints ``compare_models``' table.
 Run: ``python benchmarks/bench_mmnn_tcia.py`` (about 6 minutes on 2 CPU cores).
 """
 import time
+
 import torch
-torch.set_num_threads(2)
-from sarcoma_survival import MMNNSurvival, DenseNetSurvival
+
+from sarcoma_survival import DenseNetSurvival, MMNNSurvival
 from sarcoma_survival.compare import compare_models
 from sarcoma_survival.datasets import load_tcia_sts
 from sarcoma_survival.model_selection import RepeatedSurvivalStratifiedKFold
 from sarcoma_survival.preprocessing import VolumePreprocessor
+
+torch.set_num_threads(2)
 
 tcia = load_tcia_sts()
 net = {"module__init_features": 32, "module__growth_rate": 16, "module__block_config": (3, 6, 6)}

@@ -61,7 +61,6 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
 
-import numpy as np
 import torch
 from skorch.callbacks import Callback
 
@@ -200,7 +199,8 @@ def run(args):
     timer = TrainStepTimer()
     t = time.perf_counter()
     probe = MMNNSurvival(max_epochs=args.throughput_epochs, gradient_blending=False, blend_refit=False,
-                         callbacks=[("train_step_timer", timer)], **base).fit(X_tr, y_tr, validation_data=(X_val, y_val))
+                         callbacks=[("train_step_timer", timer)], **base).fit(
+            X_tr, y_tr, validation_data=(X_val, y_val))
     probe_s = time.perf_counter() - t
     n_clinical = probe.n_encoded_features_
     estimator_rate = timer.rate()

@@ -18,9 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sarcoma_survival.preprocessing import VolumePreprocessor
+from sarcoma_survival.preprocessing import VolumePreprocessor, read_image
 from sarcoma_survival.preprocessing._intensity import foreground_mask, n4_correct
-from sarcoma_survival.preprocessing._io import read_image
 
 
 def frame(validation, n):
@@ -61,9 +60,9 @@ def main():
         for n_jobs in (1, 2):
             with tempfile.TemporaryDirectory() as cache:
                 pre = VolumePreprocessor(size=size, cache_dir=cache, n_jobs=n_jobs)
-                vol, cold, peak = timed(lambda: pre.fit(X).transform(X))
-                _, warm, _ = timed(lambda: pre.transform(X))
-                _, load, _ = timed(lambda: np.asarray(vol))
+                vol, cold, peak = timed(lambda pre=pre: pre.fit(X).transform(X))
+                _, warm, _ = timed(lambda pre=pre: pre.transform(X))
+                _, load, _ = timed(lambda vol=vol: np.asarray(vol))
                 print(f"size {size}^3 n_jobs={n_jobs}: cold {cold / n:.2f} s/patient, cached transform "
                       f"{warm / n * 1000:.1f} ms/patient, np.asarray of cached {load / n * 1000:.1f} ms/patient, "
                       f"python peak (main process) {peak:.0f} MiB")

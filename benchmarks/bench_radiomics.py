@@ -2,7 +2,7 @@
 
 Reads ``../shared/validation/sts_tcia/nifti/STS_xxx/MR_T1_image.nii.gz`` and
 ``MR_T1_mask.nii.gz`` (T1 only) and runs :class:`~sarcoma_survival.radiomics.RadiomicsExtractor`
-with its default 100 features. These volumes were N4-corrected and fat-normalised by the IBSI
+with its default 100 features. These volumes were N4-corrected and fat-normalized by the IBSI
 team already, so the default mode here is ``preprocessor=None`` (raw files, PyRadiomics'
 default bin width 25); ``--preprocessed`` adds this toolkit's N4 + z-score
 (``VolumePreprocessor.load_native``) to the timing.

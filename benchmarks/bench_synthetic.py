@@ -42,7 +42,8 @@ def image_measurements(X):
     bright, components = [], []
     for pid in X.index:
         t1 = sitk.ReadImage(X.at[pid, "t1"], sitk.sitkFloat32)
-        t2 = sitk.Resample(sitk.ReadImage(X.at[pid, "t2"], sitk.sitkFloat32), t1, sitk.Transform(), sitk.sitkLinear, 0.0)
+        t2 = sitk.Resample(sitk.ReadImage(X.at[pid, "t2"], sitk.sitkFloat32), t1, sitk.Transform(),
+                           sitk.sitkLinear, 0.0)
         mask = sitk.ReadImage(X.at[pid, "mask"])
         m = sitk.GetArrayFromImage(mask).astype(bool)
         v2 = sitk.GetArrayFromImage(t2)[m]
@@ -65,7 +66,8 @@ def report(name, cohort, cox):
               f"image-only part {harrell(y, cohort[f'image_risk_{outcome}']):.3f} | "
               f"clinical-only part {harrell(y, cohort[f'clinical_risk_{outcome}']):.3f} | "
               f"clinical Cox {harrell(y, cox[outcome].predict(cohort.X)):.3f} "
-              f"(Spearman with true risk {spearmanr(cox[outcome].predict(cohort.X), cohort[f'risk_{outcome}']).statistic:.3f})")
+              f"(Spearman with true risk "
+              f"{spearmanr(cox[outcome].predict(cohort.X), cohort[f'risk_{outcome}']).statistic:.3f})")
     z_n, z_p = cohort.latent["z_necrosis"], cohort.latent["z_pattern"]
     y = cohort.y_os
     print(f"  OS Harrell C of parts: necrosis (histogram) only {harrell(y, z_n):.3f} | "
@@ -74,7 +76,8 @@ def report(name, cohort, cox):
           f"{harrell(y, cohort.risk_os - (cohort.image_risk_os - cohort.params['necrosis_weight'] * z_n)):.3f}")
     bright, components = image_measurements(cohort.X)
     print(f"  T2-bright fraction vs necrotic_fraction: Spearman "
-          f"{spearmanr(bright, cohort.latent['necrotic_fraction']).statistic:.3f}; its OS C {harrell(cohort.y_os, bright):.3f}")
+          f"{spearmanr(bright, cohort.latent['necrotic_fraction']).statistic:.3f}; "
+          f"its OS C {harrell(cohort.y_os, bright):.3f}")
     print(f"  necrotic components vs scatter: Spearman "
           f"{spearmanr(components, cohort.latent['scatter']).statistic:.3f}; "
           f"vs necrotic_fraction {spearmanr(components, cohort.latent['necrotic_fraction']).statistic:.3f}")
@@ -88,7 +91,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         start, cpu = time.perf_counter(), time.process_time()
-        cohort = make_synthetic_cohort(287, image_size=args.image_size, random_state=0, data_dir=folder, n_jobs=args.n_jobs)
+        cohort = make_synthetic_cohort(287, image_size=args.image_size, random_state=0, data_dir=folder,
+                                       n_jobs=args.n_jobs)
         print(f"generation, 287 patients: {time.perf_counter() - start:.1f} s wall, "
               f"{time.process_time() - cpu:.1f} s CPU of this process")
         start = time.perf_counter()

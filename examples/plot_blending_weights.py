@@ -6,7 +6,7 @@ Gradient-blending weights
 The multimodal network :class:`~sarcoma_survival.MMNNSurvival` has three risk heads during
 training: the clinical subnetwork's, the image subnetwork's and the multimodal one that
 fuses both. Gradient blending (Wang, Tran & Feiszli, 2020) weighs their Cox losses by how
-much each head generalises per unit of overfitting, re-estimated during training on a
+much each head generalizes per unit of overfitting, re-estimated during training on a
 *blend set* held out of the training patients. This example trains the network briefly,
 draws the weights of each epoch (the paper's Fig. 1) with
 :func:`~sarcoma_survival.plotting.plot_blending_weights`, and scores each head.
@@ -96,7 +96,7 @@ pd.Series(scores, name="test C-index (OS)").round(3)
 history = pd.DataFrame(model.history_[:, ["epoch", "train_loss", "valid_loss"]],
                        columns=["epoch", "train_loss", "valid_loss"]).set_index("epoch")
 ax = history.plot(marker="o", figsize=(6, 3.5))
-ax.axvline(model.best_epoch_, color="grey", ls=":", label="kept epoch")
+ax.axvline(model.best_epoch_, color="gray", ls=":", label="kept epoch")
 ax.set_ylabel("Cox loss")
 ax.legend()
 ax.figure.tight_layout()

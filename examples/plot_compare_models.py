@@ -10,7 +10,7 @@ cloned and fitted on the same training patients, and scored on the same test pat
 (Harrell's C-index, its bootstrap SD and the integrated Brier score).
 
 **Everything here is simulated.** The cohort comes from
-:func:`~sarcoma_survival.datasets.make_synthetic_cohort`: its tumours carry a necrosis
+:func:`~sarcoma_survival.datasets.make_synthetic_cohort`: its tumors carry a necrosis
 signal that first-order radiomics can see and the clinical variables cannot, and its true
 risks are known, so each model is shown next to the C-index of the true risk (the
 "oracle"). The numbers are not those of the paper and say nothing about real patients. To
@@ -78,7 +78,7 @@ models = {
 # %%
 # One split for every model and outcome
 # -------------------------------------
-# The paper's 70/15/15 split (stratified by tumour volume, location, RT timing and the OS
+# The paper's 70/15/15 split (stratified by tumor volume, location, RT timing and the OS
 # event). Models are trained on training + validation patients; the neural models carve
 # their own validation set out of them for checkpoint selection.
 X_train, X_val, X_test, *_ = train_val_test_split(X, cohort.y_os, random_state=0)
@@ -126,7 +126,7 @@ for ax, name in zip(axes, outcomes):
     ax.scatter([paper[r][0 if name == "OS" else 1] for r in known],
                [rows.index(r) for r in known], facecolors="none", edgecolors="C3",
                label="paper, real cohort")
-    ax.axvline(0.5, color="grey", lw=0.8, ls=":")
+    ax.axvline(0.5, color="gray", lw=0.8, ls=":")
     ax.set_title(name)
     ax.set_xlabel("Harrell's C-index")
 axes[0].set_yticks(np.arange(len(rows)), rows)

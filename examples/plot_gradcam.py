@@ -3,7 +3,7 @@
 Grad-CAM heat maps on MRI
 ===========================
 
-Where in the tumour does an image model look? Grad-CAM weighs the feature maps of a layer
+Where in the tumor does an image model look? Grad-CAM weighs the feature maps of a layer
 of the 3D network by the gradient of the predicted risk, giving a heat map over the input
 volume. :func:`~sarcoma_survival.explain.gradcam` computes it for a fitted
 :class:`~sarcoma_survival.DenseNetSurvival` (or the image subnetwork of
@@ -15,7 +15,7 @@ through its peak.
 learnt something, and a network has to train for minutes to learn from the default
 synthetic cohort. To stay near two minutes on a CPU, this example simulates an easier
 cohort: 200 patients whose outcome depends on the images only, through the necrotic
-fraction of the tumour (``clinical_weight=0``, ``necrosis_weight=2``, no spatial
+fraction of the tumor (``clinical_weight=0``, ``necrosis_weight=2``, no spatial
 pattern; see :func:`~sarcoma_survival.datasets.make_synthetic_cohort`). Necrosis is dark on
 T1 post-contrast and bright on T2 fat-sat. The network is a small 3D DenseNet, trained for
 eight epochs on 32-voxel crops without N4 correction or augmentation.
@@ -74,7 +74,7 @@ print(f"layer {maps.layer}; map sizes: {maps.resolutions}")
 # segmentation either: compare it with the images before drawing conclusions, since a
 # network that ranks patients well may be most sensitive outside the region that carries
 # the signal (here the simulator's necrosis), and an 8-voxel map is coarse.
-# The simulator's necrotic fraction of each tumour is in the title.
+# The simulator's necrotic fraction of each tumor is in the title.
 necrosis = cohort.latent["necrotic_fraction"]
 for i, patient in enumerate(maps.index):
     label = "highest" if i == 0 else "lowest"

@@ -85,6 +85,6 @@ for blending, group in results.groupby("param_gradient_blending"):
 ax.set_xscale("log")
 ax.set_xlabel("peak learning rate")
 ax.set_ylabel("CV C-index (OS)")
-ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+ax.axhline(0.5, color="gray", lw=0.8, ls=":")
 ax.legend(fontsize="small")
 fig.tight_layout()

@@ -67,7 +67,7 @@ sheet["DMFS (months)"] = (synthetic.y_dm["time"] / days_per_month).round(2)
 for new_id, old_id in zip(sheet.index, synthetic.X.index):
     (study / "images" / new_id).mkdir(parents=True)
     for column, name in [("t1", "T1_post.nii.gz"), ("t2", "T2_fs.nii.gz"),
-                         ("mask", "tumour_mask.nii.gz")]:
+                         ("mask", "tumor_mask.nii.gz")]:
         shutil.copy(synthetic.X.at[old_id, column], study / "images" / new_id / name)
 sheet.head()
 
@@ -91,7 +91,7 @@ manifest["mets_at_presentation"] = sheet["M1 at diagnosis"]
 manifest["rt_timing"] = sheet["RT"].map({"pre-operative": "preop", "post-operative": "postop"})
 manifest["t1"] = [f"images/{pid}/T1_post.nii.gz" for pid in sheet.index]
 manifest["t2"] = [f"images/{pid}/T2_fs.nii.gz" for pid in sheet.index]
-manifest["mask"] = [f"images/{pid}/tumour_mask.nii.gz" for pid in sheet.index]
+manifest["mask"] = [f"images/{pid}/tumor_mask.nii.gz" for pid in sheet.index]
 manifest["os_event"] = sheet["Dead"]
 manifest["os_time"] = sheet["OS (months)"] * days_per_month
 manifest["dm_event"] = sheet["Distant mets"]
@@ -165,7 +165,7 @@ print(f"OS C-index over 5 folds: {scores.mean():.3f} (SD {scores.std(ddof=1):.3f
 
 # %%
 # The image models read the files named in the manifest. A quick look at what they see:
-# :class:`~sarcoma_survival.VolumePreprocessor` crops each patient's T1 and T2 to the tumour
+# :class:`~sarcoma_survival.VolumePreprocessor` crops each patient's T1 and T2 to the tumor
 # and its surroundings and resizes them to a cube (N4 bias-field correction is switched off
 # here to save time). Middle slice of the first three patients:
 volumes = VolumePreprocessor(size=24, n4=False).fit_transform(cohort.X.iloc[:3])

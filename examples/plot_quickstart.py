@@ -18,7 +18,7 @@ these numbers says anything about real sarcoma patients.
 # A simulated cohort of the paper's size
 # --------------------------------------
 # :func:`~sarcoma_survival.datasets.make_synthetic_cohort` writes real NIfTI files (T1, T2,
-# tumour mask) and a manifest, and returns the cohort table ``X`` (one row per patient), the
+# tumor mask) and a manifest, and returns the cohort table ``X`` (one row per patient), the
 # outcomes ``y_os`` / ``y_dm`` (scikit-survival structured arrays, times in days) and the true
 # log-hazard ratios ``risk_os`` / ``risk_dm``. The clinical models of this example do not read
 # the images, so they are rendered small (``image_size=24``); the files are cached, and a
@@ -42,7 +42,7 @@ X.drop(columns=["t1", "t2", "mask"]).head()
 # %%
 # The paper's 70/15/15 split
 # --------------------------
-# :func:`~sarcoma_survival.model_selection.train_val_test_split` stratifies by tumour volume,
+# :func:`~sarcoma_survival.model_selection.train_val_test_split` stratifies by tumor volume,
 # location, RT timing and the event indicator. The validation part exists for the neural
 # networks (checkpoint selection); the clinical models below are trained on training +
 # validation patients, as :func:`~sarcoma_survival.compare.compare_models` does.
@@ -56,7 +56,7 @@ print(f"train {len(X_train)}, validation {len(X_val)}, test {len(X_test)} "
 # Fit two clinical models
 # -----------------------
 # :class:`~sarcoma_survival.SarculatorCoxPH` is a Cox model on the four Sarculator variables
-# (age, tumour size, grade, histology); :class:`~sarcoma_survival.ClinicalRSF` is a random
+# (age, tumor size, grade, histology); :class:`~sarcoma_survival.ClinicalRSF` is a random
 # survival forest on all eleven clinical variables. Both take the cohort table directly:
 # missing values are imputed and categories one-hot encoded inside, on the training patients.
 models = {

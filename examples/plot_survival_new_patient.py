@@ -18,7 +18,7 @@ about real patients.
 # Fit a model on the training cohort
 # ----------------------------------
 # :class:`~sarcoma_survival.SarculatorCoxPH` uses the four variables of the Sarculator
-# nomogram (age, tumour size, grade, histology) and gives a survival function for every
+# nomogram (age, tumor size, grade, histology) and gives a survival function for every
 # patient (Cox model with a Breslow baseline hazard). Clinical models do not read the images,
 # so the cohort's images are rendered small.
 import matplotlib.pyplot as plt
@@ -40,7 +40,7 @@ pd.Series(model.coef_, index=model.get_feature_names_out(), name="log hazard rat
 # the cohort schema; unknown values may be left out (``NaN``) and are imputed with the
 # training statistics (median of numbers, most frequent category). Here three hypothetical
 # patients: a younger one with a small myxoid liposarcoma, an older one with a large
-# undifferentiated pleomorphic sarcoma, and the same large tumour in a patient of unknown
+# undifferentiated pleomorphic sarcoma, and the same large tumor in a patient of unknown
 # age (imputed as the median age of the training cohort).
 new_patients = pd.DataFrame(
     {
@@ -52,7 +52,7 @@ new_patients = pd.DataFrame(
     },
     index=pd.Index(["NEW-1", "NEW-2", "NEW-3 (age unknown)"], name="patient_id"),
 )
-new_patients
+new_patients  # noqa: B018 - sphinx-gallery shows the cell's last expression
 
 # %%
 # Risk score and survival probabilities

@@ -2,7 +2,7 @@
 
 :func:`run_demo` draws a training cohort and a larger, independent test cohort from the
 synthetic generator (:func:`~sarcoma_survival.datasets.make_synthetic_cohort`, two
-``random_state`` values), fits every available model of the registry for OS and DM on
+``random_state`` values), fits every model of the registry for OS and DM on
 the first, scores it on the second (Harrell's C with a bootstrap SD, Spearman correlation
 of the predicted with the true risk, integrated Brier score, fit seconds), adds the
 oracle (the true risk) and writes the table and the figures of the best model into a run
@@ -92,10 +92,10 @@ def cohort_summary(cohort, name):
 
 
 def _check_models(models):
-    from ._registry import MODELS, available_models
+    from ._registry import MODELS, model_names
 
     if models is None:
-        return available_models()
+        return model_names()
     names = [m.strip() for m in models.split(",")] if isinstance(models, str) else list(models)
     names = [m for m in names if m]
     unknown = [m for m in names if m not in MODELS]
@@ -194,66 +194,45 @@ def _first_line(exc):
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
-def _survival_functions(estimator, X):
-    try:
-        return estimator.predict_survival_function(X)
-    except Exception:  # noqa: BLE001 - a model without survival curves still gets its C-index
-        return None
+def _fit_one(name, outcome, key, train, test, settings, random_state):
+    """Fit ``name`` on the training cohort for one outcome and score it on the test cohort.
 
-
-def _ibs(y_train, y_test, fns):
-    from .compare import _time_grid
-    from .metrics import integrated_brier_score
-
-    if fns is None:
-        return float("nan")
-    grid = _time_grid(y_test, fns, None, 50)
-    return float(integrated_brier_score(y_test, fns, grid, y_train=np.concatenate([y_train, y_test])))
-
-
-def _evaluate(y_train, y_test, risk, true_risk, fns, n_bootstraps, random_state):
+    The fit and the scores come from the routine of
+    :func:`~sarcoma_survival.compare.compare_models`; the demo adds the Spearman
+    correlation of the predicted with the true risk, and records warnings and a failure
+    (its first line) in the row instead of stopping.
+    """
     from scipy.stats import spearmanr
-
-    from .metrics import bootstrap_concordance, concordance_index
-
-    boot = bootstrap_concordance(y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state)
-    return {
-        "c_index": float(concordance_index(y_test, risk)),
-        "c_index_sd": float(boot.sd),
-        "spearman_true_risk": float(spearmanr(risk, true_risk).statistic),
-        "ibs": _ibs(y_train, y_test, fns),
-    }
-
-
-def _fit_one(name, outcome, key, train, test, settings, n_bootstraps, random_state):
-    """Fit ``name`` on the training cohort for one outcome and score it on the test cohort."""
     from threadpoolctl import threadpool_limits
 
-    from ._registry import IMAGE_MODELS, make_model
-    from .compare import count_parameters
+    from ._registry import MODELS, make_model
+    from .compare import _fit_and_score
 
     row = {"model": name, "outcome": outcome}
     caught = []
     try:
         estimator = demo_settings(make_model(name), random_state=random_state,
-                                  images=name in IMAGE_MODELS, **settings)
-        y_train, y_test = train[f"y_{key}"], test[f"y_{key}"]
+                                  images=MODELS[name].images, **settings)
         # Tree, linear and radiomics code gains nothing from threaded BLAS on small inputs,
         # and oversubscribed BLAS threads slow PyRadiomics' eigenvalue calls many times over.
         limit = None if _is_neural(estimator) else 1
         with threadpool_limits(limits=limit, user_api="blas"), \
                 warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            start = time.perf_counter()
-            estimator.fit(train.X, y_train)
-            row["fit_s"] = time.perf_counter() - start
-            start = time.perf_counter()
-            risk = np.asarray(estimator.predict(test.X), dtype=float)
-            fns = _survival_functions(estimator, test.X)
-            row["predict_s"] = time.perf_counter() - start
+            result, fit = _fit_and_score(
+                estimator, train.X, train[f"y_{key}"], test.X, test[f"y_{key}"],
+                n_bootstraps=DEMO_N_BOOTSTRAPS, random_state=random_state,
+            )
         true_risk = test[f"risk_{key}"].to_numpy()
-        row.update(_evaluate(y_train, y_test, risk, true_risk, fns, n_bootstraps, random_state))
-        row["n_parameters"] = count_parameters(estimator)
+        row.update(
+            c_index=result["c_index"],
+            c_index_sd=result["c_index_sd"],
+            spearman_true_risk=float(spearmanr(fit.risk, true_risk).statistic),
+            ibs=float(result["ibs"]),
+            fit_s=result["fit_time_s"],
+            predict_s=result["predict_time_s"],
+            n_parameters=result["n_parameters"],
+        )
     except Exception as exc:  # noqa: BLE001 - one failing model must not stop the demo
         row["error"] = _first_line(exc)
         return row, None
@@ -263,7 +242,7 @@ def _fit_one(name, outcome, key, train, test, settings, n_bootstraps, random_sta
             text = str(first.message).strip().splitlines()
             row["warnings"] = (f"{len(caught)} x {first.category.__name__}: "
                                f"{text[0] if text else ''}")
-    return row, Bunch(estimator=estimator, risk=risk, survival=fns)
+    return row, fit
 
 
 #: Rows of :func:`_dm_both_ways` and their descriptions (their C is Wolbers' concordance).
@@ -278,33 +257,30 @@ DM_BOTH_WAYS = {
 def _dm_both_ways(train, test, random_state):
     """DM rows of the Sarculator variables with death censored and with death competing.
 
-    Both are scored on the test cohort's competing outcome (cause 1 = DM): Wolbers'
-    concordance with its bootstrap SD and the integrated Brier score of the incidence.
+    Both go through the evaluation routine of
+    :func:`~sarcoma_survival.compare.compare_models` on the competing outcome (cause 1 =
+    DM): the Cox model is trained with death censored, the Fine-Gray model with death
+    competing, and both are scored on the test cohort's competing outcome (Wolbers'
+    concordance with its bootstrap SD, integrated Brier score of the incidence).
     """
     from scipy.stats import spearmanr
 
-    from .competing_risks import SarculatorFineGray
-    from .competing_risks._evaluate import censor_competing, row_label, score_competing_fit
+    from .compare import _fit_and_score
+    from .competing_risks import SarculatorFineGray, row_label
     from .models import SarculatorCoxPH
 
     rows = []
     for name, estimator in (("sarculator-coxph", SarculatorCoxPH()),
                             ("sarculator-finegray", SarculatorFineGray())):
-        label = row_label(name, "DM", estimator)
-        row = {"model": label, "outcome": "DM"}
+        row = {"model": row_label(name, "DM", estimator), "outcome": "DM"}
         try:
-            y_train = train.y_dm_competing
-            start = time.perf_counter()
-            if label.endswith("death censored)"):
-                estimator.fit(train.X, censor_competing(y_train))
-            else:
-                estimator.fit(train.X, y_train)
-            row["fit_s"] = time.perf_counter() - start
-            row.update(score_competing_fit(
-                estimator, test.X, y_train, test.y_dm_competing, bootstrap=True,
-                n_bootstraps=DEMO_N_BOOTSTRAPS, random_state=random_state, times=None, n_times=50))
-            row["spearman_true_risk"] = float(
-                spearmanr(estimator.predict(test.X), test["risk_dm"].to_numpy()).statistic)
+            result, fit = _fit_and_score(
+                estimator, train.X, train.y_dm_competing, test.X, test.y_dm_competing,
+                n_bootstraps=DEMO_N_BOOTSTRAPS, random_state=random_state,
+            )
+            row.update(c_index=result["c_index"], c_index_sd=result["c_index_sd"], ibs=result["ibs"],
+                       fit_s=result["fit_time_s"])
+            row["spearman_true_risk"] = float(spearmanr(fit.risk, test["risk_dm"].to_numpy()).statistic)
         except Exception as exc:  # noqa: BLE001 - one failing model must not stop the demo
             row["error"] = _first_line(exc)
         rows.append(row)
@@ -326,8 +302,9 @@ def wide_table(results):
 
     rows = []
     for name, group in results.groupby("model", sort=False):
-        default = DM_BOTH_WAYS.get(name, "Harrell C of the true log-hazard")
-        row = {"model": name, "description": MODELS.get(name, ("", {}, default))[2]}
+        spec = MODELS.get(name)
+        description = spec.description if spec else DM_BOTH_WAYS.get(name, "Harrell C of the true log-hazard")
+        row = {"model": name, "description": description}
         for outcome, _ in OUTCOMES:
             sub = group[group["outcome"] == outcome]
             r = sub.iloc[0] if len(sub) else pd.Series(dtype=object)
@@ -435,24 +412,25 @@ def run_demo(
     verbose=True,
     net="compact",
 ):
-    """Run every available model on the synthetic cohort and write Table 3 and figures.
+    """Run every registered model on the synthetic cohort and write Table 3 and figures.
 
-    Steps: (1) a training cohort ``make_synthetic_cohort(n_patients,
+    Four steps: (1) **cohorts**: a training cohort ``make_synthetic_cohort(n_patients,
     random_state=random_state)`` and an independent test cohort of ``n_test`` patients
-    (``random_state + 1``), summarised; (2) for every model and outcome (OS, DM): fit on
-    the training cohort, then on the test cohort Harrell's C with its bootstrap SD, the
-    Spearman correlation of the predicted with the true risk (the generator's
-    log-hazard), the integrated Brier score and the fit seconds, plus an oracle row (the
-    true risk itself); a model that fails (a missing optional dependency, say) gets its
-    error in the table and the demo goes on; (3) ``table.csv`` (one row per model and
-    outcome), ``table.md`` and PNG figures of the best model per outcome (Kaplan-Meier by
-    risk group, time-dependent ROC at 1, 3 and 5 years, calibration at 3 years) and the
-    blending weights of any fitted multimodal network. When ``sarculator-coxph`` runs,
-    two more DM rows on the Sarculator variables score DM with death as a competing
-    risk (Wolbers' concordance and the IBS of the incidence on ``y_dm_competing``): the
-    Cox model trained with death censored and
-    :class:`~sarcoma_survival.competing_risks.SarculatorFineGray`. Every number
-    is simulated.
+    (``random_state + 1``), summarized; (2) **fit**: for every model and outcome (OS, DM),
+    fit on the training cohort, then on the test cohort Harrell's C with its bootstrap SD,
+    the Spearman correlation of the predicted with the true risk (the generator's
+    log-hazard), the integrated Brier score and the fit seconds (the scoring routine of
+    :func:`~sarcoma_survival.compare.compare_models`), plus an oracle row (the true risk
+    itself); a model that fails (a missing optional dependency, say) gets its error in
+    the table and the demo goes on; (3) **tables**: ``table.csv`` (one row per model and
+    outcome) and ``table.md``; (4) **figures**: PNG figures of the best model per outcome
+    (Kaplan-Meier by risk group, time-dependent ROC at 1, 3 and 5 years, calibration at 3
+    years) and the blending weights of any fitted multimodal network. When
+    ``sarculator-coxph`` runs, two more DM rows on the Sarculator variables score DM with
+    death as a competing risk (Wolbers' concordance and the IBS of the incidence on
+    ``y_dm_competing``): the Cox model trained with death censored and
+    :class:`~sarcoma_survival.competing_risks.SarculatorFineGray`. Every number is
+    simulated.
 
     Images are cached on disk (the cohorts, the preprocessed volumes and the radiomics
     features, per patient), so a second run with the same arguments is much faster.
@@ -469,10 +447,10 @@ def run_demo(
         Edge of the synthetic T1 images and of the neural models' input grid
         (default 32).
     models : str or list of str, optional
-        Registry names (comma-separated string or list); default every available model
-        (:func:`sarcoma_survival._registry.available_models`).
+        Registry names (comma-separated string or list); default every registered model
+        (:func:`sarcoma_survival._registry.model_names`).
     max_epochs : int, optional
-        Training epochs of the image models (``densenet``, ``mmnn``...; default 8); the
+        Training epochs of the image models (``densenet``, ``mmnn``...; default 12); the
         clinical MLP is cheap and keeps its own.
     random_state : int, default=0
         Seed of the training cohort (the test cohort uses ``random_state + 1``) and of
@@ -505,9 +483,6 @@ def run_demo(
     ['oracle (true risk)', 'sarculator-coxph', 'sarculator-coxph (DM, death censored)',
      'sarculator-finegray (DM, competing death)']
     """
-    from .datasets import make_synthetic_cohort
-    from .utils._files import get_cache_dir, get_data_dir
-
     start_all = time.perf_counter()
     n_patients = _check_int(n_patients, "n_patients", 10)
     n_test = _check_int(n_test, "n_test", 10)
@@ -521,6 +496,35 @@ def run_demo(
     _say(verbose, f"sarcoma-survival demo: {len(names)} models, run folder {folder}")
     _say(verbose, SIMULATED_NOTE)
 
+    train, test = _cohorts(n_patients, n_test, image_size, random_state, n_jobs, verbose)
+    settings = {"image_size": image_size, "max_epochs": max_epochs, "n_jobs": n_jobs, "net": net}
+    rows, fits = _fit_models(names, train, test, settings, random_state, verbose)
+    results, table, title, files = _tables(rows, folder, n_patients, n_test)
+    files += _figures_of_the_best(results, fits, train, test, folder, verbose)
+
+    seconds = time.perf_counter() - start_all
+    if verbose:
+        from .utils import get_cache_dir
+
+        with pd.option_context("display.width", 200, "display.max_columns", 20,
+                               "display.max_colwidth", 60):
+            print()
+            print(title + " (SIMULATED)")
+            print(table.drop(columns="description").to_string())
+        print()
+        print(f"wrote {len(files)} files to {folder}")
+        print(f"total {seconds:.0f} s. Synthetic images, preprocessed volumes and radiomics "
+              f"features are cached per patient (cache {get_cache_dir()}), so a second run is "
+              "much faster.")
+    return Bunch(folder=folder, results=results, table=table, files=files, seconds=seconds)
+
+
+# ------------------------------------------------------------------ the four steps
+def _cohorts(n_patients, n_test, image_size, random_state, n_jobs, verbose):
+    """Step 1: the training cohort and the independent test cohort, summarized."""
+    from .datasets import make_synthetic_cohort
+    from .utils import get_data_dir
+
     start = time.perf_counter()
     gen = {"image_size": image_size, "n_jobs": n_jobs}
     train = make_synthetic_cohort(n_patients, random_state=random_state, **gen)
@@ -528,33 +532,28 @@ def run_demo(
     _say(verbose, f"cohorts ready in {time.perf_counter() - start:.1f} s (files in {get_data_dir()})")
     _say(verbose, cohort_summary(train, f"training cohort (random_state={random_state})"))
     _say(verbose, cohort_summary(test, f"test cohort (random_state={random_state + 1})"))
+    return train, test
 
-    from ._registry import available_models
 
-    available = set(available_models())
-    settings = {"image_size": image_size, "max_epochs": max_epochs, "n_jobs": n_jobs, "net": net}
+def _fit_models(names, train, test, settings, random_state, verbose):
+    """Step 2: the oracle rows, then every model fitted and scored for each outcome.
+
+    Returns the rows of ``table.csv`` and ``{(name, outcome): fit}`` of the fitted models.
+    """
+    from .compare import _score_risk
+
     rows, fits = [], {}
     for label, key in OUTCOMES:
-        from .metrics import bootstrap_concordance, concordance_index
-
-        y_test = test[f"y_{key}"]
-        true_risk = test[f"risk_{key}"].to_numpy()
-        boot = bootstrap_concordance(y_test, true_risk, n_bootstraps=DEMO_N_BOOTSTRAPS,
-                                     random_state=random_state)
-        rows.append({"model": ORACLE, "outcome": label,
-                     "c_index": float(concordance_index(y_test, true_risk)),
-                     "c_index_sd": float(boot.sd), "spearman_true_risk": 1.0})
+        scores = _score_risk(test[f"y_{key}"], test[f"risk_{key}"].to_numpy(),
+                             n_bootstraps=DEMO_N_BOOTSTRAPS, random_state=random_state)
+        rows.append({"model": ORACLE, "outcome": label, **scores, "spearman_true_risk": 1.0})
     total = len(names) * len(OUTCOMES)
     step = 0
     for name in names:
         for label, key in OUTCOMES:
             step += 1
-            if name not in available:
-                rows.append({"model": name, "outcome": label,
-                             "error": "not provided by this version of sarcoma_survival"})
-                continue
-            _say(verbose, f"[{step}/{total}] {name} ({label}): fitting on {n_patients} patients ...")
-            row, fit = _fit_one(name, label, key, train, test, settings, DEMO_N_BOOTSTRAPS, random_state)
+            _say(verbose, f"[{step}/{total}] {name} ({label}): fitting on {len(train.X)} patients ...")
+            row, fit = _fit_one(name, label, key, train, test, settings, random_state)
             rows.append(row)
             if row.get("warnings"):
                 _say(verbose, f"    warnings: {row['warnings']}")
@@ -565,30 +564,34 @@ def run_demo(
             _say(verbose, f"    fit {row['fit_s']:.1f} s, test C {row['c_index']:.3f} "
                           f"(SD {row['c_index_sd']:.3f}), Spearman with true risk "
                           f"{row['spearman_true_risk']:.2f}")
-
-    if "sarculator-coxph" in names and "sarculator-coxph" in available:
+    if "sarculator-coxph" in names:
         _say(verbose, "DM both ways on the Sarculator variables (death censored / competing) ...")
         rows.extend(_dm_both_ways(train, test, random_state))
+    return rows, fits
 
+
+def _tables(rows, folder, n_patients, n_test):
+    """Step 3: ``table.csv`` (one row per model and outcome) and ``table.md`` (one per model)."""
     columns = ["model", "outcome", "c_index", "c_index_sd", "spearman_true_risk", "ibs",
                "fit_s", "predict_s", "n_parameters", "warnings", "error"]
     results = pd.DataFrame(rows).reindex(columns=columns)
     results.insert(2, "n_train", n_patients)
     results.insert(3, "n_test", n_test)
     table = wide_table(results)
-
-    files = []
     csv_path = folder / "table.csv"
     with open(csv_path, "w", encoding="utf-8") as handle:
         handle.write(f"# {SIMULATED_NOTE}\n")
         results.to_csv(handle, index=False)
-    files.append(csv_path)
     title = (f"Table 3 on simulated data: trained on {n_patients} synthetic patients, "
              f"tested on {n_test} fresh ones")
     md_path = folder / "table.md"
     md_path.write_text(to_markdown(table, title), encoding="utf-8")
-    files.append(md_path)
+    return results, table, title, [csv_path, md_path]
 
+
+def _figures_of_the_best(results, fits, train, test, folder, verbose):
+    """Step 4: the figures of the best model per outcome and the blending weights."""
+    files = []
     for label, key in OUTCOMES:
         scored = results[(results["outcome"] == label) & (results["model"] != ORACLE)
                          & ~results["model"].isin(list(DM_BOTH_WAYS))]
@@ -601,17 +604,4 @@ def run_demo(
         for (name, outcome), fit in fits.items():
             if outcome == label and name.startswith("mmnn"):
                 _blending_figure(folder, name, key, fit.estimator, files, verbose)
-
-    seconds = time.perf_counter() - start_all
-    if verbose:
-        with pd.option_context("display.width", 200, "display.max_columns", 20,
-                               "display.max_colwidth", 60):
-            print()
-            print(title + " (SIMULATED)")
-            print(table.drop(columns="description").to_string())
-        print()
-        print(f"wrote {len(files)} files to {folder}")
-        print(f"total {seconds:.0f} s. Synthetic images, preprocessed volumes and radiomics "
-              f"features are cached per patient (cache {get_cache_dir()}), so a second run is "
-              "much faster.")
-    return Bunch(folder=folder, results=results, table=table, files=files, seconds=seconds)
+    return files

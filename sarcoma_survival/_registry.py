@@ -2,51 +2,58 @@
 from __future__ import annotations
 
 import importlib
+from typing import NamedTuple
 
-#: name -> (public class name, constructor keyword arguments, description)
+
+class ModelSpec(NamedTuple):
+    """A registered model: how to build it and what to call it."""
+
+    #: Name of the estimator class exported by ``sarcoma_survival``.
+    cls: str
+    #: Constructor keyword arguments.
+    params: dict
+    #: One line for listings and the demo's table.
+    description: str
+    #: True when its ``preprocessor="auto"`` is an image VolumePreprocessor (the demo sizes it).
+    images: bool = False
+
+
+#: name -> ModelSpec, in the order of the paper's Table 3
 MODELS = {
-    "sarculator-rsf": ("SarculatorRSF", {}, "Sarculator variables, random survival forest"),
-    "sarculator-coxph": ("SarculatorCoxPH", {}, "Sarculator variables, Cox proportional hazards"),
-    "clinical-rsf": ("ClinicalRSF", {}, "11 clinical variables, random survival forest"),
-    "radiomics-rsf": ("RadiomicsRSF", {"include_clinical": False}, "200 radiomics features, RSF"),
-    "radiomics-clinical-rsf": (
-        "RadiomicsRSF",
-        {"include_clinical": True},
-        "radiomics + 11 clinical variables, RSF",
-    ),
-    "radiomics-coxnet": ("RadiomicsCoxNet", {}, "radiomics + clinical, ElasticNet Cox"),
-    "clinical-mlp": ("ClinicalMLPSurvival", {}, "clinical subnetwork alone (DeepSurv-style)"),
-    "densenet": ("DenseNetSurvival", {}, "unimodal 3D DenseNet-121 on T1 + T2"),
-    "mmnn": ("MMNNSurvival", {"gradient_blending": True}, "multimodal network, gradient blending"),
-    "mmnn-no-blending": (
-        "MMNNSurvival",
-        {"gradient_blending": False},
-        "multimodal network without gradient blending (ablation)",
-    ),
+    "sarculator-rsf": ModelSpec("SarculatorRSF", {}, "Sarculator variables, random survival forest"),
+    "sarculator-coxph": ModelSpec("SarculatorCoxPH", {}, "Sarculator variables, Cox proportional hazards"),
+    "clinical-rsf": ModelSpec("ClinicalRSF", {}, "11 clinical variables, random survival forest"),
+    "radiomics-rsf": ModelSpec("RadiomicsRSF", {"include_clinical": False}, "200 radiomics features, RSF"),
+    "radiomics-clinical-rsf": ModelSpec("RadiomicsRSF", {"include_clinical": True},
+                                        "radiomics + 11 clinical variables, RSF"),
+    "radiomics-coxnet": ModelSpec("RadiomicsCoxNet", {}, "radiomics + clinical, ElasticNet Cox"),
+    "clinical-mlp": ModelSpec("ClinicalMLPSurvival", {}, "clinical subnetwork alone (DeepSurv-style)"),
+    "densenet": ModelSpec("DenseNetSurvival", {}, "unimodal 3D DenseNet-121 on T1 + T2", images=True),
+    "mmnn": ModelSpec("MMNNSurvival", {"gradient_blending": True}, "multimodal network, gradient blending",
+                      images=True),
+    "mmnn-no-blending": ModelSpec("MMNNSurvival", {"gradient_blending": False},
+                                  "multimodal network without gradient blending (ablation)", images=True),
 }
 
+def model_names():
+    """Every registered model name, in registry order.
 
-#: Models whose ``preprocessor="auto"`` is an image
-#: :class:`~sarcoma_survival.preprocessing.VolumePreprocessor` (the demo sizes it).
-IMAGE_MODELS = frozenset({"densenet", "mmnn", "mmnn-no-blending"})
-
-
-def available_models():
-    """Names of the registered models whose estimator class is importable.
+    All of them, whatever is installed: a model whose optional dependency is missing
+    (torch for the neural models, PyRadiomics for the radiomics ones) fails when
+    :func:`make_model` builds it or when it is fitted, with the import error, and the demo
+    records that error in its table.
 
     Returns
     -------
     list of str
-        Keys of :data:`MODELS`, in registry order, whose class the installed
-        ``sarcoma_survival`` exports (a model added later appears here by itself).
+        The keys of :data:`MODELS`.
 
     Examples
     --------
-    >>> "clinical-rsf" in available_models()
-    True
+    >>> model_names()[:2]
+    ['sarculator-rsf', 'sarculator-coxph']
     """
-    package = importlib.import_module("sarcoma_survival")
-    return [name for name, (cls, _, _) in MODELS.items() if cls in getattr(package, "__all__", ())]
+    return list(MODELS)
 
 
 def make_model(name, **params):
@@ -71,7 +78,7 @@ def make_model(name, **params):
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    cls_name, defaults, _ = MODELS[name]
+    cls_name, defaults = MODELS[name].cls, MODELS[name].params
     package = importlib.import_module("sarcoma_survival")
     if cls_name not in getattr(package, "__all__", ()):
         raise ValueError(f"model {name!r} needs {cls_name}, which this version does not provide")

@@ -1,4 +1,4 @@
-"""The cohort table schema (DESIGN.md §1). Column names here are public API.
+"""The cohort table schema (the user guide's "The cohort table" page). Column names here are public API.
 
 Booleans (``neoadjuvant_chemo``, ``mets_at_presentation``) are held as float 1.0 / 0.0
 so that a missing value can be NaN in the same column; categoricals are held as strings
@@ -42,7 +42,7 @@ CLINICAL_COLUMNS = (
 #: The 4 Sarculator variables.
 SARCULATOR_COLUMNS = ("age", "tumor_size_cm", "grade", "histology")
 
-#: Image reference columns: T1 post-contrast, T2 fat-sat, tumour mask (on the T1 grid).
+#: Image reference columns: T1 post-contrast, T2 fat-sat, tumor mask (on the T1 grid).
 IMAGE_COLUMNS = ("t1", "t2", "mask")
 
 #: Image channels in stacking order (the mask is not a channel).

@@ -1,6 +1,6 @@
 """The ``sarcoma-survival`` command line.
 
-Every sub-command but ``demo`` takes a manifest CSV (DESIGN.md §1) as its first argument.
+Every sub-command but ``demo`` takes a manifest CSV (the cohort table of the user guide) as its first argument.
 Errors in the input (a bad manifest, a missing image, an unknown model) print one line and
 exit with status 2; ``--traceback`` shows the full Python traceback instead.
 """
@@ -178,12 +178,12 @@ def _seeded(model, random_state):
 
 
 def _cmd_compare(args):
-    from ._registry import available_models, make_model
+    from ._registry import make_model, model_names
     from .compare import compare_models
     from .datasets import load_cohort
 
     cohort = load_cohort(args.manifest)
-    names = args.models.split(",") if args.models else available_models()
+    names = args.models.split(",") if args.models else model_names()
     models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state)
@@ -220,7 +220,7 @@ def build_parser():
     demo.add_argument("--image-size", type=int, default=None,
                       help="edge of the synthetic images and of the image models' grid (32)")
     demo.add_argument("--models", default=None,
-                      help="comma-separated model names (default: every available one)")
+                      help="comma-separated model names (default: every registered one)")
     demo.add_argument("--max-epochs", type=int, default=None,
                       help="training epochs of the image models (12)")
     demo.add_argument("--net", choices=("compact", "densenet121"), default="compact",
@@ -266,7 +266,7 @@ def build_parser():
     p.add_argument("--output", help="folder (default: gradcam)")
 
     p = with_manifest("compare", "the paper's Table 3 by cross-validation", _cmd_compare)
-    p.add_argument("--models", help="comma-separated model names (default: all available)")
+    p.add_argument("--models", help="comma-separated model names (default: every registered one)")
     p.add_argument("--outcomes", default="os,dm")
     p.add_argument("--cv", type=int, default=5)
     p.add_argument("--random-state", type=int, default=0,

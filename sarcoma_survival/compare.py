@@ -15,17 +15,12 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing, check_random_state
+from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
+from .competing_risks import censor_competing, is_competing_model, row_label, score_competing_fit
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
-from .competing_risks._evaluate import (
-    censor_competing,
-    is_competing_model,
-    row_label,
-    score_competing_fit,
-)
-from .competing_risks._outcome import check_competing_y, is_competing_y
+from .utils import check_competing_y, is_competing_y
 from .utils.validation import check_survival_y
 
 __all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison"]
@@ -144,56 +139,77 @@ def _time_grid(y_test, survival_fns, times, n_times):
     return np.linspace(low, high, n_times)
 
 
+def _score_risk(y_test, risk, *, n_bootstraps, random_state):
+    """Harrell's C of ``risk`` on ``y_test`` and, unless ``n_bootstraps`` is None, its bootstrap SD."""
+    result = {"c_index": float(concordance_index(y_test, risk))}
+    if n_bootstraps is not None:
+        result["c_index_sd"] = float(bootstrap_concordance(
+            y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state
+        ).sd)
+    return result
+
+
 def _fit_and_score(
-    model, X, y, train, test, *, bootstrap, n_bootstraps, random_state, times, n_times,
-    account,
+    model, X_train, y_train, X_test, y_test, *, n_bootstraps=None, random_state=None, times=None,
+    n_times=50, count_flops=False,
 ):
+    """Fit a clone of ``model`` on the training patients and score it on the test patients.
+
+    The one evaluation routine of :func:`compare_models` and of the demo: fit and predict
+    times, the C-index (with a bootstrap SD of ``n_bootstraps`` resamples unless None), the
+    integrated Brier score when the model predicts survival functions, the trainable
+    parameters and, with ``count_flops``, the FLOPs of one patient's prediction. A
+    competing-risks ``y`` (cause 1 = DM) trains a survival model with death censored and a
+    competing-risks model on ``y`` itself; both are scored on ``y`` (Wolbers' C, IBS of the
+    incidence).
+
+    Returns ``(result, fit)``: the metrics as a dict and a Bunch with the fitted
+    ``estimator``, the test ``risk`` and the ``survival`` functions (None without
+    ``predict_survival_function``, and for a competing ``y``).
+    """
     estimator = clone(model)
-    X_train, X_test = _safe_indexing(X, train), _safe_indexing(X, test)
-    y_train, y_test = y[train], y[test]
-    competing = is_competing_y(y)
+    competing = is_competing_y(y_train)
     start = _time.perf_counter()
     if competing and not is_competing_model(estimator):
         estimator.fit(X_train, censor_competing(y_train))  # the DM rows "death censored"
     else:
         estimator.fit(X_train, y_train)
     fit_time = _time.perf_counter() - start
+    result = {"n_train": len(y_train), "n_test": len(y_test), "fit_time_s": fit_time}
+    fns = None
     if competing:
-        result = {"n_train": len(train), "n_test": len(test), "fit_time_s": fit_time}
         result.update(score_competing_fit(
-            estimator, X_test, y_train, y_test, bootstrap=bootstrap, n_bootstraps=n_bootstraps,
-            random_state=random_state, times=times, n_times=n_times))
-        if account:
-            result["n_parameters"] = count_parameters(estimator)
-            result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X, test[:1]))
-        return result
-    risk = np.asarray(estimator.predict(X_test), dtype=float)
-    result = {"n_train": len(train), "n_test": len(test), "fit_time_s": fit_time}
-    result["c_index"] = concordance_index(y_test, risk)
-    if bootstrap:
-        result["c_index_sd"] = bootstrap_concordance(
-            y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state
-        ).sd
-    result["ibs"] = float("nan")
-    if hasattr(estimator, "predict_survival_function"):
-        fns = estimator.predict_survival_function(X_test)
-        grid = _time_grid(y_test, fns, times, n_times)
-        # The censoring distribution is estimated on train + test outcomes: it is not a
-        # model parameter, and the pooled sample covers the whole test follow-up.
-        result["ibs"] = integrated_brier_score(
-            y_test, fns, grid, y_train=np.concatenate([y_train, y_test])
-        )
-        result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
-    if account:
-        result["n_parameters"] = count_parameters(estimator)
-        result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X, test[:1]))
-    return result
+            estimator, X_test, y_train, y_test, bootstrap=n_bootstraps is not None,
+            n_bootstraps=n_bootstraps, random_state=random_state, times=times, n_times=n_times))
+        risk = np.asarray(estimator.predict(X_test), dtype=float)
+    else:
+        start = _time.perf_counter()
+        risk = np.asarray(estimator.predict(X_test), dtype=float)
+        if hasattr(estimator, "predict_survival_function"):
+            fns = estimator.predict_survival_function(X_test)
+        result["predict_time_s"] = _time.perf_counter() - start
+        result.update(_score_risk(y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state))
+        result["ibs"] = float("nan")
+        if fns is not None:
+            grid = _time_grid(y_test, fns, times, n_times)
+            # The censoring distribution is estimated on train + test outcomes: it is not a
+            # model parameter, and the pooled sample covers the whole test follow-up.
+            result["ibs"] = integrated_brier_score(
+                y_test, fns, grid, y_train=np.concatenate([y_train, y_test])
+            )
+            result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
+    result["n_parameters"] = count_parameters(estimator)
+    if count_flops:
+        result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X_test, [0]))
+    return result, Bunch(estimator=estimator, risk=risk, survival=fns)
 
 
 def _guarded(task, **kwargs):
-    outcome, name, protocol, fold = task[:4]
+    outcome, name, protocol, fold, model, X, y, train, test = task
     try:
-        result = _fit_and_score(*task[4:], **kwargs)
+        result, _ = _fit_and_score(
+            model, _safe_indexing(X, train), y[train], _safe_indexing(X, test), y[test], **kwargs
+        )
     except Exception as exc:
         where = f"model {name!r}" + (f", outcome {outcome!r}" if outcome is not None else "")
         exc.add_note(f"while evaluating {where} ({protocol}, fold {fold})")
@@ -334,7 +350,7 @@ def compare_models(
     test_size : float or int, optional
         Hold out this share (or number) of patients with
         :func:`~sarcoma_survival.model_selection.train_val_test_split` (stratified on
-        tumour volume, location, RT timing and the event of the first outcome); the
+        tumor volume, location, RT timing and the event of the first outcome); the
         models are trained on the remaining patients.
     cv : int or cross-validation splitter, optional
         An int means :class:`~sarcoma_survival.model_selection.SurvivalStratifiedKFold`
@@ -428,12 +444,11 @@ def compare_models(
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(_guarded)(
             task,
-            bootstrap=task[2] == "test",
-            n_bootstraps=n_bootstraps,
+            n_bootstraps=n_bootstraps if task[2] == "test" else None,
             random_state=random_state,
             times=times,
             n_times=n_times,
-            account=first[task[:2]] == i,
+            count_flops=first[task[:2]] == i,
         )
         for i, task in enumerate(tasks)
     )
@@ -443,20 +458,20 @@ def compare_models(
             labels[outcome, name] = row_label(name, outcome, model) if is_competing_y(y_k) else name
     for r in results:
         r["model"] = labels[r["outcome"], r["model"]]
-    table = _summarise(
+    table = _summarize(
         results, list(dict.fromkeys(labels.values())), list(outcomes), held_out is not None,
         splitter is not None,
     )
     return (table, pd.DataFrame(results)) if return_details else table
 
 
-def _summarise(results, names, outcomes, has_test, has_cv):
+def _summarize(results, names, outcomes, has_test, has_cv):
     blocks = {}
     for outcome in outcomes:
         rows, kept = [], []
         for name in names:
             fits = [r for r in results if r["outcome"] == outcome and r["model"] == name]
-            if not fits:  # a row labelled for another outcome (competing-risks rows)
+            if not fits:  # a row labeled for another outcome (competing-risks rows)
                 continue
             kept.append(name)
             row = {}
@@ -476,7 +491,7 @@ def _summarise(results, names, outcomes, has_test, has_cv):
                     cv_ibs_mean=ibs.mean(),
                     cv_ibs_sd=ibs.std(ddof=1) if ibs.size > 1 else np.nan,
                 )
-            (accounted,) = [r for r in fits if "n_parameters" in r]
+            (accounted,) = [r for r in fits if "flops_per_sample" in r]
             row["n_parameters"] = accounted["n_parameters"]
             row["flops_per_sample"] = accounted["flops_per_sample"]
             row["fit_time_s"] = float(np.mean([r["fit_time_s"] for r in fits]))

@@ -2,7 +2,8 @@
 
 Which layer? A MONAI DenseNet-121 halves the grid five times, so at the CPU-sized 48^3
 input its dense blocks give 12^3, 6^3, 3^3 and 1^3 maps, and even at the paper's 128^3 the
-last block is only 4^3 (at 64^3 it is 2^3: DESIGN.md §5, defect 8). A Grad-CAM from the
+last block is only 4^3 (at 64^3 it is 2^3: defect 8 of the
+documentation's "Differences from the authors' public code"). A Grad-CAM from the
 last block can only say "somewhere in this half of the crop". ``layer="auto"`` therefore
 takes the deepest dense block whose map is at least ``min_resolution`` voxels on every
 side (default 8): ``denseblock1`` at 48^3, ``denseblock2`` at 64^3, ``denseblock3`` at
@@ -171,7 +172,7 @@ def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
     return Bunch(maps=np.concatenate(maps), volumes=volumes, layer=layer, resolutions=sizes, index=index)
 
 
-def _centre(cam):
+def _center(cam):
     if cam.max() <= 0:
         return tuple(s // 2 for s in cam.shape)
     return np.unravel_index(int(np.argmax(cam)), cam.shape)
@@ -216,7 +217,7 @@ def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, thresho
     n_channels = volume.shape[0]
     fig = fig or plt.figure(figsize=(9, 3 * n_channels))
     axes = fig.subplots(n_channels, 3, squeeze=False)
-    d, h, w = _centre(cam)
+    d, h, w = _center(cam)
     views = [("axial", lambda a: a[d]), ("coronal", lambda a: a[:, h]), ("sagittal", lambda a: a[:, :, w])]
     overlay = np.ma.masked_less(cam, threshold)
     for c in range(n_channels):
@@ -261,7 +262,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
     import matplotlib.pyplot as plt
     import SimpleITK as sitk
 
-    from .preprocessing._io import read_image
+    from .preprocessing import read_image
 
     result = gradcam(estimator, X, layer=layer, min_resolution=min_resolution)
     output = Path(output)

@@ -6,6 +6,7 @@ Usage::
     python3 scripts/dev.py demo [demo options]   # build .venv if needed, run the synthetic demo
     python3 scripts/dev.py test [pytest options]  # build .venv if needed, run the test suite
     python3 scripts/dev.py docs                   # build .venv if needed, build the Sphinx site
+    python3 scripts/dev.py lint [ruff options]    # build .venv if needed, run ruff (pyproject.toml)
     python3 scripts/dev.py setup                  # only build / update .venv
 
 The virtual environment lives in ``.venv`` at the repository root and is rebuilt only when
@@ -47,8 +48,8 @@ def _fingerprint() -> str:
 
 
 def setup() -> None:
-    """Create ``.venv`` and install the package with its test and docs extras."""
-    if sys.version_info < (3, 11):
+    """Create ``.venv`` and install the package with its test, docs and lint extras."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script runs under any python3
         sys.exit(f"sarcoma_survival needs Python >= 3.11, this is {sys.version.split()[0]}")
     wanted = _fingerprint()
     if STAMP.exists() and STAMP.read_text() == wanted and _python().exists():
@@ -76,11 +77,13 @@ def main(argv: list[str]) -> int:
         cmd = [str(VENV / "bin" / "sarcoma-survival"), "demo", *rest]
     elif command == "test":
         cmd = [str(_python()), "-m", "pytest", *rest]
+    elif command == "lint":
+        cmd = [str(VENV / "bin" / "ruff"), "check", ".", *rest]
     elif command == "docs":
         cmd = [str(_python()), "-m", "sphinx", "-W", "--keep-going", "-b", "html",
                "docs", str(ROOT / "docs" / "_build" / "html"), *rest]
     else:
-        print(f"unknown command {command!r}; use demo, test, docs or setup", file=sys.stderr)
+        print(f"unknown command {command!r}; use demo, test, docs, lint or setup", file=sys.stderr)
         return 2
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT, env=env).returncode

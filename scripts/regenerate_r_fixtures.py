@@ -32,9 +32,9 @@ R_SCRIPT = ROOT / "scripts" / "competing_risks_fixtures.R"
 def write_synthetic(folder):
     """Synthetic cohort with other-cause deaths: DM (1) vs death without DM (2)."""
     sys.path.insert(0, str(ROOT))
+    from sarcoma_survival.competing_risks._outcome import dm_competing_y
     from sksurv.util import Surv
 
-    from sarcoma_survival.competing_risks._outcome import dm_competing_y
     from sarcoma_survival.datasets._synthetic_model import simulate_patients
 
     table = simulate_patients(400, random_state=7, competing_death_weight=1.0)

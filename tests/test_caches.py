@@ -12,8 +12,7 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from sarcoma_survival.preprocessing import VolumePreprocessor
-from sarcoma_survival.preprocessing import _volume
+from sarcoma_survival.preprocessing import VolumePreprocessor, _volume
 from sarcoma_survival.radiomics import RadiomicsExtractor
 from sarcoma_survival.utils import _files
 from sarcoma_survival.utils._files import atomic_path, clean_stale_temp_files, file_digest
@@ -156,7 +155,7 @@ def test_digest_of_a_dicom_folder_covers_its_files(tmp_path):
 
 
 def test_one_digest_helper():
-    import sarcoma_survival._radiomics._patient as patient_module
+    import sarcoma_survival.radiomics._patient as patient_module
 
     assert not hasattr(_files, "hash_file") and not hasattr(_volume, "_digest")
     assert not hasattr(patient_module, "file_digest")

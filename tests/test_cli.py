@@ -17,7 +17,7 @@ import pytest
 from sksurv.metrics import concordance_index_censored
 
 from sarcoma_survival import SarculatorCoxPH
-from sarcoma_survival._registry import MODELS, available_models
+from sarcoma_survival._registry import MODELS, ModelSpec, model_names
 from sarcoma_survival.cli import build_parser, main
 
 SUBCOMMANDS = ("demo", "preprocess", "fit", "predict", "evaluate", "explain", "compare")
@@ -135,7 +135,7 @@ def demo_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SARCOMA_SURVIVAL_DATA", str(data))
         # A registered model whose construction fails stands in for a missing dependency.
-        mp.setitem(MODELS, "broken-model", ("SarculatorCoxPH", {"no_such_param": 1}, "fails"))
+        mp.setitem(MODELS, "broken-model", ModelSpec("SarculatorCoxPH", {"no_such_param": 1}, "fails"))
         rc = main(["demo", "--n-patients", "30", "--n-test", "40", "--image-size", "16",
                    "--models", "sarculator-coxph,clinical-rsf,broken-model",
                    "--n-jobs", "1", "--output", str(folder), "--quiet"])
@@ -217,8 +217,8 @@ def test_demo_scales_the_blending_schedule_to_its_epochs(max_epochs, schedule):
     assert "blend_warmup" not in densenet
 
 
-def test_demo_default_models_are_the_available_ones(monkeypatch, tmp_path):
-    """Without --models every available model runs (a new one is picked up by itself)."""
+def test_demo_default_models_are_the_registered_ones(monkeypatch, tmp_path):
+    """Without --models every registered model runs (a new one is picked up by itself)."""
     from sarcoma_survival import _demo
 
     seen = []
@@ -229,7 +229,7 @@ def test_demo_default_models_are_the_available_ones(monkeypatch, tmp_path):
     monkeypatch.setattr(_demo, "_fit_one", fake_fit)
     _demo.run_demo(tmp_path / "run", n_patients=30, n_test=40, image_size=12, random_state=4,
                    n_jobs=1, verbose=False)
-    assert list(dict.fromkeys(seen)) == available_models()
+    assert list(dict.fromkeys(seen)) == model_names()
 
 
 @pytest.mark.parametrize(

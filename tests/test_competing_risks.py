@@ -22,9 +22,9 @@ from sarcoma_survival.competing_risks import (
     integrated_brier_score_competing,
     make_competing_risks_scorer,
 )
-from sarcoma_survival.competing_risks._outcome import check_competing_y, dm_competing_y
 from sarcoma_survival.datasets._synthetic_model import simulate_patients
 from sarcoma_survival.metrics import UndefinedConcordanceWarning
+from sarcoma_survival.utils import check_competing_y, dm_competing_y
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "synthetic_generator_v1_n60_rs3.csv"
 

@@ -115,7 +115,8 @@ def test_reuse_and_determinism(small, tmp_path):
     pd.testing.assert_frame_equal(again.X, small.X)
     elsewhere = make_synthetic_cohort(16, image_size=24, random_state=3, data_dir=tmp_path)
     assert elsewhere.folder.name == small.folder.name
-    pd.testing.assert_frame_equal(elsewhere.X.drop(columns=["t1", "t2", "mask"]), small.X.drop(columns=["t1", "t2", "mask"]))
+    images = ["t1", "t2", "mask"]
+    pd.testing.assert_frame_equal(elsewhere.X.drop(columns=images), small.X.drop(columns=images))
     np.testing.assert_array_equal(elsewhere.y_dm, small.y_dm)
     for column in ("t1", "t2", "mask"):
         a = sitk.GetArrayFromImage(sitk.ReadImage(elsewhere.X[column].iloc[4]))
@@ -239,7 +240,8 @@ def test_parallel_rendering_gives_the_same_files(tmp_path):
     parallel = make_synthetic_cohort(4, image_size=16, random_state=7, data_dir=tmp_path / "b", n_jobs=2)
     for column in ("t1", "t2", "mask"):
         for a, b in zip(serial.X[column], parallel.X[column]):
-            np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(a)), sitk.GetArrayFromImage(sitk.ReadImage(b)))
+            np.testing.assert_array_equal(sitk.GetArrayFromImage(sitk.ReadImage(a)),
+                                          sitk.GetArrayFromImage(sitk.ReadImage(b)))
 
 
 def test_random_state_none_records_the_seed(tmp_path):

@@ -34,7 +34,7 @@ import sarcoma_survival
 ROOT = Path(__file__).resolve().parent.parent
 API_RST = ROOT / "docs" / "api.rst"
 
-# Public modules named by the design (DESIGN.md §2); any other module of the package whose dotted
+# Public modules of the API reference (docs/api.rst); any other module of the package whose dotted
 # name has no leading-underscore part and that defines ``__all__`` is public too.
 REQUIRED_MODULES = (
     "sarcoma_survival",

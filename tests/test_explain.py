@@ -29,7 +29,7 @@ def _textured_cube_cohort(n=48, size=32, edge=8, seed=0):
     return vols, Surv.from_arrays(event, time), boxes
 
 
-def test_map_mass_lies_in_the_tumour_where_the_signal_is():
+def test_map_mass_lies_in_the_tumor_where_the_signal_is():
     vols, y, boxes = _textured_cube_cohort()
     net = DenseNetSurvival(preprocessor=None, augment=None, max_epochs=6, batch_size=8, lr=0.01,
                            random_state=0, **TINY).fit(vols, y)

@@ -139,7 +139,8 @@ def test_nonfinite_fill_warns_with_the_count_and_keeps_the_volume(tmp_path):
     clean = sitk.GetArrayFromImage(sitk.ReadImage(str(path)))
     clean[~np.isfinite(clean)] = 0
     sitk.WriteImage(_image(clean), str(tmp_path / "clean.nrrd"))
-    expected = VolumePreprocessor(size=8, n4=False, cache=False).fit_transform(_cohort(tmp_path, tmp_path / "clean.nrrd"))
+    clean_cohort = _cohort(tmp_path, tmp_path / "clean.nrrd")
+    expected = VolumePreprocessor(size=8, n4=False, cache=False).fit_transform(clean_cohort)
     np.testing.assert_array_equal(volume, np.asarray(expected))
     with pytest.raises(ValueError, match="nonfinite"):
         VolumePreprocessor(nonfinite="zero").fit(X)

@@ -222,7 +222,8 @@ def test_implausible_clinical_values_are_refused(column, value):
     X.loc["P04", column] = value
     low, high = PLAUSIBLE_RANGES[column]
     expected = re.escape(f"'{column}': patient(s) P04 ({value:g}) outside the plausible range")
-    with pytest.raises(ValueError, match=expected + re.escape(f" {'[' if low == 0 and column == 'age' else '('}{low:g}, {high:g}]")):
+    opening = "[" if low == 0 and column == "age" else "("
+    with pytest.raises(ValueError, match=expected + re.escape(f" {opening}{low:g}, {high:g}]")):
         ClinicalEncoder([column, "grade"]).fit(X)
 
 

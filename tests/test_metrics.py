@@ -252,6 +252,53 @@ def test_bootstrap_leaves_out_undefined_resamples_with_one_warning():
     assert res.bootstrap_values.size == 50 - res.n_undefined
 
 
+def _tied_cohort(n, seed):
+    """Many events, with tied times and tied risks (the cases where pairs are subtle)."""
+    rng = np.random.default_rng(seed)
+    time = np.ceil(rng.exponential(300, n))  # whole days: many tied times
+    event = rng.random(n) < 0.8
+    risk = np.round(-np.log(time) + rng.normal(0, 1, n), 1)  # one decimal: many tied risks
+    return y_of(event, time), risk
+
+
+def test_bootstrap_over_several_chunks_of_events_equals_sksurv():
+    """More than 512 events: the fast path visits several chunks of event rows, and each
+    resample's value is scikit-survival's on that resample (Harrell and Uno)."""
+    y, risk = _tied_cohort(1400, seed=11)
+    assert y["event"].sum() > 2 * 512
+    res = bootstrap_concordance(y, risk, n_bootstraps=12, random_state=3)
+    state = np.random.RandomState(3)
+    ref = []
+    for _ in range(12):
+        idx = state.randint(0, len(y), len(y))
+        ref.append(concordance_index_censored(y["event"][idx], y["time"][idx], risk[idx])[0])
+    np.testing.assert_allclose(res.bootstrap_values, ref, rtol=0, atol=TOL)
+    assert res.cindex == pytest.approx(
+        concordance_index_censored(y["event"], y["time"], risk)[0], abs=TOL
+    )
+
+    tau = float(np.percentile(y["time"], 70))
+    res = bootstrap_concordance(y, risk, kind="uno", tau=tau, n_bootstraps=6, random_state=4)
+    state = np.random.RandomState(4)
+    ref = []
+    for _ in range(6):
+        idx = state.randint(0, len(y), len(y))
+        # the censoring distribution stays that of the full sample (documented)
+        ref.append(concordance_index_ipcw(y, y[idx], risk[idx], tau=tau)[0])
+    np.testing.assert_allclose(res.bootstrap_values, ref, rtol=0, atol=TOL)
+    assert res.cindex == pytest.approx(concordance_index_ipcw(y, y, risk, tau=tau)[0], abs=TOL)
+
+
+def test_concordance_with_many_events_equals_sksurv():
+    y, risk = _tied_cohort(1400, seed=12)
+    ref = concordance_index_censored(y["event"], y["time"], risk)[0]
+    assert concordance_index(y, risk) == pytest.approx(ref, abs=TOL)
+    tau = float(np.percentile(y["time"], 70))
+    assert concordance_index_uno(y, risk, tau=tau) == pytest.approx(
+        concordance_index_ipcw(y, y, risk, tau=tau)[0], abs=TOL
+    )
+
+
 def test_bootstrap_uno():
     rng = np.random.default_rng(4)
     time = rng.exponential(100, 60) + 1

@@ -135,7 +135,7 @@ def _manual_coxnet_choice(X, y, ratios, n_alphas, cv):
         scores = np.zeros((cv.get_n_splits(), len(alphas)))
         for k, (train, test) in enumerate(cv.split(X, y["event"])):
             Z_train, Z_test = design(X.iloc[train], X.iloc[test])
-            for j, alpha in enumerate(alphas):
+            for j in range(len(alphas)):
                 fit = CoxnetSurvivalAnalysis(l1_ratio=ratio, alphas=alphas[: j + 1],
                                              normalize=False, max_iter=100000, tol=1e-7)
                 with warnings.catch_warnings():  # the null model at the top of the path
@@ -289,8 +289,7 @@ def image_cohort(tmp_path_factory):
 
 def test_real_extractor_features_are_extracted_once_across_cv(image_cohort, tmp_path,
                                                               monkeypatch):
-    from sarcoma_survival._radiomics import _extractor
-    from sarcoma_survival.radiomics import RadiomicsExtractor
+    from sarcoma_survival.radiomics import RadiomicsExtractor, _extractor
 
     X, y = image_cohort
     calls = []

@@ -8,8 +8,6 @@ import torch
 from sarcoma_survival.preprocessing import RandomAugment3D
 
 
-
-
 def _blob(size=20, radius=4.0, center=None):
     grid = torch.stack(torch.meshgrid(*[torch.arange(size, dtype=torch.float32)] * 3, indexing="ij"))
     c = torch.tensor(center if center is not None else [(size - 1) / 2] * 3).view(3, 1, 1, 1)

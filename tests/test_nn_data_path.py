@@ -6,8 +6,8 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from sksurv.util import Surv
 from skorch.dataset import Dataset
+from sksurv.util import Surv
 
 from sarcoma_survival.datasets import make_synthetic_cohort
 from sarcoma_survival.nn import DenseNetSurvival, MMNNSurvival

@@ -14,8 +14,6 @@ from sksurv.util import Surv
 
 from sarcoma_survival.nn import DenseNetSurvival, load_pretrained_densenet
 
-
-
 TINY = {"module__init_features": 8, "module__growth_rate": 4, "module__block_config": (1, 1),
         "max_epochs": 2, "batch_size": 4}
 

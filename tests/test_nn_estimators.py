@@ -9,13 +9,11 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, KFold
+from skorch.callbacks import Callback
 from sksurv.linear_model.coxph import BreslowEstimator
 from sksurv.util import Surv
-from skorch.callbacks import Callback
 
 from sarcoma_survival.nn import ClinicalMLPSurvival, cox_ph_loss
-
-
 
 SMALL = {"module__hidden_sizes": (8, 4), "max_epochs": 8, "batch_size": 32}
 

@@ -8,8 +8,6 @@ import torch
 from sarcoma_survival.nn import cox_ph_loss
 
 
-
-
 def _brute_force(log_risk, time, event, ties):
     """Textbook partial likelihood with explicit loops (the definition, O(n^2))."""
     log_risk, time, event = (np.asarray(a, dtype=float) for a in (log_risk, time, event))
@@ -20,8 +18,8 @@ def _brute_force(log_risk, time, event, ties):
         s = np.exp(log_risk[at_risk]).sum()
         e = np.exp(log_risk[dead]).sum()
         d = int(dead.sum())
-        for l in range(d):
-            denom = s - (l / d) * e if ties == "efron" else s
+        for k in range(d):
+            denom = s - (k / d) * e if ties == "efron" else s
             total += np.log(denom)
         total -= log_risk[dead].sum()
         n_events += d

@@ -290,7 +290,7 @@ def test_get_loss_is_the_weighted_sum_and_selection_loss_is_unweighted(blended):
     per_head = [cox_ph_loss(h, time=y[:, 0], event=y[:, 1]) for h in heads]
     model.last_blend_estimate_ = np.array([0.5, 0.3, 0.2])
     weighted = model.get_loss(heads, y, training=True)
-    assert float(weighted) == pytest.approx(sum(w * float(l) for w, l in zip([0.5, 0.3, 0.2], per_head)))
+    assert float(weighted) == pytest.approx(sum(w * float(loss) for w, loss in zip([0.5, 0.3, 0.2], per_head)))
     assert float(model.get_loss(heads, y, training=False)) == pytest.approx(float(per_head[0]))
     model.last_blend_estimate_ = np.array([1.0, 0.0, 0.0])  # ablation: the fused loss only
     assert float(model.get_loss(heads, y, training=True)) == pytest.approx(float(per_head[0]))

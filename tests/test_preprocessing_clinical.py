@@ -78,7 +78,8 @@ def test_booleans_accept_text_and_all_missing_column_is_dropped(table):
     assert enc.dropped_columns_ == ["rt_timing"]
     names = list(enc.get_feature_names_out())
     np.testing.assert_array_equal(
-        enc.transform(changed)[:, names.index("neoadjuvant_chemo")], [1, 0, 0, 1, 0, 0]  # the missing one takes the mode (False)
+        # the missing one takes the mode (False)
+        enc.transform(changed)[:, names.index("neoadjuvant_chemo")], [1, 0, 0, 1, 0, 0]
     )
 
 

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import SimpleITK as sitk
 
-from sarcoma_survival.preprocessing import VolumePreprocessor
+from sarcoma_survival.preprocessing import VolumePreprocessor, read_image
 from sarcoma_survival.preprocessing._geometry import resample
-from sarcoma_survival.preprocessing._io import read_image, read_mask
+from sarcoma_survival.preprocessing._io import read_mask
 
 pytestmark = pytest.mark.realdata
 
@@ -56,7 +56,7 @@ def test_sts_subset_loads_aligns_and_crops_the_whole_tumour(validation_dir):
 
 
 @pytest.mark.slow
-def test_all_51_sts_t1_volumes_load_align_and_crop_the_whole_tumour(validation_dir):
+def test_all_51_sts_t1_volumes_load_align_and_crop_the_whole_tumor(validation_dir):
     X = tcia_frame(validation_dir)
     assert len(X) == 51
     check_cohort_crops(validation_dir, X)

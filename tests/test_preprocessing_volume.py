@@ -9,8 +9,7 @@ import pytest
 import SimpleITK as sitk
 from sklearn.base import clone
 
-from sarcoma_survival.preprocessing import VolumePreprocessor
-from sarcoma_survival.preprocessing import _volume
+from sarcoma_survival.preprocessing import VolumePreprocessor, _volume
 from sarcoma_survival.preprocessing._geometry import index_to_physical_matrix, resample
 from sarcoma_survival.preprocessing._intensity import n4_correct
 from sarcoma_survival.preprocessing._io import ImageReadError, rasterize_rtstruct, read_mask
@@ -36,8 +35,9 @@ def physical_points(size_xyz, spacing, origin, direction):
     return index @ matrix.T + org
 
 
-def sample(function, size_xyz, spacing=(1, 1, 1), origin=(0, 0, 0), direction=np.eye(3)):
+def sample(function, size_xyz, spacing=(1, 1, 1), origin=(0, 0, 0), direction=None):
     """Image whose voxels hold ``function`` of their physical position."""
+    direction = np.eye(3) if direction is None else direction
     values = function(physical_points(size_xyz, spacing, origin, direction)).astype(np.float32)
     return make_image(values, spacing, origin, direction)
 

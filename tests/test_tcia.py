@@ -23,7 +23,6 @@ from sarcoma_survival.models import (
 from sarcoma_survival.preprocessing import VolumePreprocessor
 from sarcoma_survival.radiomics import RadiomicsExtractor
 
-
 pytestmark = pytest.mark.realdata
 
 

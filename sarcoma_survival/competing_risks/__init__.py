@@ -8,7 +8,11 @@ the cumulative incidence of one cause in the presence of the others; none of the
 ``predict_cumulative_incidence(X, times)`` the incidence. The references are R's
 ``cmprsk``, ``riskRegression`` and ``pec`` (fixtures in ``tests/fixtures/competing_risks``).
 """
+from ..utils import competing_y
 from ._cause_specific import CauseSpecificCoxPH
+
+# For compare's evaluation routine and the demo (package internals, outside __all__).
+from ._evaluate import censor_competing, is_competing_model, row_label, score_competing_fit  # noqa: E402, F401
 from ._fine_gray import FineGrayCoxPH
 from ._metrics import (
     brier_score_competing,
@@ -18,7 +22,6 @@ from ._metrics import (
     make_competing_risks_scorer,
 )
 from ._nonparametric import aalen_johansen
-from ._outcome import competing_y
 from ._plot import incidence_calibration_table, plot_stacked_incidence
 from ._sarculator import SarculatorFineGray
 

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
+from ..utils import check_competing_y
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
@@ -17,7 +18,6 @@ from ._base import (
     incidence_from_cause_hazards,
     n_causes,
 )
-from ._outcome import check_competing_y
 
 
 def breslow_jumps(log_risk, event, time, n_causes_):

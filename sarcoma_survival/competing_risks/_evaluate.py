@@ -5,8 +5,8 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sksurv.util import Surv
 
+from ..utils import check_competing_y
 from ._metrics import concordance_index_competing, integrated_brier_score_competing
-from ._outcome import check_competing_y
 
 #: Cause whose incidence ``compare_models`` scores on a competing outcome (1 = DM).
 CAUSE = 1

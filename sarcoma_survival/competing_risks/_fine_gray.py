@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils import check_competing_y
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
@@ -19,7 +20,6 @@ from ._base import (
     step_values,
 )
 from ._nonparametric import censoring_survival
-from ._outcome import check_competing_y
 
 # Distinct event times of the cause handled at once (bounds memory to ~_CHUNK * n).
 _CHUNK = 256
@@ -130,7 +130,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     """Fine-Gray proportional subdistribution hazards model of one cause.
 
     The cumulative incidence of ``cause`` is ``F(t | x) = 1 - exp(-exp(x @ coef_) L0(t))``.
-    The coefficients maximise Fine & Gray's (1999) weighted partial likelihood exactly as
+    The coefficients maximize Fine & Gray's (1999) weighted partial likelihood exactly as
     R's ``cmprsk::crr`` does: a patient with a competing event stays in the risk sets
     after it, weighted by the censoring Kaplan-Meier ratio ``G(u-) / G(t_i-)`` (both taken
     just before the times); Breslow handling of ties; Newton-Raphson with step halving. The

@@ -16,8 +16,8 @@ import warnings
 import numpy as np
 
 from ..metrics import UndefinedConcordanceWarning
+from ..utils import check_competing_y
 from ._nonparametric import _check_cause, censoring_survival
-from ._outcome import check_competing_y
 
 _CHUNK = 512
 

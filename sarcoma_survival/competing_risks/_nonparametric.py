@@ -5,7 +5,7 @@ import numbers
 
 import numpy as np
 
-from ._outcome import check_competing_y
+from ..utils import check_competing_y
 
 
 def _check_cause(cause):

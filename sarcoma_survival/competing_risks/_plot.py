@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..utils import check_competing_y
 from ._nonparametric import _check_cause, aalen_johansen
-from ._outcome import check_competing_y
 
 
 def plot_stacked_incidence(times, incidences, *, labels=("distant metastasis", "death without DM"),
@@ -27,7 +27,7 @@ def plot_stacked_incidence(times, incidences, *, labels=("distant metastasis", "
         One per cause.
     ax : matplotlib Axes, optional
         Drawn into; a new figure when None.
-    colors : sequence of colours, optional
+    colors : sequence of colors, optional
 
     Returns
     -------
@@ -106,7 +106,7 @@ def incidence_calibration_table(y_true, incidence, horizon, *, cause=1, n_groups
         raise ValueError(f"n_groups must be an integer in [1, {time.size}], got {n_groups!r}")
     order = np.argsort(values, kind="stable")
     rows = []
-    for group, members in enumerate(np.array_split(order, n_groups)):
+    for members in np.array_split(order, n_groups):
         grid, cif = aalen_johansen(y_true[members], cause=cause)
         position = np.searchsorted(grid, horizon, side="right") - 1
         rows.append({"n": members.size, "predicted": float(values[members].mean()),

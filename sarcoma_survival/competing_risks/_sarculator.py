@@ -8,19 +8,19 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..models._base import check_cohort_frame
+from ..models import check_cohort_frame
 from ..preprocessing import ClinicalEncoder
+from ..utils import check_competing_y
 from ._base import CAUSE_CONSTRAINT, CompetingRisksMixin, check_times, n_causes
 from ._fine_gray import FineGrayCoxPH
-from ._outcome import check_competing_y
 
 
 class SarculatorFineGray(CompetingRisksMixin, BaseEstimator):
     """Fine-Gray model of distant metastasis on the 4 Sarculator variables.
 
     Sarculator's DM nomogram is a Fine-Gray competing-risks model (death without
-    metastasis competes). Age and tumour size are imputed (training median) and
-    standardised, grade and histology one-hot encoded (rare subtypes grouped) by
+    metastasis competes). Age and tumor size are imputed (training median) and
+    standardized, grade and histology one-hot encoded (rare subtypes grouped) by
     :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` fitted on the training
     patients only, exactly as for
     :class:`~sarcoma_survival.models.SarculatorCoxPH`; then :class:`FineGrayCoxPH`.

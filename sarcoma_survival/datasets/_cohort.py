@@ -16,7 +16,7 @@ from .._schema import (
     OUTCOME_COLUMNS,
     PATIENT_ID_COLUMN,
 )
-from ..competing_risks._outcome import dm_competing_y
+from ..utils import dm_competing_y
 from ..utils.validation import (
     canonical_categories,
     check_plausible,
@@ -166,7 +166,9 @@ def _parse_outcome(raw, outcome, ids, where):
         except ValueError:
             bad.append(f"{ids[i]} ({value!r})")
     if bad:
-        raise CohortError(f"{where}: column {time_col!r} must be numeric (days); invalid for patient(s): {listing(bad)}")
+        raise CohortError(
+            f"{where}: column {time_col!r} must be numeric (days); invalid for patient(s): {listing(bad)}"
+        )
     nan = [ids[i] for i in np.flatnonzero(~np.isfinite(time))]
     if nan:
         raise CohortError(f"{where}: column {time_col!r} is empty, NaN or infinite for patient(s): {listing(nan)}")
@@ -189,7 +191,9 @@ def _parse_images(raw, ids, folder, where):
             "so a cohort with images needs 't1' and 'mask' (and optionally 't2')"
         )
     if "mask" not in present:
-        raise CohortError(f"{where}: image column(s) {', '.join(present)} given without 'mask' (the tumour mask on the T1 grid)")
+        raise CohortError(
+            f"{where}: image column(s) {', '.join(present)} given without 'mask' (the tumor mask on the T1 grid)"
+        )
     out = {}
     for column in present:
         paths = np.empty(len(raw), dtype=object)

@@ -7,44 +7,44 @@ finding.
 Patients and clinical variables
 -------------------------------
 Each patient is drawn independently. The marginals follow Table 1 of Bozzo et al.
-(npj Precision Oncology 8:188, 2024) as summarised in the project's issue 2:
+(npj Precision Oncology 8:188, 2024) as summarized in the project's issue 2:
 age ~ Normal(55.5, 18.0) clipped to [18, 92] years (simulated mean about 55.6,
 SD about 17.3; paper 55.7 / 17.4); 42.5 % female; 90 % deep; largest diameter
 log-normal with median 9.6 cm (deep) or 5.0 cm (superficial), log-SD 0.5,
 clipped to [1.5, 35] cm (overall median about 9.1 cm); location 68 % lower
 extremity, 18.5 % upper extremity, 13.5 % axial; 46 % pre-operative RT; 8 %
 metastases at presentation (an assumption: not in the issue's summary);
-neoadjuvant chemotherapy about 33 %, more likely for large high-grade tumours.
+neoadjuvant chemotherapy about 33 %, more likely for large high-grade tumors.
 Histology subtypes (:data:`~._synthetic_model.HISTOLOGY_FREQUENCIES`) are an
 **approximation**: the stored copy of the paper did not expose Table 2, so the
 frequencies are those typical of extremity/trunk sarcoma series (pleomorphic
 sarcoma 30 %, myxofibrosarcoma 17 %, myxoid liposarcoma 10 %, synovial sarcoma
 9 %, leiomyosarcoma 9 %, ...). Grade is "high" for about 93 %, with low grade
 more frequent in myxoid liposarcoma (25 %) and myxofibrosarcoma (12 %).
-The tumour is an ellipsoid whose long axis (``tumor_size_cm``) runs roughly along
+The tumor is an ellipsoid whose long axis (``tumor_size_cm``) runs roughly along
 the limb and whose two short axes are 0.5-0.95 times it, so
 ``tumor_volume_cm3 = pi/6 * size**3 * rx * ry``. After the outcomes are drawn,
 about 1-2 % of ``tumor_depth``, ``grade``, ``neoadjuvant_chemo`` and
 ``rt_timing`` are blanked (missing completely at random); the true values drive
 the hazards and the images.
 
-Image-only tumour properties (``latent``)
+Image-only tumor properties (``latent``)
 -----------------------------------------
 Drawn independently of every clinical column, so that no clinical variable
 reveals them:
 
-* ``z_necrosis`` ~ N(0, 1) sets the necrotic fraction of the tumour volume,
+* ``z_necrosis`` ~ N(0, 1) sets the necrotic fraction of the tumor volume,
   ``necrotic_fraction = 0.55 * sigmoid(logit(0.2 / 0.55) + z_necrosis)``
   (median 0.20, 95 % range about 0.04-0.45). This is the **histogram
   component**: necrosis is dark on T1 post-contrast and bright on T2 fat-sat,
-  so it moves the tumour's global intensity histogram and first-order radiomics
+  so it moves the tumor's global intensity histogram and first-order radiomics
   see it.
 * ``z_pattern`` ~ N(0, 1) sets ``scatter = Phi(z_pattern)`` in (0, 1): 0 is one
-  compact necrotic core at the centre, 1 is several scattered necrotic foci. The
+  compact necrotic core at the center, 1 is several scattered necrotic foci. The
   necrotic region is the top ``necrotic_fraction`` of a field
-  ``-(1 - scatter) * 2 * r**2 + scatter * F(u)`` inside 85 % of the tumour
+  ``-(1 - scatter) * 2 * r**2 + scatter * F(u)`` inside 85 % of the tumor
   radius, with ``F`` a smooth random field whose length scale shrinks from 0.55
-  to 0.25 tumour radii as ``scatter`` grows. The necrotic *volume* does not
+  to 0.25 tumor radii as ``scatter`` grows. The necrotic *volume* does not
   depend on ``scatter``: this is the **spatial component**. First-order
   (histogram) features see it only through partial-volume voxels at the
   necrosis boundary; texture features and convolutional networks can see it.
@@ -86,17 +86,17 @@ Images
 ------
 Per patient, on a T1 grid of ``image_size x image_size x round(image_size / 3)``
 voxels (slices 3x thicker than the in-plane spacing), with a cubic field of view
-that scales with the tumour (about twice its short diameter): a limb cross-section
-(skin-side fat layer, muscle, cortical bone with fatty marrow) and the tumour
+that scales with the tumor (about twice its short diameter): a limb cross-section
+(skin-side fat layer, muscle, cortical bone with fatty marrow) and the tumor
 (viable tissue with smooth texture, an enhancing rim, necrosis) replacing muscle
 (deep) or sitting in the fat layer and bulging out (superficial). Intensities
 (arbitrary units, before bias and noise) are T1: fat 900, muscle 380, viable
-tumour 600, rim 830, necrosis 210; T2 fat-sat: fat 110, muscle 200, viable 640,
+tumor 600, rim 830, necrosis 210; T2 fat-sat: fat 110, muscle 200, viable 640,
 rim 560, necrosis 1050. A slight blur, a smooth multiplicative quadratic bias
 field (log-amplitude SD 0.12 per term, so N4 has work) and Rician noise (SD 14)
 follow; images are stored as int16 ``.nii.gz``. The mask (uint8) lies on the T1
 grid. The T2 image has its own grid: in-plane spacing x1.15, slice spacing x0.9,
-its centre shifted by up to 2 mm and its axes rotated 1-3 degrees about x; all
+its center shifted by up to 2 mm and its axes rotated 1-3 degrees about x; all
 tissues are functions of physical coordinates, so T1 and T2 are physically
 aligned.
 
@@ -122,7 +122,7 @@ import numpy as np
 import SimpleITK as sitk
 from joblib import Parallel, delayed
 
-from ..utils._files import get_data_dir, hash_params
+from ..utils import get_data_dir, hash_params
 from ._cohort import load_cohort
 from ._synthetic_images import render_patient
 from ._synthetic_model import simulate_patients
@@ -139,7 +139,9 @@ def _check_params(n_patients, image_size, random_state, weights, n_jobs):
         raise ValueError(f"n_patients must be an integer >= 2, got {n_patients!r}")
     if not isinstance(image_size, numbers.Integral) or isinstance(image_size, bool) or not 12 <= image_size <= 512:
         raise ValueError(f"image_size must be an integer between 12 and 512, got {image_size!r}")
-    if random_state is not None and (not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool) or random_state < 0):
+    if random_state is not None and (
+        not isinstance(random_state, numbers.Integral) or isinstance(random_state, bool) or random_state < 0
+    ):
         raise ValueError(
             f"random_state must be a non-negative integer or None, got {random_state!r} "
             "(an integer names the folder of generated files, so that a second call reuses them)"
@@ -201,7 +203,7 @@ def make_synthetic_cohort(
     """Build (or reuse) a synthetic sarcoma cohort with real NIfTI images.
 
     Writes, per patient, a T1 post-contrast image, a T2 fat-sat image on its own
-    grid and a tumour mask on the T1 grid (``.nii.gz``), plus a manifest CSV, into
+    grid and a tumor mask on the T1 grid (``.nii.gz``), plus a manifest CSV, into
     a folder under ``get_data_dir(data_dir)`` named from all the arguments; a
     second call with the same arguments reuses the files. The folder is written
     under a temporary name and renamed when complete, so an interrupted run is
@@ -244,7 +246,7 @@ def make_synthetic_cohort(
         (true cause-specific hazards and incidences of DM and death without DM), ``risk_os``, ``risk_dm`` (true
         log-hazard ratios), ``clinical_risk_os``, ``clinical_risk_dm``,
         ``image_risk_os``, ``image_risk_dm`` (their parts; pandas Series indexed
-        by patient), ``latent`` (DataFrame of the generator's tumour properties)
+        by patient), ``latent`` (DataFrame of the generator's tumor properties)
         ``folder`` (where the files are) and ``params`` (the generator's
         arguments, with the seed actually used when ``random_state=None``).
 
@@ -295,7 +297,8 @@ def make_synthetic_cohort(
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     cohort = load_cohort(folder / _MANIFEST)
-    for key in ("risk_os", "risk_dm", "clinical_risk_os", "clinical_risk_dm", "image_risk_os", "image_risk_dm", "latent"):
+    for key in ("risk_os", "risk_dm", "clinical_risk_os", "clinical_risk_dm", "image_risk_os", "image_risk_dm",
+                "latent"):
         cohort[key] = table[key]
     cohort["oracle"] = table["oracle"]
     cohort["folder"] = folder

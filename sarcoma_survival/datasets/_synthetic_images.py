@@ -1,7 +1,7 @@
 """Rendering of one synthetic patient's MRI: T1 post-contrast, T2 fat-sat and the
-tumour mask, as SimpleITK images with physical geometry.
+tumor mask, as SimpleITK images with physical geometry.
 
-Every tissue is a function of *physical* coordinates (millimetres), so the T1 and
+Every tissue is a function of *physical* coordinates (millimeters), so the T1 and
 the T2 images, which sit on different grids, show the same anatomy. The model is
 described in the module docstring of :mod:`sarcoma_survival.datasets._synthetic`.
 """
@@ -15,7 +15,7 @@ from scipy.ndimage import gaussian_filter
 T1_SLICE_RATIO = 3.0
 
 #: Tissue intensities (arbitrary scanner units) before bias field and noise.
-#: Order: air, fat, muscle, bone cortex, marrow, viable tumour, enhancing rim, necrosis.
+#: Order: air, fat, muscle, bone cortex, marrow, viable tumor, enhancing rim, necrosis.
 _TISSUES = ("air", "fat", "muscle", "cortex", "marrow", "viable", "rim", "necrosis")
 T1_INTENSITY = {"air": 0.0, "fat": 900.0, "muscle": 380.0, "cortex": 40.0, "marrow": 850.0,
                 "viable": 600.0, "rim": 830.0, "necrosis": 210.0}
@@ -70,7 +70,7 @@ class _Grid:
         self.direction = np.asarray(direction, dtype=float)
 
     def points(self):
-        """Physical coordinates of voxel centres, shape (z, y, x, 3)."""
+        """Physical coordinates of voxel centers, shape (z, y, x, 3)."""
         k, j, i = np.meshgrid(*(np.arange(n) for n in self.size[::-1]), indexing="ij")
         index = np.stack([i, j, k], axis=-1) * self.spacing
         return index @ self.direction.T + self.origin
@@ -85,7 +85,7 @@ class _Grid:
 
 
 class _Phantom:
-    """The physical anatomy of one patient (limb, bone, tumour with necrosis)."""
+    """The physical anatomy of one patient (limb, bone, tumor with necrosis)."""
 
     def __init__(self, clinical, latent, rng):
         size_mm = float(clinical["tumor_size_cm"]) * 10.0
@@ -95,7 +95,7 @@ class _Phantom:
         self.rotation = _rotation(0, rng.uniform(-12, 12)) @ _rotation(1, rng.uniform(-12, 12)) @ _rotation(
             2, rng.uniform(0, 360)
         )
-        self.centre = np.zeros(3)
+        self.center = np.zeros(3)
         r_xy = float(max(self.semi_axes[:2]))
         self.r_xy = r_xy
         theta = rng.uniform(0, 2 * np.pi)
@@ -103,12 +103,12 @@ class _Phantom:
         self.limb_semi = np.array([2.2 * r_xy, 2.2 * r_xy * rng.uniform(0.85, 1.0)])
         deep = clinical["_deep"]
         offset = 0.8 * r_xy if deep else 0.94 * self.limb_semi.min()
-        self.limb_centre = -offset * direction
-        self.bone_centre = self.limb_centre - 0.7 * r_xy * direction
+        self.limb_center = -offset * direction
+        self.bone_center = self.limb_center - 0.7 * r_xy * direction
         self.bone_radius = 0.25 * r_xy
         self.lobulation = _FourierField(rng, scale=0.5, n_modes=12)
         self.lobulation_amplitude = 0.05
-        # normalise the lobulated boundary so that it encloses the ellipsoid's volume
+        # normalize the lobulated boundary so that it encloses the ellipsoid's volume
         directions = _sphere_directions(2000)
         radii = 1.0 + self.lobulation_amplitude * self.lobulation(directions * 1.5)
         self.boundary_scale = float(np.mean(radii**3)) ** (-1.0 / 3.0)
@@ -124,12 +124,12 @@ class _Phantom:
         self.necrotic_fraction = float(latent["necrotic_fraction"])
         self.necrosis_threshold = None
 
-    def tumour_coords(self, points):
-        """Normalised tumour coordinates (unit sphere = unlobulated boundary)."""
-        return ((points - self.centre) @ self.rotation) / self.semi_axes
+    def tumor_coords(self, points):
+        """Normalized tumor coordinates (unit sphere = unlobulated boundary)."""
+        return ((points - self.center) @ self.rotation) / self.semi_axes
 
     def boundary(self, u, rho):
-        """Normalised radius of the lobulated boundary in the direction of ``u``."""
+        """Normalized radius of the lobulated boundary in the direction of ``u``."""
         unit = u / np.maximum(rho, 1e-9)[..., None]
         return (1.0 + self.lobulation_amplitude * self.lobulation(unit * 1.5)) * self.boundary_scale
 
@@ -137,25 +137,25 @@ class _Phantom:
         return -(1.0 - self.scatter) * 2.0 * rho**2 + self.scatter * self.necrosis_noise(u)
 
     def labels(self, points, *, fix_threshold=False):
-        """Tissue label index per point and the tumour mask."""
+        """Tissue label index per point and the tumor mask."""
         shape = points.shape[:-1]
         label = np.zeros(shape, dtype=np.int8)
-        d_limb = (((points[..., :2] - self.limb_centre[:2]) / self.limb_semi) ** 2).sum(-1)
+        d_limb = (((points[..., :2] - self.limb_center[:2]) / self.limb_semi) ** 2).sum(-1)
         label[d_limb <= 1.0] = 1
         label[d_limb <= 0.88**2] = 2
-        d_bone = np.linalg.norm(points[..., :2] - self.bone_centre[:2], axis=-1)
+        d_bone = np.linalg.norm(points[..., :2] - self.bone_center[:2], axis=-1)
         label[d_bone <= self.bone_radius] = 3
         label[d_bone <= 0.6 * self.bone_radius] = 4
-        u = self.tumour_coords(points)
+        u = self.tumor_coords(points)
         rho = np.linalg.norm(u, axis=-1)
         # the lobulated boundary stays within [0.7, 1.35] (field amplitude is bounded):
-        # evaluate the smooth fields only near and inside the tumour
+        # evaluate the smooth fields only near and inside the tumor
         near = np.flatnonzero(rho.ravel() <= 1.35)
         u_near, rho_near = u.reshape(-1, 3)[near], rho.ravel()[near]
         boundary = self.boundary(u_near, rho_near)
         inside = rho_near <= boundary
-        tumour = np.zeros(rho.size, dtype=bool)
-        tumour[near[inside]] = True
+        tumor = np.zeros(rho.size, dtype=bool)
+        tumor[near[inside]] = True
         flat = label.ravel()
         flat[near[inside]] = 5
         flat[near[inside & (rho_near >= (1.0 - self.rim) * boundary)]] = 6
@@ -167,11 +167,11 @@ class _Phantom:
             k = min(max(k, 1), len(values))
             self.necrosis_threshold = values[k - 1] if len(values) else np.inf
         flat[near[candidate][field >= self.necrosis_threshold]] = 7
-        return flat.reshape(shape), tumour.reshape(shape), u
+        return flat.reshape(shape), tumor.reshape(shape), u
 
     def render(self, grid, sequence, rng, *, fix_threshold=False):
         points = grid.points()
-        label, tumour, u = self.labels(points, fix_threshold=fix_threshold)
+        label, tumor, u = self.labels(points, fix_threshold=fix_threshold)
         table = T1_INTENSITY if sequence == "t1" else T2_INTENSITY
         lut = np.array([table[t] for t in _TISSUES])
         image = lut[label]
@@ -184,18 +184,19 @@ class _Phantom:
         span = np.abs(points).max() + 1e-9
         q = points / span
         c = rng.normal(0.0, 0.12, size=6)
-        log_bias = q[..., 0] * c[0] + q[..., 1] * c[1] + q[..., 2] * c[2] + c[3] * q[..., 0] ** 2 + c[4] * q[..., 1] ** 2 + c[5] * q[..., 0] * q[..., 1]
+        log_bias = (q[..., 0] * c[0] + q[..., 1] * c[1] + q[..., 2] * c[2] + c[3] * q[..., 0] ** 2
+                    + c[4] * q[..., 1] ** 2 + c[5] * q[..., 0] * q[..., 1])
         image *= np.exp(log_bias)
         # Rician noise (magnitude image)
         sd = NOISE_SD[sequence]
         image = np.hypot(image + rng.normal(0.0, sd, image.shape), rng.normal(0.0, sd, image.shape))
-        return np.clip(np.rint(image), 0, 32767).astype(np.int16), tumour
+        return np.clip(np.rint(image), 0, 32767).astype(np.int16), tumor
 
 
 def _t1_grid(phantom, image_size, rng):
     n_xy = int(image_size)
     n_z = max(4, int(round(n_xy / T1_SLICE_RATIO)))
-    # field of view: cubic, enclosing the tumour with a margin
+    # field of view: cubic, enclosing the tumor with a margin
     extent = np.abs(phantom.rotation * phantom.semi_axes).sum(axis=1)  # half-extents of the tilted box
     fov = max(2.0 * 2.0 * phantom.r_xy, 2.0 * 1.25 * extent.max(), 2.0 * 1.3 * extent[:2].max())
     s_xy = fov / n_xy
@@ -212,8 +213,8 @@ def _t2_grid(t1, rng):
     spacing = t1.spacing * np.array([1.15, 1.15, 0.9])
     size = np.maximum(np.round(fov / spacing).astype(int), 4)
     direction = _rotation(0, rng.uniform(1.0, 3.0) * rng.choice([-1, 1]))
-    centre = t1.origin + t1.spacing * (np.array(t1.size) - 1) / 2.0 + rng.uniform(-2.0, 2.0, 3)
-    origin = centre - direction @ (spacing * (size - 1) / 2.0)
+    center = t1.origin + t1.spacing * (np.array(t1.size) - 1) / 2.0 + rng.uniform(-2.0, 2.0, 3)
+    origin = center - direction @ (spacing * (size - 1) / 2.0)
     return _Grid(size, spacing, origin, direction)
 
 
@@ -238,10 +239,10 @@ def render_patient(clinical, latent, image_size):
     phantom = _Phantom(clinical, latent, rng)
     grid1 = _t1_grid(phantom, image_size, rng)
     grid2 = _t2_grid(grid1, rng)
-    t1, tumour = phantom.render(grid1, "t1", rng, fix_threshold=True)
+    t1, tumor = phantom.render(grid1, "t1", rng, fix_threshold=True)
     t2, _ = phantom.render(grid2, "t2", rng)
     return (
         grid1.image(t1, sitk.sitkInt16),
         grid2.image(t2, sitk.sitkInt16),
-        grid1.image(tumour.astype(np.uint8), sitk.sitkUInt8),
+        grid1.image(tumor.astype(np.uint8), sitk.sitkUInt8),
     )

@@ -1,4 +1,4 @@
-"""Patient-level part of the synthetic cohort: clinical variables, latent tumour
+"""Patient-level part of the synthetic cohort: clinical variables, latent tumor
 properties, true log-hazards and outcome times (no images).
 
 The generative model is described in the module docstring of
@@ -92,8 +92,8 @@ _OTHER_CAUSE_STREAM = 1
 #: uniform over the study period.
 FOLLOW_UP_YEARS = (0.5, 8.0)
 
-#: Largest necrotic fraction of the tumour volume (necrosis is kept inside 85 % of
-#: the tumour radius, leaving a viable rim).
+#: Largest necrotic fraction of the tumor volume (necrosis is kept inside 85 % of
+#: the tumor radius, leaving a viable rim).
 MAX_NECROTIC_FRACTION = 0.55
 _NECROSIS_LOGIT_MEDIAN = np.log(0.2 / MAX_NECROTIC_FRACTION) - np.log1p(-0.2 / MAX_NECROTIC_FRACTION)
 
@@ -104,7 +104,7 @@ DAYS_PER_YEAR = 365.25
 
 
 def sample_clinical(n, rng):
-    """Draw the true (complete) clinical table and tumour shape of ``n`` patients.
+    """Draw the true (complete) clinical table and tumor shape of ``n`` patients.
 
     Returns
     -------
@@ -112,12 +112,12 @@ def sample_clinical(n, rng):
         The 11 clinical columns, complete (no missing values yet).
     shape : DataFrame
         ``axis_ratio_x``, ``axis_ratio_y`` (in-plane semi-axes over the long
-        semi-axis) used for the tumour volume and the images.
+        semi-axis) used for the tumor volume and the images.
     """
     age = np.clip(rng.normal(55.5, 18.0, n), 18.0, 92.0)
     sex = np.where(rng.random(n) < 0.425, "F", "M")
     deep = rng.random(n) < 0.90
-    # largest diameter: log-normal, superficial tumours smaller
+    # largest diameter: log-normal, superficial tumors smaller
     median = np.where(deep, 9.6, 5.0)
     size = np.clip(median * np.exp(rng.normal(0.0, 0.5, n)), 1.5, 35.0)
     names = list(HISTOLOGY_FREQUENCIES)
@@ -131,7 +131,7 @@ def sample_clinical(n, rng):
     ratio_x = rng.uniform(0.5, 0.95, n)
     ratio_y = rng.uniform(0.5, 0.95, n)
     volume = np.pi / 6.0 * size**3 * ratio_x * ratio_y
-    # neoadjuvant chemotherapy: more likely for high-grade, large tumours (33 % overall)
+    # neoadjuvant chemotherapy: more likely for high-grade, large tumors (33 % overall)
     logit_chemo = -0.95 + 1.2 * (grade == "high") * np.log(size / 9.0) + 0.6 * (grade == "high")
     chemo = rng.random(n) < expit(logit_chemo - 0.36)
     mets = rng.random(n) < 0.08
@@ -156,7 +156,7 @@ def sample_clinical(n, rng):
 
 
 def sample_latent(n, rng):
-    """Draw the image-only tumour properties, independent of every clinical column.
+    """Draw the image-only tumor properties, independent of every clinical column.
 
     Returns a DataFrame with the standard-normal drivers ``z_necrosis`` (histogram
     component) and ``z_pattern`` (spatial component), the derived

@@ -13,9 +13,9 @@ from scipy.spatial.distance import pdist
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
-from ..competing_risks._outcome import dm_competing_y
 from .._schema import CLINICAL_COLUMNS
-from ..preprocessing._io import read_image
+from ..preprocessing import read_image
+from ..utils import dm_competing_y
 
 #: ``site_region`` of ``clinical.csv`` -> schema ``location``. Buttock tumours are
 #: counted with the lower limb (limb girdle, as in extremity-sarcoma series); pelvis/groin
@@ -29,7 +29,7 @@ SITE_REGION_TO_LOCATION = {
     "trunk (parascapular)": "axial",
 }
 
-#: Sheet grade -> schema grade (high = grade 2 or 3, DESIGN.md §1).
+#: Sheet grade -> schema grade (high = grade 2 or 3, as the cohort schema of the user guide).
 GRADE_MAP = {"Low": "low", "Intermediate": "high", "High": "high"}
 
 #: Sheet sex -> schema sex.

@@ -51,7 +51,7 @@ class _ClinicalRSFBase(RSFParamsMixin, CohortSurvivalEstimator):
 class SarculatorRSF(_ClinicalRSFBase):
     __doc__ = f"""Random survival forest on the 4 Sarculator variables (Table 3, row 1).
 
-    Age, tumour size, grade and histology, one-hot encoded (histology subtypes seen in
+    Age, tumor size, grade and histology, one-hot encoded (histology subtypes seen in
     fewer than ``min_frequency`` training patients grouped) with missing values imputed
     from the training patients only (:class:`~sarcoma_survival.preprocessing.ClinicalEncoder`),
     then a :class:`sksurv.ensemble.RandomSurvivalForest`.
@@ -123,7 +123,7 @@ class SarculatorRSF(_ClinicalRSFBase):
 class ClinicalRSF(_ClinicalRSFBase):
     __doc__ = f"""Random survival forest on the 11 clinical variables (Table 3, row 3).
 
-    Age, sex, tumour size, depth, grade, histology, location, volume, neoadjuvant
+    Age, sex, tumor size, depth, grade, histology, location, volume, neoadjuvant
     chemotherapy, metastases at presentation and RT timing (or the columns you name),
     encoded on the training patients only by
     :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (one-hot categoricals, rare
@@ -203,7 +203,7 @@ class ClinicalRSF(_ClinicalRSFBase):
 class SarculatorCoxPH(CohortSurvivalEstimator):
     """Cox proportional-hazards model on the 4 Sarculator variables (Table 3, row 2).
 
-    Age and tumour size are imputed (training median) and standardised, grade and
+    Age and tumor size are imputed (training median) and standardized, grade and
     histology one-hot encoded (rare subtypes grouped) by
     :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` fitted on the training
     patients only, then :class:`sksurv.linear_model.CoxPHSurvivalAnalysis`.
@@ -211,9 +211,9 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     A small ridge penalty (``alpha=1.0``, i.e. ``0.5 * alpha * ||beta||^2`` added to the
     negative log partial likelihood summed over patients) is the default: one-hot
     columns of a small subtype, or a subtype with no event, otherwise drive a
-    coefficient to infinity and the Newton iterations fail to converge. With standardised
+    coefficient to infinity and the Newton iterations fail to converge. With standardized
     numerics and 0/1 dummies, ``alpha=1`` shrinks coefficients very little on cohorts of
-    a few hundred patients; set ``alpha=0`` for the unpenalised fit.
+    a few hundred patients; set ``alpha=0`` for the unpenalized fit.
 
     Parameters
     ----------

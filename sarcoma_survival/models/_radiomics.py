@@ -134,14 +134,14 @@ def _fold_scores(features, X, radiomics, y, train, test, model):
 
 
 class RadiomicsCoxNet(CohortSurvivalEstimator):
-    __doc__ = f"""ElasticNet-penalised Cox model on radiomics + clinical features (Table 3, row 6).
+    __doc__ = f"""ElasticNet-penalized Cox model on radiomics + clinical features (Table 3, row 6).
 
     Features (radiomics, plus the 11 clinical variables when ``include_clinical``) are
-    imputed (training median) and standardised, then a
+    imputed (training median) and standardized, then a
     :class:`sksurv.linear_model.CoxnetSurvivalAnalysis` is fitted. As in the paper, the
     penalty strength ``alpha`` -- and here also the L1 ratio, from the small grid
     ``l1_ratio`` -- is chosen by an inner ``cv``-fold cross-validation on the training
-    patients that maximises Harrell's C-index:
+    patients that maximizes Harrell's C-index:
 
     1. for each L1 ratio, the path of ``n_alphas`` penalties is computed on all training
        patients;
@@ -193,7 +193,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         One entry per candidate: ``l1_ratio``, ``alpha``, ``mean_test_score``,
         ``std_test_score`` and ``split<k>_test_score``.
     coef_ : ndarray of shape (n_features_out,)
-        Coefficients of the refitted model (standardised features).
+        Coefficients of the refitted model (standardized features).
     model_ : sksurv.linear_model.CoxnetSurvivalAnalysis
         The refitted model (its last alpha is ``alpha_``).
     features_ : RadiomicsFeatures
@@ -315,7 +315,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
 
     @property
     def coef_(self):
-        """Coefficients of the refitted model at ``alpha_`` (standardised features)."""
+        """Coefficients of the refitted model at ``alpha_`` (standardized features)."""
         return np.asarray(self.model_.coef_[:, -1])
 
     def _model_kwargs(self):

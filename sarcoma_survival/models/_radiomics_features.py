@@ -24,7 +24,7 @@ class RadiomicsFeatures(TransformerMixin, BaseEstimator):
 
     Features come from ``extractor`` (cached on disk by the extractor itself, so a
     refit never extracts a patient twice); missing feature values take the training
-    median; ``scale=True`` standardises the radiomics columns with training statistics.
+    median; ``scale=True`` standardizes the radiomics columns with training statistics.
     ``fit`` and ``transform`` accept an already extracted frame (``radiomics=``), which
     the inner cross-validation of :class:`RadiomicsCoxNet` uses to extract once.
 
@@ -36,7 +36,7 @@ class RadiomicsFeatures(TransformerMixin, BaseEstimator):
     include_clinical : bool, default=False
         Append the 11 clinical variables (:class:`~sarcoma_survival.preprocessing.ClinicalEncoder`).
     scale : bool, default=False
-        Standardise radiomics and clinical numeric columns.
+        Standardize radiomics and clinical numeric columns.
     min_frequency : int, default=5
         Passed to the clinical encoder.
     """

@@ -10,12 +10,12 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_array, check_is_fitted
-from sksurv.base import SurvivalAnalysisMixin
-from sksurv.linear_model.coxph import BreslowEstimator
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
+from sksurv.base import SurvivalAnalysisMixin
+from sksurv.linear_model.coxph import BreslowEstimator
 from torch.utils.data import Subset
 
 from ..utils.validation import check_fit_y, check_survival_y
@@ -90,7 +90,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
     A thin :class:`skorch.NeuralNet` subclass. It takes a feature table (or a cohort
     DataFrame, through the ``_fit_inputs`` / ``_transform_inputs`` hooks of subclasses)
     and a scikit-survival structured ``y``, which it validates and converts privately to
-    float ``[time, event]`` rows. Training minimises the Cox partial likelihood
+    float ``[time, event]`` rows. Training minimizes the Cox partial likelihood
     (:class:`CoxPHLoss`); the validation loss of each epoch is the Cox loss of the WHOLE
     validation set (not an average of batch losses); the weights of the best epoch are
     kept in memory (:class:`KeepBestWeights`) and restored after training; a Breslow
@@ -121,7 +121,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         Inner validation split used for model selection; ``None`` trains on all data and
         keeps the last epoch. User-given data: ``fit(X, y, validation_data=(X_val, y_val))``.
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling, the validation split and augmentation;
+        Seeds weight initialization, shuffling, the validation split and augmentation;
         a fixed value gives identical predictions on CPU.
     device : {"auto", "cpu", "cuda", ...}, default="auto"
         ``"auto"`` uses CUDA when available.

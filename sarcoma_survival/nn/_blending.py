@@ -5,13 +5,14 @@ with training loss L^T and held-out loss L^V::
 
     O      = L^V - L^T                      (overfitting at a checkpoint)
     ΔO_k   = O_{N+n} - O_N                  (how much more the head overfits)
-    ΔG_k   = L^V_N - L^V_{N+n}              (how much it generalises better)
+    ΔG_k   = L^V_N - L^V_{N+n}              (how much it generalizes better)
     w_k    ∝ ΔG_k / ΔO_k²,   Σ w_k = 1
 
 ΔG is clamped at 0 (a head whose held-out loss rose earns no weight) and ΔO² at ``eps``
 (a head that did not overfit at all is not given an infinite weight). The weights are
 *proportional* to ΔG/ΔO² — not a softmax of it, which turns the rule into a
-winner-take-all choice (DESIGN.md §5, defect 2). When no head improved its held-out loss
+winner-take-all choice (defect 2 of "Differences from the authors' public code" in the
+documentation). When no head improved its held-out loss
 the rule is undefined; the previous weights are kept.
 """
 from __future__ import annotations
@@ -61,7 +62,9 @@ def gradient_blending_weights(
     arrays = [np.asarray(a, dtype=float) for a in (train_loss_start, val_loss_start, train_loss_end, val_loss_end)]
     shapes = {a.shape for a in arrays}
     if len(shapes) != 1 or arrays[0].ndim != 1 or arrays[0].size == 0:
-        raise ValueError(f"the four loss arrays must be 1-D of one length (one entry per head); got shapes {sorted(shapes)}")
+        raise ValueError(
+            f"the four loss arrays must be 1-D of one length (one entry per head); got shapes {sorted(shapes)}"
+        )
     if not all(np.isfinite(a).all() for a in arrays):
         raise ValueError("losses must be finite to compute blending weights")
     if eps <= 0:

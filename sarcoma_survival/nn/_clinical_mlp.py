@@ -20,7 +20,7 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
     clinical columns are encoded by
     :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (imputation, one-hot encoding,
     scaling, all fitted on the training data only); any numeric table is accepted too
-    (standardised).
+    (standardized).
 
     Parameters
     ----------
@@ -58,7 +58,7 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
 
     Examples
     --------
-    A numeric table is standardised; the risk follows its first column:
+    A numeric table is standardized; the risk follows its first column:
 
     >>> import numpy as np
     >>> from sksurv.util import Surv

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import clone
 from sklearn.utils._param_validation import StrOptions
 
-from ..preprocessing._augment import RandomAugment3D
+from ..preprocessing import RandomAugment3D
 from ._base import default_callbacks
 from ._callbacks import OneCycleSchedule
 from ._data import PLACEMENTS
@@ -25,7 +25,7 @@ IMAGE_PARAMS_DOC = """
           image batches (callable or None); cloned and seeded from ``random_state`` at
           each fit. ``None`` disables it.
         * ``pretrained_weights=None``: yAware / BHB-10K DenseNet-121 checkpoint (str or
-          Path) loaded into the image network when the module is initialised (see
+          Path) loaded into the image network when the module is initialized (see
           :func:`~sarcoma_survival.nn.load_pretrained_densenet`).
         * ``optimizer=torch.optim.SGD``: with ``optimizer__momentum=0.9``,
           ``optimizer__nesterov=True``, ``optimizer__weight_decay=1e-4`` unless given.

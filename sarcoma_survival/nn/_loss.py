@@ -1,4 +1,4 @@
-"""Negative Cox partial log-likelihood for torch, vectorised and tie-aware."""
+"""Negative Cox partial log-likelihood for torch, vectorized and tie-aware."""
 from __future__ import annotations
 
 import numpy as np

@@ -108,12 +108,12 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         After the blended run (which trains without the blend set), train again on every
         training patient, replaying the first run's weight of each epoch; the second run
         is the fitted model. Both runs are seeded by ``random_state`` (the same
-        initialisation when it is set). Not with ``warm_start=True``. The first run stops
+        initialization when it is set). Not with ``warm_start=True``. The first run stops
         at the last estimation whose weights are used (epoch 45 of 50 with the defaults);
         when ``max_epochs`` leaves no estimation to use (``max_epochs <= blend_warmup``, or
         ``<= blend_period`` without a warm-up), it is skipped and the one run trains every
-        patient with uniform weights. The refit nearly doubles the training time and gives back the patients the blend set
-        took from training (see the user guide for what that was worth on the synthetic
+        patient with uniform weights. The refit nearly doubles the training time and gives back
+        the patients the blend set took from training (see the user guide for what that was worth on the synthetic
         cohort).
     module : torch module class, default=MultimodalNet
         Sizes through ``module__hidden_sizes`` (clinical MLP), ``module__n_features``,

@@ -93,7 +93,7 @@ def fixed_weights(gradient_blending):
 class GradientBlending(Callback):
     """Schedule of the gradient-blending weights of a multimodal survival net.
 
-    The loss optimised on a training batch is ``sum_k w_k * L_k`` over the heads
+    The loss optimized on a training batch is ``sum_k w_k * L_k`` over the heads
     (multimodal, clinical, image). The weights follow the net's settings:
 
     * ``gradient_blending=True``: uniform during the first ``blend_warmup`` epochs; at

@@ -32,9 +32,9 @@ class MultimodalNet(nn.Module):
     clinical_dropout : float, default=0.0
         Dropout after each hidden layer of the clinical MLP.
     batch_norm : bool, default=False
-        Batch normalisation in the clinical MLP.
+        Batch normalization in the clinical MLP.
     clinical_init : {"torch", "he"}, default="torch"
-        Initialisation of the clinical MLP (see :class:`ClinicalMLP`).
+        Initialization of the clinical MLP (see :class:`ClinicalMLP`).
     n_features : int, default=12
         Image features given by the DenseNet.
     image_dropout : float, default=0.0

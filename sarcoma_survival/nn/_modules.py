@@ -54,10 +54,10 @@ class ClinicalMLP(_RiskNetwork):
     dropout : float, default=0.0
         Dropout after each hidden activation.
     batch_norm : bool, default=False
-        Batch normalisation before each hidden activation.
+        Batch normalization before each hidden activation.
     init : {"torch", "he"}, default="torch"
-        Initialisation of the linear layers. ``"torch"``: PyTorch's default
-        ``nn.Linear`` initialisation; with ReLU the 6-layer network then starts with
+        Initialization of the linear layers. ``"torch"``: PyTorch's default
+        ``nn.Linear`` initialization; with ReLU the 6-layer network then starts with
         several dead units per 8-wide layer and an output that hardly depends on its
         input, so plain SGD barely moves it (Adam, or ``activation="selu"``, does).
         ``"he"``: He (Kaiming) normal weights scaled for ``activation`` (LeCun normal

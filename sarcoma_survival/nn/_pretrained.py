@@ -57,7 +57,7 @@ def load_pretrained_densenet(densenet, path, *, min_fraction=0.9):
     Parameters
     ----------
     densenet : monai.networks.nets.DenseNet
-        The network to initialise (its ``features.*`` tensors are the backbone).
+        The network to initialize (its ``features.*`` tensors are the backbone).
     path : str or Path
         Checkpoint file (``torch.save`` output).
     min_fraction : float, default=0.9

@@ -1,9 +1,17 @@
 """Image and clinical preprocessing transformers."""
 from ._clinical import ClinicalEncoder
+from ._io import NONFINITE_POLICIES, ImageReadError, read_image  # noqa: F401
 from ._volume import VolumePreprocessor
 from ._volume_array import VolumeArray
 
-__all__ = ["VolumePreprocessor", "VolumeArray", "ClinicalEncoder", "RandomAugment3D"]
+__all__ = [
+    "VolumePreprocessor",
+    "VolumeArray",
+    "ClinicalEncoder",
+    "RandomAugment3D",
+    "read_image",
+    "ImageReadError",
+]
 
 
 def __getattr__(name):

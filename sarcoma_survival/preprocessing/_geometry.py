@@ -1,4 +1,4 @@
-"""Physical-space geometry for the volume pipeline: overlap, resampling, tumour box, output grid."""
+"""Physical-space geometry for the volume pipeline: overlap, resampling, tumor box, output grid."""
 from __future__ import annotations
 
 import numpy as np
@@ -19,14 +19,6 @@ def physical_extent(image):
                         for j in (-0.5, size[1] - 0.5) for k in (-0.5, size[2] - 0.5)])
     points = corners @ matrix.T + origin
     return points.min(axis=0), points.max(axis=0)
-
-
-def same_grid(a, b, *, tol=1e-4):
-    """True when two images share size, spacing, origin and direction (to ``tol``)."""
-    return (a.GetSize() == b.GetSize()
-            and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tol)
-            and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tol * 10)
-            and np.allclose(a.GetDirection(), b.GetDirection(), atol=tol))
 
 
 def overlaps(a, b):
@@ -66,7 +58,7 @@ def tumour_box(mask, margin_mm):
 
 
 def output_grid(box, size, spacing=None):
-    """Reference image of the fixed output grid centred on ``box``.
+    """Reference image of the fixed output grid centered on ``box``.
 
     The grid has identity direction (LPS axes, so every patient is seen in the same anatomical
     orientation whatever the acquisition direction), isotropic ``spacing`` and ``size``
@@ -83,8 +75,8 @@ def output_grid(box, size, spacing=None):
     extent = hi - lo
     if spacing is None:
         spacing = float(np.max(extent / size))
-    centre = (lo + hi) / 2
-    origin = centre - spacing * (size - 1) / 2
+    center = (lo + hi) / 2
+    origin = center - spacing * (size - 1) / 2
     reference = sitk.Image([int(s) for s in size], sitk.sitkFloat32)
     reference.SetSpacing([float(spacing)] * 3)
     reference.SetOrigin([float(o) for o in origin])
@@ -93,7 +85,7 @@ def output_grid(box, size, spacing=None):
 
 
 def inside_box(reference, box):
-    """Boolean array (z, y, x) of the reference voxels whose centres lie in the world box."""
+    """Boolean array (z, y, x) of the reference voxels whose centers lie in the world box."""
     lo, hi = (np.asarray(v, dtype=float) for v in box)
     origin = np.array(reference.GetOrigin())
     spacing = np.array(reference.GetSpacing())

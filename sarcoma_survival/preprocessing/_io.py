@@ -69,6 +69,7 @@ def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32, 
     Examples
     --------
     >>> import SimpleITK as sitk, tempfile, os
+    >>> from sarcoma_survival.preprocessing import read_image
     >>> path = os.path.join(tempfile.mkdtemp(), "img.nii.gz")
     >>> sitk.WriteImage(sitk.Image(4, 5, 6, sitk.sitkUInt8), path)
     >>> read_image(path).GetSize()
@@ -406,7 +407,8 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
     >>> int(sitk.GetArrayFromImage(read_mask(path, ref)).sum())
     8
     """
-    from ._geometry import overlaps, resample, same_grid
+    from ..utils import same_grid
+    from ._geometry import overlaps, resample
 
     path = Path(path)
     where = _where(patient, column, path)

@@ -14,10 +14,19 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._schema import CHANNEL_COLUMNS
-from ..utils._files import (InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params,
-                            input_files, read_record, verify_file, write_record, write_verified)
-from ._geometry import (grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample,
-                        tumour_box)
+from ..utils import (
+    InputPathError,
+    clean_stale_temp_files_once,
+    file_digest,
+    get_cache_dir,
+    hash_params,
+    input_files,
+    read_record,
+    verify_file,
+    write_record,
+    write_verified,
+)
+from ._geometry import grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample, tumour_box
 from ._intensity import foreground_mask, n4_correct, sitk_threads, zscore_stats
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
@@ -352,7 +361,9 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
             try:
                 input_files(path)  # what kind of path, before anything hashes or reads it
             except InputPathError as exc:
-                raise ImageReadError(f"patient {patient}, column {column!r}, file {str(path)!r}: {exc.reason}") from None
+                raise ImageReadError(
+                    f"patient {patient}, column {column!r}, file {str(path)!r}: {exc.reason}"
+                ) from None
             paths[column] = str(path)
         return paths
 

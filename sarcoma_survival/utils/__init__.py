@@ -1,1 +1,30 @@
-"""Internal helpers shared by the estimators."""
+"""Helpers shared by the subpackages: cache folders, hashing, atomic writes, image grids.
+
+Every subpackage imports these from ``sarcoma_survival.utils`` (never from its private
+modules); ``sarcoma_survival.utils`` imports nothing else from the package, so it sits at
+the bottom of the layers (see the Architecture page of the documentation). It is the
+package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
+reference and its documentation checks leave it out.
+"""
+from ._competing import (  # noqa: F401
+    COMPETING_DTYPE,
+    check_competing_y,
+    competing_y,
+    dm_competing_y,
+    is_competing_y,
+)
+from ._files import (  # noqa: F401
+    InputPathError,
+    atomic_path,
+    clean_stale_temp_files_once,
+    file_digest,
+    get_cache_dir,
+    get_data_dir,
+    hash_params,
+    input_files,
+    read_record,
+    verify_file,
+    write_record,
+    write_verified,
+)
+from ._images import same_grid  # noqa: F401

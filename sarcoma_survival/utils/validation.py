@@ -148,6 +148,14 @@ def as_survival_array(y):
     )
 
 
+def _two_fields(y, what):
+    """The dtype of a structured ``y`` with two fields (event, time); else a ValueError."""
+    dtype = getattr(y, "dtype", None)
+    if dtype is None or dtype.names is None or len(dtype.names) != 2:
+        raise ValueError(f"y must be {what}; got {type(y).__name__} with dtype {dtype}")
+    return dtype
+
+
 def check_survival_y(y, X=None, *, allow_all_censored=False):
     """Validate a scikit-survival structured array and return ``(event, time)``.
 

@@ -118,17 +118,18 @@ def plot_calibration(
     Returns
     -------
     ax : matplotlib Axes
+        The axes, with one point per group (error bar: the Kaplan-Meier interval) and the
+        ideal diagonal.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.plotting import plot_calibration
     >>> y = Surv.from_arrays([True, False, True, False], [3.0, 12.0, 4.0, 15.0])
-    >>> ax = plot_calibration(y, [0.3, 0.9, 0.4, 0.8], 10.0, n_groups=2)
-    >>> ax.get_xlabel()
-    'predicted survival'
+    >>> ax = plot_calibration(y, [0.3, 0.9, 0.4, 0.8], 10.0, n_groups=2, label="model A")
+    >>> ax = plot_calibration(y, [0.5, 0.6, 0.5, 0.6], 10.0, n_groups=2, label="model B", ax=ax)
+    >>> ax.get_xlabel(), len(ax.containers)
+    ('predicted survival', 2)
     """
     table = calibration_table(y, survival, time, n_groups=n_groups, conf_level=conf_level)
     ax = get_axes(ax)
@@ -139,7 +140,7 @@ def plot_calibration(
             table["observed_upper"].to_numpy() - observed,
         ]
     )
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="ideal")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1, label="ideal")
     ax.errorbar(
         table["predicted"].to_numpy(),
         table["observed"].to_numpy(),
@@ -148,10 +149,7 @@ def plot_calibration(
         capsize=3,
         label=label if label is not None else f"{len(table)} groups",
     )
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("predicted survival")
-    ax.set_ylabel("observed survival (Kaplan-Meier)")
-    ax.set_title(f"Calibration at {time:g} {time_unit}")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="predicted survival", ylabel="observed survival (Kaplan-Meier)",
+           title=f"Calibration at {time:g} {time_unit}")
     ax.legend(loc="upper left")
     return ax

@@ -47,20 +47,18 @@ def plot_kaplan_meier_by_risk(
     show_censors : bool, default=True
         Mark censoring times with "+".
     time_unit : str, default="days"
-        Unit of the time axis.
+        Unit of the times of ``y``, shown in the x-axis label.
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made when None.
 
     Returns
     -------
     ax : matplotlib Axes
-        One labelled step line per group; the log-rank result is the Axes text
+        One labeled step line per group; the log-rank result is the Axes text
         ``"log-rank p = ..."``.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.plotting import plot_kaplan_meier_by_risk
     >>> y = Surv.from_arrays([True, True, False, True, False, False], [2., 3., 4., 9., 10., 12.])
@@ -100,9 +98,6 @@ def plot_kaplan_meier_by_risk(
     else:
         text = "log-rank p = n/a (no event)"
     ax.text(0.03, 0.05, text, transform=ax.transAxes, ha="left", va="bottom")
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
-    ax.set_xlabel(f"time ({time_unit})")
-    ax.set_ylabel("survival probability")
+    ax.set(ylim=(0, 1.02), xlim=(0, None), xlabel=f"time ({time_unit})", ylabel="survival probability")
     ax.legend(loc="upper right")
     return ax

@@ -26,7 +26,7 @@ def _flatten(record):
 
 
 def blending_weights_frame(history, heads=None):
-    """Normalise a record of gradient-blending weights to a DataFrame indexed by epoch.
+    """Normalize a record of gradient-blending weights to a DataFrame indexed by epoch.
 
     Accepted formats:
 
@@ -112,12 +112,10 @@ def plot_blending_weights(history, *, heads=None, ax=None):
     Returns
     -------
     ax : matplotlib Axes
-        One labelled line per head.
+        One labeled line per head.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from sarcoma_survival.plotting import plot_blending_weights
     >>> history = pd.DataFrame({"epoch": [1, 2, 3], "clinical": [1/3, 0.2, 0.1],
@@ -130,9 +128,6 @@ def plot_blending_weights(history, *, heads=None, ax=None):
     ax = get_axes(ax)
     for head in frame.columns:
         ax.plot(frame.index.to_numpy(), frame[head].to_numpy(), label=str(head))
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("gradient-blending weight")
-    ax.set_title("Gradient-blending weights")
+    ax.set(ylim=(0, 1), xlabel="epoch", ylabel="gradient-blending weight", title="Gradient-blending weights")
     ax.legend(loc="best")
     return ax

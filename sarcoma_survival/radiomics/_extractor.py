@@ -1,4 +1,4 @@
-"""RadiomicsExtractor: PyRadiomics features of T1 and T2 inside the tumour mask, per patient."""
+"""RadiomicsExtractor: PyRadiomics features of T1 and T2 inside the tumor mask, per patient."""
 from __future__ import annotations
 
 import os
@@ -14,8 +14,8 @@ from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
 from .._schema import CHANNEL_COLUMNS
-from ..preprocessing._io import NONFINITE_POLICIES
-from ..utils._files import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
+from ..preprocessing import NONFINITE_POLICIES
+from ..utils import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
 from ._params import feature_names, load_params
 from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, read_cache
 
@@ -48,10 +48,10 @@ def _check_paths(X, columns):
 
 
 class RadiomicsExtractor(TransformerMixin, BaseEstimator):
-    """PyRadiomics features of each MRI sequence inside the tumour mask.
+    """PyRadiomics features of each MRI sequence inside the tumor mask.
 
     For each patient (row of the cohort table) the T1 image, the T2 image when the table has
-    a ``t2`` column, and the tumour mask are read; by default they are N4-corrected and
+    a ``t2`` column, and the tumor mask are read; by default they are N4-corrected and
     z-scored on the native T1 grid by :meth:`VolumePreprocessor.load_native
     <sarcoma_survival.preprocessing.VolumePreprocessor.load_native>`, the same preprocessing
     as the neural models. PyRadiomics then computes the enabled features of every sequence
@@ -92,7 +92,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         logged and extracted again).
     cache_dir : str or Path, default=None
         Cache root (a ``radiomics`` folder is made inside); default
-        :func:`~sarcoma_survival.utils._files.get_cache_dir`.
+        ``$SARCOMA_SURVIVAL_CACHE``, else ``~/.cache/sarcoma_survival``.
     n_jobs : int, default=None
         Patients extracted in parallel (joblib; ``None`` means 1, ``-1`` all cores).
     verbose : int, default=0

@@ -51,18 +51,18 @@ def plot_survival_curve(
     label : str, optional
         Legend label (e.g. the patient id).
     time_unit : str, default="days"
-        Unit of the time axis.
+        Unit of ``times`` and ``horizons``, shown in the x-axis label.
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made when None.
 
     Returns
     -------
     ax : matplotlib Axes
+        The axes, with the survival step curve and, for each horizon, a marker and its
+        ``S(t)`` annotation.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sarcoma_survival.plotting import plot_survival_curve
     >>> ax = plot_survival_curve([0.9, 0.7, 0.5], times=[100, 400, 900], horizons=[365])
     >>> ax.texts[0].get_text()
@@ -82,10 +82,8 @@ def plot_survival_curve(
         ax.annotate(
             f"S({h:g}) = {value:.2f}", (h, value), textcoords="offset points", xytext=(5, 5)
         )
-    ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=min(0.0, start))
-    ax.set_xlabel(f"time ({time_unit})")
-    ax.set_ylabel("predicted survival probability")
+    ax.set(ylim=(0, 1.02), xlim=(min(0.0, start), None), xlabel=f"time ({time_unit})",
+           ylabel="predicted survival probability")
     if label is not None:
         ax.legend(loc="upper right")
     return ax

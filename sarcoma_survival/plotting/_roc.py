@@ -126,12 +126,10 @@ def plot_time_dependent_roc(
     Returns
     -------
     ax : matplotlib Axes
-        The axes, with one line per horizon (labelled) and the chance diagonal.
+        The axes, with one line per horizon (labeled) and the chance diagonal.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.plotting import plot_time_dependent_roc
     >>> y = Surv.from_arrays([True, True, False, True, False, True], [5., 8., 9., 12., 20., 15.])
@@ -152,11 +150,8 @@ def plot_time_dependent_roc(
         fpr, tpr, _ = curves[k]
         label = labels[k] if labels is not None else f"{t:g} {time_unit} (AUC = {aucs[k]:.3f})"
         ax.plot(fpr, tpr, drawstyle="default", label=label)
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="_chance")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.01)
-    ax.set_xlabel("1 - specificity (false-positive rate)")
-    ax.set_ylabel("sensitivity (true-positive rate)")
-    ax.set_title("Time-dependent ROC")
+    ax.plot([0, 1], [0, 1], linestyle="--", color="gray", linewidth=1, label="_chance")
+    ax.set(xlim=(0, 1), ylim=(0, 1.01), xlabel="1 - specificity (false-positive rate)",
+           ylabel="sensitivity (true-positive rate)", title="Time-dependent ROC")
     ax.legend(loc="lower right")
     return ax

@@ -1,9 +1,11 @@
-"""Radiomics features of T1 and T2 inside the tumour mask (PyRadiomics).
+"""Radiomics features of T1 and T2 inside the tumor mask (PyRadiomics).
 
 :class:`RadiomicsExtractor` turns the cohort table into a table of features, one row per
 patient; :func:`default_params_path` and :func:`load_params` give access to the shipped
 PyRadiomics parameter files.
 """
-from ._radiomics import RadiomicsExtractionError, RadiomicsExtractor, default_params_path, load_params
+from ._extractor import RadiomicsExtractor
+from ._params import default_params_path, load_params
+from ._patient import RadiomicsExtractionError
 
 __all__ = ["RadiomicsExtractor", "RadiomicsExtractionError", "default_params_path", "load_params"]

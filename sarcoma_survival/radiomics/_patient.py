@@ -6,23 +6,14 @@ import logging
 import numpy as np
 import SimpleITK as sitk
 
-from ..preprocessing._io import read_image
-from ..utils._files import read_record, write_record
+from ..preprocessing import read_image
+from ..utils import read_record, same_grid, write_record
 from ._params import make_extractor
 from ._quiet import quiet_radiomics
 
 
 class RadiomicsExtractionError(ValueError):
     """Feature extraction failed for one patient; the message names the patient and files."""
-
-
-def _same_grid(a, b, tol=1e-4):
-    return (
-        a.GetSize() == b.GetSize()
-        and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tol)
-        and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tol)
-        and np.allclose(a.GetDirection(), b.GetDirection(), atol=tol)
-    )
 
 
 def _as_labels(mask):
@@ -35,7 +26,7 @@ def _as_labels(mask):
 
 
 def load_raw(patient, paths, channels, nonfinite="error"):
-    """Read the channel images and the mask as stored (no N4, no normalisation).
+    """Read the channel images and the mask as stored (no N4, no normalization).
 
     A channel other than ``t1`` that is not on the mask's grid (a T2 series acquired on its
     own grid) is resampled onto the mask grid with linear interpolation; ``t1`` must share
@@ -45,7 +36,11 @@ def load_raw(patient, paths, channels, nonfinite="error"):
     images = {}
     for channel in channels:
         image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None, nonfinite=nonfinite)
-        if channel != "t1" and not _same_grid(image, mask):
+        if same_grid(image, mask):
+            # header round-off only: PyRadiomics' own geometry check (ITK's 1e-6 tolerance)
+            # would reject it, and interpolating would change nothing
+            image.CopyInformation(mask)
+        elif channel != "t1":
             image = sitk.Resample(image, mask, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
         images[channel] = image
     return images, mask

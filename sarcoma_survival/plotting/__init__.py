@@ -4,12 +4,12 @@ gradient-blending weights and a patient's survival curve (matplotlib).
 Every function takes ``ax=None`` (a new figure is made when None), returns the Axes and
 never calls ``plt.show()``.
 """
-from ._plotting._blending import blending_weights_frame, plot_blending_weights
-from ._plotting._calibration import calibration_table, plot_calibration
-from ._plotting._common import risk_groups
-from ._plotting._curve import plot_survival_curve
-from ._plotting._km import plot_kaplan_meier_by_risk
-from ._plotting._roc import plot_time_dependent_roc, time_dependent_roc_curve
+from ._blending import blending_weights_frame, plot_blending_weights
+from ._calibration import calibration_table, plot_calibration
+from ._common import risk_groups
+from ._curve import plot_survival_curve
+from ._km import plot_kaplan_meier_by_risk
+from ._roc import plot_time_dependent_roc, time_dependent_roc_curve
 
 __all__ = [
     "blending_weights_frame",

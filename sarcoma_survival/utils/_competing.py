@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..utils.validation import _patient_labels
+from .validation import _patient_labels, _two_fields
 
 #: dtype of a competing-risks outcome: ``event`` 0 = censored, 1..K = cause; ``time`` > 0.
 COMPETING_DTYPE = np.dtype([("event", np.int64), ("time", np.float64)])
@@ -120,19 +120,14 @@ def check_competing_y(y, X=None, *, allow_no_event=False):
     Examples
     --------
     >>> from sarcoma_survival.competing_risks import competing_y
-    >>> from sarcoma_survival.competing_risks._outcome import check_competing_y
+    >>> from sarcoma_survival.utils import check_competing_y
     >>> event, time = check_competing_y(competing_y([2, 0], [5.0, 9.0]))
     >>> event.tolist()
     [2, 0]
     """
-    dtype = getattr(y, "dtype", None)
-    if dtype is None or dtype.names is None or len(dtype.names) != 2:
-        raise ValueError(
-            "y must be a competing-risks structured array with an integer event field "
-            "(0 = censored, 1..K = cause) and a float time field, as made by "
-            f"sarcoma_survival.competing_risks.competing_y; got {type(y).__name__} "
-            f"with dtype {dtype}"
-        )
+    dtype = _two_fields(y, "a competing-risks structured array with an integer event field "
+                           "(0 = censored, 1..K = cause) and a float time field, as made by "
+                           "sarcoma_survival.competing_risks.competing_y")
     event_field, time_field = dtype.names
     if dtype[event_field].kind == "b":
         raise ValueError(
@@ -170,7 +165,7 @@ def dm_competing_y(y_os, y_dm):
     Examples
     --------
     >>> from sksurv.util import Surv
-    >>> from sarcoma_survival.competing_risks._outcome import dm_competing_y
+    >>> from sarcoma_survival.utils import dm_competing_y
     >>> y_os = Surv.from_arrays([True, True, True, False], [300.0, 200.0, 900.0, 500.0])
     >>> y_dm = Surv.from_arrays([True, False, False, False], [300.0, 200.0, 400.0, 500.0])
     >>> dm_competing_y(y_os, y_dm)["event"].tolist()

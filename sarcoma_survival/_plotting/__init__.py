@@ -1,1 +1,0 @@
-"""Implementation of :mod:`sarcoma_survival.plotting` (one module per figure)."""

@@ -1,0 +1,151 @@
+"""The package's layers (docs/architecture.rst): who may import whom.
+
+Every ``import`` statement of ``sarcoma_survival`` (module level and inside functions) is read
+with :mod:`ast` and checked against two rules:
+
+* a module imports another part of the package only through that part's public modules:
+  never ``from ..nn._loss import ...`` from outside ``nn`` (a subpackage's underscore
+  modules are its own), and outside the entry points (``_registry``, ``_demo``, ``cli``,
+  which wire the package together) never an underscore name such as
+  ``from .compare import _fit_and_score``;
+* a part imports only parts of a lower layer (the table below, the same as the
+  Architecture page), so there is no cycle and no hidden dependency of, say, the metrics
+  on the neural networks.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = "sarcoma_survival"
+ROOT = Path(__file__).resolve().parent.parent / PACKAGE
+
+#: part of the package (subpackage or top-level module) -> layer; a part imports only
+#: parts of strictly lower layers. Keep in step with docs/architecture.rst.
+LAYERS = {
+    "utils": 0,
+    "_schema": 0,
+    "preprocessing": 1,
+    "metrics": 1,
+    "model_selection": 1,
+    "datasets": 2,
+    "radiomics": 2,
+    "plotting": 2,
+    "nn": 2,
+    "_gradcam": 2,
+    "models": 3,
+    "explain": 3,
+    "competing_risks": 4,
+    "compare": 5,
+    "_registry": 6,
+    "_demo": 7,
+    "cli": 8,
+}
+
+
+def _module_name(path):
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path):
+    """``(line, imported dotted module, imported names)`` for each import of ``path``."""
+    module = _module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            yield node.lineno, target, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name, []
+
+
+def _part(dotted):
+    """The part of the package a dotted module name belongs to (``None`` for the root)."""
+    parts = dotted.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def _violations(path):
+    module = _module_name(path)
+    own = _part(module)
+    found = []
+    for line, target, names in _imports(path):
+        if target != PACKAGE and not target.startswith(PACKAGE + "."):
+            continue
+        other = _part(target)
+        where = f"{path.relative_to(ROOT.parent)}:{line}"
+        if other is None:
+            # ``from sarcoma_survival import X``: the lazy public API, for the entry points only
+            if own is not None and LAYERS.get(own, 0) < LAYERS["_registry"]:
+                found.append(f"{where}: imports the top-level package")
+            continue
+        if other == own:
+            continue
+        private = [p for p in target.split(".")[2:] if p.startswith("_")]
+        if private:
+            found.append(f"{where}: imports {target}, a private module of {PACKAGE}.{other}")
+        private_names = [n for n in names if n.startswith("_") and n != "__version__"]
+        if private_names and LAYERS.get(own, 0) < LAYERS["_registry"]:
+            found.append(f"{where}: imports private name(s) {private_names} from {target}")
+        if own is None:
+            continue  # the root __init__ re-exports lazily through importlib, not imports
+        if own not in LAYERS or other not in LAYERS:
+            unknown = own if own not in LAYERS else other
+            found.append(
+                f"{where}: {PACKAGE}.{unknown} has no layer; add it to LAYERS in "
+                "tests/test_architecture.py and to docs/architecture.rst"
+            )
+        elif LAYERS[other] >= LAYERS[own]:
+            found.append(
+                f"{where}: {own} (layer {LAYERS[own]}) imports {other} (layer {LAYERS[other]}); "
+                "a part imports only lower layers"
+            )
+    return found
+
+
+MODULES = sorted(ROOT.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(ROOT.parent)))
+def test_imports_respect_the_layers(path):
+    assert _violations(path) == []
+
+
+def test_every_part_has_a_layer():
+    parts = {p.stem if p.is_file() else p.name for p in ROOT.iterdir()
+             if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+    assert parts == set(LAYERS)
+
+
+def test_the_architecture_page_lists_every_part():
+    page = (ROOT.parent / "docs" / "architecture.rst").read_text(encoding="utf-8")
+    missing = [part for part in LAYERS if f"``{part}``" not in page]
+    assert missing == []
+
+
+def test_the_scan_catches_what_it_forbids(tmp_path, monkeypatch):
+    """The rules fire on the imports they forbid (so the scan above is not vacuous)."""
+    fake = tmp_path / PACKAGE
+    (fake / "metrics").mkdir(parents=True)
+    (fake / "nn").mkdir()
+    for folder in (fake, fake / "metrics", fake / "nn"):
+        (folder / "__init__.py").write_text("")
+    bad = fake / "metrics" / "_impl.py"
+    bad.write_text(
+        "from ..nn._loss import cox_ph_loss\n"      # private module of another part
+        "from ..utils import _files\n"              # private name of another part
+        "def f():\n    from ..nn import MMNN\n"     # a higher layer, inside a function
+    )
+    monkeypatch.setattr(f"{__name__}.ROOT", fake)
+    messages = _violations(bad)
+    assert any("private module of sarcoma_survival.nn" in m for m in messages)
+    assert any("private name(s) ['_files']" in m for m in messages)
+    assert sum("imports nn (layer 2)" in m for m in messages) == 2
