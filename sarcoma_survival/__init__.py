@@ -25,6 +25,8 @@ _LAZY = {
     "MMNNSurvival": "sarcoma_survival.nn",
     "RadiomicsExtractor": "sarcoma_survival.radiomics",
     "VolumePreprocessor": "sarcoma_survival.preprocessing",
+    "save_model": "sarcoma_survival._model_io",
+    "load_model": "sarcoma_survival._model_io",
 }
 
 __all__ = list(_LAZY)

@@ -794,3 +794,25 @@ def test_transformers_record_feature_names_and_read_columns_by_name(name, cohort
     np.testing.assert_array_equal(np.asarray(transformer.transform(X[X.columns[::-1]])), reference)
     with pytest.raises(TypeError, match="DataFrame"):
         transformer.transform(X.to_numpy())
+
+
+def test_save_load_round_trip_gives_identical_predictions(fitted, cohort, tmp_path):
+    """A safe model file (``save_model`` / ``load_model``) keeps every prediction bit for bit."""
+    from sarcoma_survival import load_model, save_model
+
+    name, estimator = fitted
+    X, _ = cohort
+    path = tmp_path / "model.ssm"
+    if name not in sarcoma_survival.__all__:  # only the package's own estimators are saved
+        with pytest.raises(TypeError, match="exported estimators"):
+            save_model(estimator, path)
+        return
+    save_model(estimator, path)
+    loaded = load_model(path)
+    assert type(loaded) is type(estimator)
+    assert repr(loaded.get_params(deep=False)) == repr(estimator.get_params(deep=False))
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    for method in ("predict_survival_function", "predict_cumulative_hazard_function"):
+        np.testing.assert_array_equal(getattr(loaded, method)(X, return_array=True),
+                                      getattr(estimator, method)(X, return_array=True))
+    np.testing.assert_array_equal(loaded.unique_times_, estimator.unique_times_)

@@ -1,0 +1,478 @@
+"""Model files that can be shared between sites without running code on load.
+
+A model file is a zip archive holding
+
+* ``manifest.json``: format name and version, package version, the estimator's class name
+  (one of this package's exported estimators) and its parameters as readable JSON;
+* ``estimator.skops``: the scikit-learn / scikit-survival parts (parameters and fitted
+  attributes: forests, Cox coefficients, Breslow baselines, encoders, scalers) in the
+  skops format, read back with an explicit allow-list of types (never ``trusted=all``);
+* ``<attribute>.safetensors``: the weights of each fitted torch module (state dict);
+* ``history.json``: the training history of a neural estimator.
+
+Pickle and joblib files can run arbitrary code when they are read; :func:`load_model`
+reads them only with ``allow_pickle=True``, and warns.
+"""
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+FORMAT = "sarcoma-survival-model"
+FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_ESTIMATOR = "estimator.skops"
+_HISTORY = "history.json"
+
+# Subpackages whose exported estimator classes may be saved and loaded.
+_ESTIMATOR_MODULES = ("sarcoma_survival", "sarcoma_survival.nn", "sarcoma_survival.competing_risks")
+
+# skorch attributes re-created by ``initialize()`` (or training-only state): not stored.
+_NET_REBUILT = frozenset({
+    "callbacks_", "criterion_", "optimizer_", "history_", "initialized_", "virtual_params_",
+    "init_context_", "prefixes_", "cuda_dependent_attributes_", "device_",
+    "validation_dataset_", "blend_dataset_",
+})
+# Trusted third-party types (measured on every exported estimator; scikit-learn's and
+# numpy's own types are trusted by skops itself). Types only: loading imports the class,
+# it never calls anything the file names.
+_THIRD_PARTY_TYPES = (
+    "numpy.dtype",
+    "sklearn.tree._tree.Tree",
+    "sksurv.ensemble.forest.RandomSurvivalForest",
+    "sksurv.tree.tree.SurvivalTree",
+    "sksurv.functions.StepFunction",
+    "sksurv.linear_model.coxph.BreslowEstimator",
+    "sksurv.linear_model.coxph.CoxPHSurvivalAnalysis",
+    "sksurv.linear_model.coxnet.CoxnetSurvivalAnalysis",
+    "skorch.dataset.Dataset",
+    "torch.utils.data.dataloader.DataLoader",
+    "torch.optim.adam.Adam",
+    "torch.optim.adamw.AdamW",
+    "torch.optim.sgd.SGD",
+)
+
+
+class ModelFileError(ValueError):
+    """A model file that is missing, unreadable, of another kind, or unsafe to read."""
+
+
+def _type_name(cls):
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _estimator_classes():
+    """Exported estimator classes (name -> class) that model files may hold."""
+    from sklearn.base import BaseEstimator
+
+    classes = {}
+    for module_name in _ESTIMATOR_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name, None)
+            if isinstance(obj, type) and issubclass(obj, BaseEstimator) and hasattr(obj, "predict"):
+                classes[name] = obj
+    return classes
+
+
+def _is_net(obj):
+    from skorch import NeuralNet
+
+    return isinstance(obj, NeuralNet)
+
+
+def _trusted_types():
+    """The allow-list given to :func:`skops.io.load` (never a neural estimator class).
+
+    A neural estimator's ``__setstate__`` (skorch's) would ``torch.load`` bytes from the
+    file, so neural estimators are stored as a plain dict and rebuilt by this module.
+    """
+    from .nn import ClinicalMLP, CoxPHLoss, DenseNetRisk, MultimodalNet, SurvivalValidSplit
+    from .nn._callbacks import KeepBestWeights
+    from .preprocessing import ClinicalEncoder, RandomAugment3D, VolumePreprocessor
+    from .models._radiomics_features import RadiomicsFeatures
+    from .radiomics import RadiomicsExtractor
+
+    ours = [ClinicalEncoder, VolumePreprocessor, RandomAugment3D, RadiomicsExtractor,
+            RadiomicsFeatures, ClinicalMLP, DenseNetRisk, MultimodalNet, CoxPHLoss,
+            SurvivalValidSplit, KeepBestWeights]
+    ours += [cls for cls in _estimator_classes().values() if not _is_net_class(cls)]
+    return sorted({*map(_type_name, ours), *_THIRD_PARTY_TYPES})
+
+
+def _is_net_class(cls):
+    from skorch import NeuralNet
+
+    return issubclass(cls, NeuralNet)
+
+
+def _jsonable(value):
+    """A readable JSON form of a parameter value (for the manifest only, never read back)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, type):
+        return {"class": _type_name(value)}
+    if hasattr(value, "get_params"):
+        return {"class": _type_name(type(value)),
+                "params": {k: _jsonable(v) for k, v in value.get_params(deep=False).items()}}
+    if isinstance(value, np.generic):
+        return value.item()
+    return repr(value)
+
+
+def _is_frame(value):
+    import pandas as pd
+
+    return isinstance(value, pd.DataFrame)
+
+
+def _without_generators(value):
+    """An estimator attribute that holds a torch random generator, stored unfitted.
+
+    Such a generator is training-time state (augmentation), re-seeded by the next fit.
+    """
+    import torch
+    from sklearn.base import BaseEstimator, clone
+
+    if isinstance(value, BaseEstimator) and any(
+        isinstance(v, torch.Generator) for v in vars(value).values()
+    ):
+        return clone(value)
+    return value
+
+
+_FRAME = "__dataframe__"
+
+
+def _encode_frame(frame):
+    """A DataFrame as plain lists and arrays (skops stores no pandas objects)."""
+    return {
+        _FRAME: FORMAT_VERSION,
+        "columns": [str(c) for c in frame.columns],
+        "arrays": [frame[c].to_numpy() for c in frame.columns],
+        "index": frame.index.to_numpy(),
+        "index_name": frame.index.name,
+    }
+
+
+def _decode_frame(value):
+    import pandas as pd
+
+    frame = pd.DataFrame(dict(zip(value["columns"], value["arrays"])), index=value["index"])
+    frame.index.name = value["index_name"]
+    return frame
+
+
+def _net_state(model):
+    """Split a fitted skorch estimator into (skops-safe dict, torch state dicts, history)."""
+    import torch
+
+    state, modules = {}, {}
+    for key, value in vars(model).items():
+        if key.startswith("_") or key in _NET_REBUILT:
+            continue
+        if isinstance(value, torch.nn.Module):
+            modules[key] = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
+        elif key.endswith("_") and type(value).__name__ == "History":
+            state[key] = None  # stored as JSON below
+        elif _is_frame(value):
+            state[key] = _encode_frame(value)
+        else:
+            state[key] = _without_generators(value)
+    histories = {
+        key: list(value) for key, value in vars(model).items()
+        if not key.startswith("_") and type(value).__name__ == "History"
+    }
+    return state, modules, histories
+
+
+def save_model(model, path):
+    """Save a fitted estimator of this package to a safe model file.
+
+    The file holds no pickle: JSON, safetensors weights and skops data, which
+    :func:`load_model` reads back with an allow-list of types, so loading a file from
+    another site runs none of its content.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted estimator exported by ``sarcoma_survival`` (for example
+        :class:`~sarcoma_survival.SarculatorCoxPH` or
+        :class:`~sarcoma_survival.MMNNSurvival`).
+    path : str or path-like
+        File to write (conventionally ``*.ssm``); its folder must exist. It is written
+        to a temporary file first and then renamed, so a failure never leaves half a file.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+
+    Raises
+    ------
+    TypeError
+        When ``model`` is not one of this package's estimators, or holds an object of a
+        type the safe format cannot store (the message names the type).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival import SarculatorCoxPH, load_model, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.uniform(30, 80, 40), "tumor_size_cm": rng.uniform(2, 20, 40),
+    ...                   "grade": rng.choice(["low", "intermediate", "high"], 40),
+    ...                   "histology": rng.choice(["liposarcoma", "leiomyosarcoma"], 40)})
+    >>> y = Surv.from_arrays(rng.random(40) < 0.6, rng.uniform(30, 3000, 40))
+    >>> model = SarculatorCoxPH().fit(X, y)
+    >>> path = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "coxph.ssm")
+    >>> bool((load_model(path).predict(X) == model.predict(X)).all())
+    True
+    """
+    import skops.io as sio
+
+    from . import __version__
+
+    classes = _estimator_classes()
+    name = type(model).__name__
+    if classes.get(name) is not type(model):
+        raise TypeError(
+            f"save_model saves this package's exported estimators ({', '.join(sorted(classes))}); "
+            f"got {_type_name(type(model))}"
+        )
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"the folder of model file {str(path)!r} does not exist")
+
+    if _is_net(model):
+        state, modules, histories = _net_state(model)
+    else:
+        state, modules, histories = model, {}, {}
+    try:
+        payload = sio.dumps(state)
+    except Exception as exc:
+        raise TypeError(
+            f"{name} holds an object that the safe model format cannot store ({exc}); use joblib "
+            "for a model file that stays at your site"
+        ) from exc
+    untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(_trusted_types()))
+    if untrusted:
+        raise TypeError(
+            f"{name} holds object(s) of type {', '.join(untrusted)}, which the safe model format "
+            "does not store; use joblib for a model file that stays at your site"
+        )
+    manifest = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "package_version": __version__,
+        "class": name,
+        "params": _jsonable(model.get_params(deep=False)),
+        "torch_modules": sorted(modules),
+    }
+    from safetensors.torch import save
+
+    from .utils._files import atomic_path
+
+    with atomic_path(path) as tmp:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+            archive.writestr(_ESTIMATOR, payload)
+            if histories:
+                archive.writestr(_HISTORY, json.dumps(histories, default=_jsonable))
+            for key, tensors in modules.items():
+                archive.writestr(f"{key}.safetensors", save(tensors))
+    return path
+
+
+# ---------------------------------------------------------------------------- reading
+_PICKLE_MAGIC = (b"\x80",)  # pickle protocol >= 2 (joblib's uncompressed files too)
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")
+
+
+def _check_file(path):
+    if not path.exists():
+        raise ModelFileError(f"model file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ModelFileError(f"model file {str(path)!r} is not a regular file")
+    if path.stat().st_size == 0:
+        raise ModelFileError(f"model file {str(path)!r} is empty")
+
+
+def _read_safe(path, archive):
+    import skops.io as sio
+
+    try:
+        manifest = json.loads(archive.read(_MANIFEST))
+    except (KeyError, ValueError, UnicodeDecodeError):
+        raise ModelFileError(
+            f"{str(path)!r} is a zip archive but not a sarcoma-survival model file (no valid {_MANIFEST})"
+        ) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file ({_MANIFEST} format)")
+    version = manifest.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"model file {str(path)!r} has format version {version!r}; this sarcoma_survival reads "
+            f"version {FORMAT_VERSION} (written by sarcoma_survival {manifest.get('package_version')})"
+        )
+    classes = _estimator_classes()
+    cls = classes.get(manifest.get("class"))
+    if cls is None:
+        raise ModelFileError(
+            f"model file {str(path)!r} names class {manifest.get('class')!r}, which is not an "
+            "estimator of this package"
+        )
+    try:
+        payload = archive.read(_ESTIMATOR)
+        trusted = _trusted_types()
+        untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(trusted))
+        if untrusted:
+            raise ModelFileError(
+                f"model file {str(path)!r} holds type(s) outside the allow-list: {', '.join(untrusted)}"
+            )
+        obj = sio.loads(payload, trusted=trusted)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # a damaged skops part: name the file, not the internals
+        raise ModelFileError(f"model file {str(path)!r} is damaged: {type(exc).__name__}: {exc}") from None
+    if _is_net_class(cls):
+        if not isinstance(obj, dict):
+            raise ModelFileError(f"model file {str(path)!r} is damaged: its estimator part is not a dict")
+        return _rebuild_net(path, cls, obj, manifest, archive)
+    if type(obj) is not cls:
+        raise ModelFileError(
+            f"model file {str(path)!r} says {cls.__name__} but holds {_type_name(type(obj))}"
+        )
+    return obj
+
+
+def _rebuild_net(path, cls, state, manifest, archive):
+    """A fitted skorch estimator from its stored parameters, attributes and weights."""
+    from safetensors.torch import load
+    from skorch.history import History
+
+    try:
+        net = cls(**{k: v for k, v in state.items() if not k.endswith("_")})
+    except TypeError as exc:
+        raise ModelFileError(f"model file {str(path)!r} has parameters {cls.__name__} does not take: {exc}") from None
+    fitted = {
+        k: _decode_frame(v) if isinstance(v, dict) and _FRAME in v else v
+        for k, v in state.items() if k.endswith("_")
+    }
+    vars(net).update(fitted)
+    pretrained = vars(net).get("pretrained_weights")
+    if pretrained is not None:
+        net.pretrained_weights = None  # the stored weights replace them; the file may be elsewhere
+    net.initialize()
+    if pretrained is not None:
+        net.pretrained_weights = pretrained
+    vars(net).update(fitted)  # initialize() may reset some of them
+    for key in manifest.get("torch_modules", []):
+        try:
+            tensors = load(archive.read(f"{key}.safetensors"))
+            getattr(net, key).load_state_dict(tensors)
+        except Exception as exc:
+            raise ModelFileError(
+                f"model file {str(path)!r}: the weights of {key} do not load: {type(exc).__name__}: {exc}"
+            ) from None
+    if _HISTORY in archive.namelist():
+        for key, rows in json.loads(archive.read(_HISTORY)).items():
+            setattr(net, key, History(rows))
+    return net
+
+
+def _read_pickle(path, allow_pickle):
+    if not allow_pickle:
+        raise ModelFileError(
+            f"model file {str(path)!r} is a pickle/joblib file, which can run any code when it is "
+            "read; re-save it with save_model, or pass allow_pickle=True (CLI: --allow-pickle) "
+            "only for a file you trust"
+        )
+    import joblib
+
+    warnings.warn(
+        f"reading pickle/joblib model file {str(path)!r}: this runs code from the file; "
+        "only do this for a file you trust",
+        UserWarning,
+        stacklevel=3,
+    )
+    try:
+        return joblib.load(path)
+    except Exception as exc:
+        raise ModelFileError(
+            f"model file {str(path)!r} is not a readable joblib/pickle file: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def load_model(path, *, allow_pickle=False):
+    """Read a model file written by :func:`save_model` (or, on request, a pickle).
+
+    Parameters
+    ----------
+    path : str or path-like
+        Model file.
+    allow_pickle : bool, default=False
+        Also read pickle / joblib files. Reading one runs code stored in it: only use
+        this for a file you trust (a :class:`UserWarning` says so each time).
+
+    Returns
+    -------
+    estimator
+        The fitted estimator, ready to ``predict``.
+
+    Raises
+    ------
+    ModelFileError
+        (a :class:`ValueError`) When the file is missing, empty, of another kind (a CSV,
+        another zip archive), damaged, holds a type outside the allow-list or an object
+        that is not one of this package's estimators, or is a pickle without
+        ``allow_pickle=True``. The message is one line naming the file.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from sarcoma_survival import load_model
+    >>> csv = pathlib.Path(tempfile.mkdtemp()) / "cohort.csv"
+    >>> _ = csv.write_text("patient_id,age\\nP1,50\\n")
+    >>> load_model(csv)
+    Traceback (most recent call last):
+    ...
+    sarcoma_survival._model_io.ModelFileError: ... is not a sarcoma-survival model file ...
+    """
+    path = Path(path)
+    _check_file(path)
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    if zipfile.is_zipfile(path):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                return _read_safe(path, archive)
+        except zipfile.BadZipFile as exc:
+            raise ModelFileError(f"model file {str(path)!r} is damaged: {exc}") from None
+    if head.startswith(_PICKLE_MAGIC) or head.startswith(_COMPRESSED_MAGIC):
+        model = _read_pickle(path, allow_pickle)
+        classes = _estimator_classes()
+        if classes.get(type(model).__name__) is not type(model):
+            raise ModelFileError(
+                f"model file {str(path)!r} holds a {_type_name(type(model))}, not an estimator "
+                "of this package"
+            )
+        return model
+    raise ModelFileError(
+        f"{str(path)!r} is not a sarcoma-survival model file (neither a save_model archive nor, "
+        "with allow_pickle=True, a joblib/pickle file)"
+    )

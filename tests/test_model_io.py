@@ -1,0 +1,212 @@
+"""Safe model files: ``save_model`` / ``load_model`` refuse to run code from a file.
+
+The round trip of every exported estimator (identical predictions) is in
+``tests/test_common.py``; this module checks the file format and what a hostile or
+wrong file does.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import pickle
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+import skops.io as sio
+from sksurv.linear_model import CoxPHSurvivalAnalysis
+
+from sarcoma_survival import SarculatorCoxPH, load_model, save_model
+from sarcoma_survival._model_io import ModelFileError
+
+
+class _WritesMarker:
+    """Unpickling this runs ``os.mkdir(marker)``: a stand-in for any shell command."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+class _SetsMarker:
+    """An object whose restoration (``__setstate__``) writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __setstate__(self, state):
+        with open(state["marker"], "w"):
+            pass
+        self.__dict__.update(state)
+
+
+@pytest.fixture(scope="module")
+def coxph(tiny_cohort):
+    return SarculatorCoxPH().fit(tiny_cohort.X, tiny_cohort.y_os)
+
+
+@pytest.fixture
+def saved(coxph, tmp_path):
+    return save_model(coxph, tmp_path / "coxph.ssm")
+
+
+def _rewrite(path, target, **members):
+    """Copy the archive ``path`` to ``target`` with some members replaced."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w") as dst:
+        for name in src.namelist():
+            dst.writestr(name, members.pop(name, src.read(name)))
+        for name, data in members.items():
+            dst.writestr(name, data)
+    return target
+
+
+def test_file_is_json_and_skops_without_pickle(saved, coxph, tiny_cohort):
+    with zipfile.ZipFile(saved) as archive:
+        assert sorted(archive.namelist()) == ["estimator.skops", "manifest.json"]
+        manifest = json.loads(archive.read("manifest.json"))
+        payload = archive.read("estimator.skops")
+    assert manifest["format"] == "sarcoma-survival-model" and manifest["format_version"] == 1
+    assert manifest["class"] == "SarculatorCoxPH"
+    assert manifest["params"] == json.loads(json.dumps(coxph.get_params(deep=False)))
+    # The skops part names only allow-listed types, and loads with that list alone.
+    untrusted = sio.get_untrusted_types(data=payload)
+    assert "sksurv.linear_model.coxph.CoxPHSurvivalAnalysis" in untrusted
+    model = load_model(saved)
+    np.testing.assert_array_equal(model.predict(tiny_cohort.X), coxph.predict(tiny_cohort.X))
+
+
+def test_neural_file_holds_safetensors_weights(tiny_cohort, tmp_path):
+    from safetensors.torch import load
+
+    from sarcoma_survival import ClinicalMLPSurvival
+
+    net = ClinicalMLPSurvival(max_epochs=2, batch_size=12, random_state=0).fit(tiny_cohort.X, tiny_cohort.y_os)
+    path = save_model(net, tmp_path / "mlp.ssm")
+    with zipfile.ZipFile(path) as archive:
+        assert {"module_.safetensors", "history.json"} <= set(archive.namelist())
+        weights = load(archive.read("module_.safetensors"))
+    for key, value in net.module_.state_dict().items():
+        np.testing.assert_array_equal(weights[key].numpy(), value.numpy())
+    model = load_model(path)
+    assert [row["epoch"] for row in model.history_] == [1, 2]
+    assert model.history_[-1]["train_loss"] == net.history_[-1]["train_loss"]
+
+
+@pytest.mark.parametrize("writer", ["pickle", "joblib"])
+def test_crafted_pickle_does_not_run_by_default(writer, tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.joblib"
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(_WritesMarker(marker)))
+    else:
+        joblib.dump(_WritesMarker(marker), path)
+    with pytest.raises(ModelFileError, match=r"pickle/joblib file, which can run any code.*allow_pickle=True"):
+        load_model(path)
+    assert not marker.exists()
+    # The payload is real: with the explicit opt-in it runs (with a warning), and the
+    # object it returns is still refused.
+    with pytest.warns(UserWarning, match="runs code from the file"):
+        with pytest.raises(ModelFileError, match="not an estimator of this package"):
+            load_model(path, allow_pickle=True)
+    assert marker.exists()
+
+
+def test_crafted_skops_part_is_refused(saved, tmp_path):
+    marker = tmp_path / "pwned"
+    crafted = _rewrite(saved, tmp_path / "crafted.ssm",
+                       **{"estimator.skops": sio.dumps(_SetsMarker(marker))})
+    with pytest.raises(ModelFileError, match=r"outside the allow-list: .*_SetsMarker"):
+        load_model(crafted)
+    assert not marker.exists()
+
+
+def test_manifest_class_must_be_an_exported_estimator(saved, tmp_path):
+    with zipfile.ZipFile(saved) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    manifest["class"] = "Popen"
+    crafted = _rewrite(saved, tmp_path / "crafted.ssm", **{"manifest.json": json.dumps(manifest)})
+    with pytest.raises(ModelFileError, match="names class 'Popen', which is not an estimator"):
+        load_model(crafted)
+    manifest["class"], manifest["format_version"] = "SarculatorCoxPH", 99
+    crafted = _rewrite(saved, tmp_path / "newer.ssm", **{"manifest.json": json.dumps(manifest)})
+    with pytest.raises(ModelFileError, match="format version 99; this sarcoma_survival reads version 1"):
+        load_model(crafted)
+    manifest["format_version"], manifest["class"] = 1, "ClinicalRSF"
+    crafted = _rewrite(saved, tmp_path / "other.ssm", **{"manifest.json": json.dumps(manifest)})
+    with pytest.raises(ModelFileError, match="says ClinicalRSF but holds .*SarculatorCoxPH"):
+        load_model(crafted)
+
+
+def _zip_without_manifest(path):
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("data.txt", "hello")
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: None, "does not exist"),
+        (lambda p: p.mkdir(), "is not a regular file"),
+        (lambda p: p.write_bytes(b""), "is empty"),
+        (lambda p: p.write_text("patient_id,age\nP1,50\n"), "is not a sarcoma-survival model file"),
+        (_zip_without_manifest, "zip archive but not a sarcoma-survival model file"),
+        (lambda p: p.write_bytes(pickle.dumps({"a": 1})), "allow_pickle=True"),
+    ],
+    ids=["missing", "folder", "empty", "csv", "other-zip", "pickle"],
+)
+def test_wrong_files_give_one_line_named_errors(make, message, tmp_path):
+    path = tmp_path / "model.ssm"
+    make(path)
+    with pytest.raises(ModelFileError, match=message) as info:
+        load_model(path)
+    text = str(info.value)
+    assert "\n" not in text and str(path) in text
+
+
+def test_truncated_file_is_named(saved, tmp_path):
+    data = saved.read_bytes()
+    truncated = tmp_path / "cut.ssm"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="cut.ssm"):
+        load_model(truncated)
+
+
+def test_pickle_of_another_object_is_refused_after_opt_in(tmp_path):
+    path = tmp_path / "dict.joblib"
+    joblib.dump({"weights": [1, 2]}, path)
+    with pytest.warns(UserWarning), pytest.raises(ModelFileError, match="holds a builtins.dict"):
+        load_model(path, allow_pickle=True)
+
+
+def test_trusted_pickle_loads_with_opt_in(coxph, tiny_cohort, tmp_path):
+    path = tmp_path / "coxph.joblib"
+    joblib.dump(coxph, path)
+    with pytest.warns(UserWarning, match="only do this for a file you trust"):
+        model = load_model(path, allow_pickle=True)
+    np.testing.assert_array_equal(model.predict(tiny_cohort.X), coxph.predict(tiny_cohort.X))
+
+
+def test_save_refuses_foreign_estimators_and_missing_folders(coxph, tiny_cohort, tmp_path):
+    other = CoxPHSurvivalAnalysis()
+    with pytest.raises(TypeError, match="got sksurv.linear_model.coxph.CoxPHSurvivalAnalysis"):
+        save_model(other, tmp_path / "m.ssm")
+    with pytest.raises(FileNotFoundError, match="folder of model file"):
+        save_model(coxph, tmp_path / "missing" / "m.ssm")
+    assert not (tmp_path / "m.ssm").exists()
+
+
+def test_save_refuses_unknown_types_inside(tiny_cohort, tmp_path):
+    from sarcoma_survival import ClinicalRSF
+
+    model = ClinicalRSF(n_estimators=5, random_state=0).fit(tiny_cohort.X, tiny_cohort.y_os)
+    model.extra_ = _SetsMarker(tmp_path / "x")  # a type outside the allow-list
+    with pytest.raises(TypeError, match=r"type test_model_io._SetsMarker, which the safe model format"):
+        save_model(model, tmp_path / "m.ssm")
+    model.extra_ = io.BytesIO(b"x")  # a type skops cannot store at all
+    with pytest.raises(TypeError, match=r"an object that the safe model format cannot store"):
+        save_model(model, tmp_path / "m.ssm")
+    assert list(tmp_path.iterdir()) == []  # no partial file
