@@ -181,8 +181,10 @@ def _net_state(model):
     import torch
 
     state, modules = {}, {}
+    params = model.get_params(deep=False)
     for key, value in vars(model).items():
-        if key.startswith("_") or key in _NET_REBUILT:
+        # private attributes are skorch's own bookkeeping, except those it lists as params
+        if (key.startswith("_") and key not in params) or key in _NET_REBUILT:
             continue
         if isinstance(value, torch.nn.Module):
             modules[key] = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
@@ -366,12 +368,12 @@ def _rebuild_net(path, cls, state, manifest, archive):
     from skorch.history import History
 
     try:
-        net = cls(**{k: v for k, v in state.items() if not k.endswith("_")})
+        net = cls(**{k: v for k, v in state.items() if not k.endswith("_") and not k.startswith("_")})
     except TypeError as exc:
         raise ModelFileError(f"model file {str(path)!r} has parameters {cls.__name__} does not take: {exc}") from None
     fitted = {
         k: _decode_frame(v) if isinstance(v, dict) and _FRAME in v else v
-        for k, v in state.items() if k.endswith("_")
+        for k, v in state.items() if k.endswith("_") or k.startswith("_")
     }
     vars(net).update(fitted)
     pretrained = vars(net).get("pretrained_weights")

@@ -16,8 +16,6 @@ in 3D Slicer or ITK-SNAP over the scan.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 from sklearn.utils import Bunch
@@ -32,9 +30,14 @@ _BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
 
 def _gradcam_parts(estimator, X):
     """(module, image batch getter, forward, dense-block prefix) for a fitted estimator."""
-    check_is_fitted(estimator, "module_")
     from .nn import DenseNetSurvival, MMNNSurvival
+    from .nn._base import SurvivalNeuralNet
 
+    if not isinstance(estimator, SurvivalNeuralNet):  # before the fitted check: say what is wrong
+        raise TypeError(
+            f"Grad-CAM needs an image model (DenseNetSurvival or MMNNSurvival); got {type(estimator).__name__}"
+        )
+    check_is_fitted(estimator, "module_")
     if isinstance(estimator, MMNNSurvival):
         inputs = estimator.transform_inputs(X)
         clinical, volumes = np.asarray(inputs["clinical"], np.float32), inputs["image"]
@@ -262,10 +265,13 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
     import matplotlib.pyplot as plt
     import SimpleITK as sitk
 
+    from ._output_paths import check_output_folder, patient_file
     from .preprocessing import read_image
 
+    for patient in getattr(X, "index", ()):  # every name is checked before any work
+        patient_file(output, patient, "_gradcam.png")
+    output = check_output_folder(output, option="output")
     result = gradcam(estimator, X, layer=layer, min_resolution=min_resolution)
-    output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
     names = ["T1", "T2"] if "t2" in getattr(X, "columns", ()) else ["T1"]
     written = []
@@ -273,7 +279,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
         volume = np.asarray(result.volumes[i])
         fig = plot_gradcam(volume, result.maps[i], channel_names=names,
                            title=f"{patient}: Grad-CAM ({result.layer})")
-        path = output / f"{patient}_gradcam.png"
+        path = patient_file(output, patient, "_gradcam.png")
         fig.savefig(path, dpi=100, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
@@ -283,7 +289,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
             t1 = read_image(X.iloc[i]["t1"], patient=patient, column="t1")
             cam_image = result.volumes.to_image(i, result.maps[i])
             on_t1 = sitk.Resample(cam_image, t1, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
-            path = output / f"{patient}_gradcam.nii.gz"
+            path = patient_file(output, patient, "_gradcam.nii.gz")
             sitk.WriteImage(on_t1, str(path))
             written.append(path)
     return written

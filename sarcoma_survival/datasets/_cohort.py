@@ -8,6 +8,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
+from .._output_paths import check_patient_id
 from .._schema import (
     BOOLEAN_COLUMNS,
     CLINICAL_COLUMNS,
@@ -31,6 +32,14 @@ class CohortError(ValueError):
 
     #: The offending column when one is known (set by :func:`parse_clinical_fields`).
     column = None
+
+
+def _checked_id(value, row, where):
+    """A patient id that is safe as part of a file name (ids name heat maps and caches)."""
+    try:
+        return check_patient_id(str(value).strip(), where=f"{where}, CSV line {row + 2}")
+    except ValueError as exc:
+        raise CohortError(str(exc)) from None
 
 
 def _parse_boolean(values, column, ids, *, allow_missing, where):
@@ -293,7 +302,10 @@ def load_cohort(manifest):
     >>> cohort.y_os["time"].tolist(), cohort.y_dm is None
     ([400.0, 1200.0], True)
     """
-    path = Path(manifest).expanduser().resolve()
+    try:
+        path = Path(manifest).expanduser().resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before Python 3.13)
+        raise CohortError(f"manifest {str(manifest)!r}: cannot be resolved ({exc})") from None
     where = f"manifest {str(path)!r}"
     if not path.is_file():
         raise CohortError(f"{where}: file does not exist")
@@ -321,7 +333,7 @@ def load_cohort(manifest):
     empty_rows = [str(i + 2) for i, v in enumerate(id_values) if is_missing(v)]
     if empty_rows:
         raise CohortError(f"{where}: empty {PATIENT_ID_COLUMN!r} on CSV line(s): {listing(empty_rows)}")
-    ids = [str(v).strip() for v in id_values]
+    ids = [_checked_id(v, i, where) for i, v in enumerate(id_values)]
     counts = pd.Series(ids).value_counts()
     dupes = counts[counts > 1]
     if len(dupes):
