@@ -63,6 +63,10 @@ class ModelFileError(ValueError):
     """A model file that is missing, unreadable, of another kind, or unsafe to read."""
 
 
+class PickleModelFileWarning(UserWarning):
+    """A pickle/joblib model file is being read (``allow_pickle=True``): it can run code."""
+
+
 def _type_name(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
@@ -409,7 +413,7 @@ def _read_pickle(path, allow_pickle):
     warnings.warn(
         f"reading pickle/joblib model file {str(path)!r}: this runs code from the file; "
         "only do this for a file you trust",
-        UserWarning,
+        PickleModelFileWarning,
         stacklevel=3,
     )
     try:
@@ -429,7 +433,7 @@ def load_model(path, *, allow_pickle=False):
         Model file.
     allow_pickle : bool, default=False
         Also read pickle / joblib files. Reading one runs code stored in it: only use
-        this for a file you trust (a :class:`UserWarning` says so each time).
+        this for a file you trust (a :class:`PickleModelFileWarning` says so each time).
 
     Returns
     -------

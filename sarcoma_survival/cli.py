@@ -1,19 +1,75 @@
 """The ``sarcoma-survival`` command line.
 
 Every sub-command but ``demo`` takes a manifest CSV (the cohort table of the user guide) as its first argument.
-Errors in the input (a bad manifest, a missing image, an unknown model) print one line and
-exit with status 2; ``--traceback`` shows the full Python traceback instead.
+Every failure (a bad manifest, a missing image, an unknown model, a wrong option value)
+prints one line on stderr and exits with status 2; ``--traceback`` shows the full Python
+traceback instead. Models are written and read as safe model files
+(:func:`sarcoma_survival.save_model`); a pickle/joblib model file is read only with
+``--allow-pickle``.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import logging
+import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 _OUTCOMES = ("os", "dm")
+_PROG = "sarcoma-survival"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (``sarcoma-survival fit: error: ...``), status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def _days(text):
+    """``"365,1825"`` -> ``[365.0, 1825.0]``: finite, positive days."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated days such as 365,1825; {item.strip()!r} is not a number"
+            ) from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated days > 0; got {item.strip()!r}"
+            )
+        values.append(value)
+    return values
+
+
+def _attach_option_values(argv):
+    """``--times -100`` -> ``--times=-100``, so that argparse reads a value, not an option."""
+    argv = list(argv)
+    out = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--times" and i + 1 < len(argv) and argv[i + 1].startswith("-"):
+            out.append(f"--times={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
 
 
 def _parse_params(pairs):
@@ -71,45 +127,42 @@ def _cmd_preprocess(args):
 
 
 def _cmd_fit(args):
-    import joblib
-
+    from ._model_io import save_model
+    from ._output_paths import check_output_file
     from ._registry import make_model
     from .datasets import load_cohort
 
+    output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
     model = make_model(args.model, **_parse_params(args.param))
     cohort = load_cohort(args.manifest)
     model.fit(cohort.X, _target(cohort, args.outcome))
-    output = Path(args.output or f"{args.model}-{args.outcome}.joblib")
-    joblib.dump(model, output)
+    save_model(model, output)
     print(f"fitted {args.model} on {len(cohort.X)} patients ({args.outcome.upper()}); saved {output}")
     return 0
 
 
-def _load_model(path):
-    import joblib
+def _load_model(args):
+    from ._model_io import load_model
 
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"model file {str(path)!r} does not exist")
-    return joblib.load(path)
+    return load_model(args.model_file, allow_pickle=args.allow_pickle)
 
 
 def _cmd_predict(args):
     import numpy as np
     import pandas as pd
 
+    from ._output_paths import check_output_file
     from .datasets import load_cohort
 
+    output = check_output_file(args.output or "predictions.csv", inputs=[args.manifest, args.model_file])
     cohort = load_cohort(args.manifest)
-    model = _load_model(args.model_file)
+    model = _load_model(args)
     risk = model.predict(cohort.X)
     table = pd.DataFrame({"risk": risk}, index=cohort.X.index)
     if args.times:
-        times = np.asarray([float(t) for t in args.times.split(",")])
         curves = model.predict_survival_function(cohort.X)
-        for t in times:
+        for t in args.times:
             table[f"survival_{t:g}d"] = [fn(np.clip(t, fn.domain[0], fn.domain[1])) for fn in curves]
-    output = Path(args.output or "predictions.csv")
     table.to_csv(output)
     print(f"wrote predictions for {len(table)} patients to {output}")
     return 0
@@ -117,40 +170,49 @@ def _cmd_predict(args):
 
 def _cmd_evaluate(args):
     from .datasets import load_cohort
-    from .metrics import bootstrap_concordance, concordance_index
+    from .metrics import UndefinedConcordanceWarning, bootstrap_concordance, concordance_index
 
     cohort = load_cohort(args.manifest)
-    model = _load_model(args.model_file)
+    model = _load_model(args)
     y = _target(cohort, args.outcome)
     risk = model.predict(cohort.X)
-    c = concordance_index(y, risk)
-    sd = bootstrap_concordance(y, risk, random_state=0).sd
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UndefinedConcordanceWarning)
+        try:
+            c = concordance_index(y, risk)
+        except UndefinedConcordanceWarning as exc:
+            raise ValueError(
+                f"cannot evaluate on {len(y)} patient(s) with {int(y['event'].sum())} "
+                f"{args.outcome.upper()} event(s): {exc}"
+            ) from None
+    with warnings.catch_warnings():  # resamples without a comparable pair are left out of the SD
+        warnings.simplefilter("ignore", UndefinedConcordanceWarning)
+        sd = bootstrap_concordance(y, risk, random_state=0).sd
     print(f"{args.outcome.upper()} Harrell C-index on {len(y)} patients: {c:.3f} (bootstrap SD {sd:.3f})")
     return 0
 
 
 def _cmd_explain(args):
+    from ._output_paths import check_output_folder
     from .datasets import load_cohort
     from .explain import save_gradcam
 
+    output = check_output_folder(args.output or "gradcam")
     cohort = load_cohort(args.manifest)
-    model = _load_model(args.model_file)
+    model = _load_model(args)
     patients = args.patients.split(",") if args.patients else list(cohort.X.index[: args.n_patients])
     unknown = [p for p in patients if p not in cohort.X.index]
     if unknown:
         raise ValueError(f"patient(s) not in the manifest: {', '.join(unknown)}")
-    output = Path(args.output or "gradcam")
     written = save_gradcam(model, cohort.X.loc[patients], output, nifti=args.nifti)
     print(f"wrote {len(written)} heat-map files to {output}")
     return 0
 
 
 def _serve_model(path, allow_pickle):
-    """A model file for ``serve``, through the safe model format's loader when this version has one."""
-    try:
-        from ._model_io import load_model
-    except ImportError:  # no safe model format yet: joblib files, as the other sub-commands
-        return _load_model(path)
+    """A model file for ``serve`` (safe model format; pickle/joblib only with ``--allow-pickle``)."""
+    from ._model_io import load_model
+
     return load_model(path, allow_pickle=allow_pickle)
 
 
@@ -178,10 +240,13 @@ def _seeded(model, random_state):
 
 
 def _cmd_compare(args):
+    from ._output_paths import check_output_file
     from ._registry import make_model, model_names
     from .compare import compare_models
     from .datasets import load_cohort
 
+    if args.output:
+        check_output_file(args.output, inputs=[args.manifest])
     cohort = load_cohort(args.manifest)
     names = args.models.split(",") if args.models else model_names()
     models = {name: _seeded(make_model(name), args.random_state) for name in names}
@@ -203,20 +268,22 @@ def build_parser():
     >>> parser.parse_args(["fit", "cohort.csv", "--model", "clinical-rsf"]).model
     'clinical-rsf'
     """
+    from . import __version__
     from ._registry import MODELS
 
-    parser = argparse.ArgumentParser(
-        prog="sarcoma-survival",
+    parser = _Parser(
+        prog=_PROG,
         description="Survival / metastasis models for soft-tissue sarcoma (MRI + clinical).",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks on errors")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="synthetic cohort -> every model -> table and figures")
     demo.add_argument("--output",
                       help="run folder (default: ./sarcoma_survival_runs/demo-<date>-<time>)")
-    demo.add_argument("--n-patients", type=int, default=287, help="training cohort size (287)")
-    demo.add_argument("--n-test", type=int, default=200, help="fresh test cohort size (200)")
+    demo.add_argument("--n-patients", type=_positive_int, default=287, help="training cohort size (287)")
+    demo.add_argument("--n-test", type=_positive_int, default=200, help="fresh test cohort size (200)")
     demo.add_argument("--image-size", type=int, default=None,
                       help="edge of the synthetic images and of the image models' grid (32)")
     demo.add_argument("--models", default=None,
@@ -239,36 +306,44 @@ def build_parser():
         return p
 
     p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
-    p.add_argument("--image-size", type=int, default=48)
+    p.add_argument("--image-size", type=_positive_int, default=48)
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--quiet", action="store_true")
 
-    p = with_manifest("fit", "fit a model and save it with joblib", _cmd_fit)
+    def with_model_file(p):
+        p.add_argument("--model-file", required=True, help="model file written by fit (save_model)")
+        p.add_argument("--allow-pickle", action="store_true",
+                       help="also read a pickle/joblib model file; this runs code stored in the "
+                            "file: only for a file you trust")
+
+    p = with_manifest("fit", "fit a model and save it as a safe model file", _cmd_fit)
     p.add_argument("--model", required=True, metavar="NAME", help="one of: " + ", ".join(MODELS))
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter")
-    p.add_argument("--output", help="model file (default: <model>-<outcome>.joblib)")
+    p.add_argument("--output", help="model file (default: <model>-<outcome>.ssm)")
 
     p = with_manifest("predict", "risks (and survival probabilities) to CSV", _cmd_predict)
-    p.add_argument("--model-file", required=True)
-    p.add_argument("--times", help="comma-separated days for survival probabilities, e.g. 365,1825")
+    with_model_file(p)
+    p.add_argument("--times", type=_days,
+                   help="comma-separated days for survival probabilities, e.g. 365,1825")
     p.add_argument("--output", help="CSV path (default: predictions.csv)")
 
     p = with_manifest("evaluate", "C-index (bootstrap SD) of a saved model", _cmd_evaluate)
-    p.add_argument("--model-file", required=True)
+    with_model_file(p)
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
 
     p = with_manifest("explain", "Grad-CAM heat maps of a saved neural model", _cmd_explain)
-    p.add_argument("--model-file", required=True)
+    with_model_file(p)
     p.add_argument("--patients", help="comma-separated patient ids (default: the first few)")
-    p.add_argument("--n-patients", type=int, default=3)
+    p.add_argument("--n-patients", type=_positive_int, default=3,
+                   help="how many patients when --patients is not given (3)")
     p.add_argument("--nifti", action="store_true", help="also write NIfTI maps on the T1 grid")
     p.add_argument("--output", help="folder (default: gradcam)")
 
     p = with_manifest("compare", "the paper's Table 3 by cross-validation", _cmd_compare)
     p.add_argument("--models", help="comma-separated model names (default: every registered one)")
     p.add_argument("--outcomes", default="os,dm")
-    p.add_argument("--cv", type=int, default=5)
+    p.add_argument("--cv", type=_positive_int, default=5)
     p.add_argument("--random-state", type=int, default=0,
                    help="seed of the folds, the bootstrap and every model (0)")
     p.add_argument("--output", help="CSV path for the table")
@@ -288,22 +363,42 @@ def build_parser():
     return parser
 
 
+def _one_line(exc):
+    text = str(exc).strip()
+    message = text.splitlines()[0] if text else ""
+    if isinstance(exc, (ValueError, TypeError, OSError, KeyError, ImportError)) and message:
+        return message
+    # anything else is unexpected: say what it was, and how to see where
+    what = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+    return f"{what} (rerun with --traceback for details)"
+
+
 def main(argv=None):
     """Entry point of ``sarcoma-survival``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_option_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except (ValueError, TypeError, OSError, KeyError, ImportError) as exc:
-        if args.traceback:
-            raise
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"sarcoma-survival {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    prefix = f"{_PROG} {args.command}"
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        text = str(message).strip().splitlines()
+        print(f"{prefix}: warning: {text[0] if text else category.__name__}", file=sys.stderr)
+
+    from ._model_io import PickleModelFileWarning
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        warnings.simplefilter("always", PickleModelFileWarning)  # asked for: shown, never fatal
+        try:
+            return args.func(args)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        except Exception as exc:  # noqa: BLE001 - every failure is one line (--traceback: all)
+            if args.traceback:
+                raise
+            print(f"{prefix}: error: {_one_line(exc)}", file=sys.stderr)
+            return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

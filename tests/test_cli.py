@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from sksurv.metrics import concordance_index_censored
 
-from sarcoma_survival import SarculatorCoxPH
+from sarcoma_survival import SarculatorCoxPH, __version__, load_model, save_model
 from sarcoma_survival._registry import MODELS, ModelSpec, model_names
 from sarcoma_survival.cli import build_parser, main
 
@@ -56,13 +56,13 @@ def test_parser_lists_every_model():
 
 def test_fit_predict_evaluate(tiny_cohort, tmp_path, capsys):
     manifest = str(tiny_cohort.manifest)
-    model_file = tmp_path / "coxph.joblib"
+    model_file = tmp_path / "coxph.ssm"
     assert main(["fit", manifest, "--model", "sarculator-coxph", "--outcome", "dm",
                  "--output", str(model_file)]) == 0
     assert "fitted sarculator-coxph on 24 patients (DM)" in capsys.readouterr().out
 
-    # The saved model is the Python API's model fitted on the same data.
-    model = joblib.load(model_file)
+    # The saved model is a safe model file of the Python API's model fitted on the same data.
+    model = load_model(model_file)
     reference = SarculatorCoxPH().fit(tiny_cohort.X, tiny_cohort.y_dm)
     np.testing.assert_allclose(model.predict(tiny_cohort.X), reference.predict(tiny_cohort.X))
 
@@ -89,10 +89,10 @@ def test_fit_param_and_default_output(tiny_cohort, tmp_path, monkeypatch, capsys
     monkeypatch.chdir(tmp_path)
     assert main(["fit", str(tiny_cohort.manifest), "--model", "clinical-rsf",
                  "--param", "n_estimators=7", "--param", "random_state=3"]) == 0
-    model = joblib.load(tmp_path / "clinical-rsf-os.joblib")
+    model = load_model(tmp_path / "clinical-rsf-os.ssm")
     assert model.get_params()["n_estimators"] == 7
     assert model.get_params()["random_state"] == 3
-    assert "saved clinical-rsf-os.joblib" in capsys.readouterr().out
+    assert "saved clinical-rsf-os.ssm" in capsys.readouterr().out
 
 
 def test_compare_matches_python_api(tiny_cohort, tmp_path, capsys):
@@ -288,15 +288,19 @@ def test_installed_entry_point(tmp_path):
     assert "nope.csv" in lines[0] and "does not exist" in lines[0]
 
 
-def test_explain_writes_heat_maps(tiny_cohort, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def densenet_file(tiny_cohort, tmp_path_factory):
     from sarcoma_survival import DenseNetSurvival
     from sarcoma_survival.preprocessing import VolumePreprocessor
 
     model = DenseNetSurvival(preprocessor=VolumePreprocessor(16, n4=False), max_epochs=1, batch_size=6,
                              module__init_features=8, module__growth_rate=4, module__block_config=(2, 2),
                              random_state=0).fit(tiny_cohort.X, tiny_cohort.y_os)
-    model_file = tmp_path / "densenet.joblib"
-    joblib.dump(model, model_file)
+    return save_model(model, tmp_path_factory.mktemp("densenet") / "densenet.ssm")
+
+
+def test_explain_writes_heat_maps(tiny_cohort, densenet_file, tmp_path, capsys):
+    model_file = densenet_file
     out = tmp_path / "maps"
     patients = ",".join(tiny_cohort.X.index[:2])
     assert main(["explain", str(tiny_cohort.manifest), "--model-file", str(model_file),
@@ -306,3 +310,171 @@ def test_explain_writes_heat_maps(tiny_cohort, tmp_path, capsys):
     assert main(["explain", str(tiny_cohort.manifest), "--model-file", str(model_file),
                  "--patients", "NOBODY"]) == 2
     assert "NOBODY" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("patient", ["../../outside", "/tmp/abs_outside", "..", "a\\b"])
+def test_heat_map_names_stay_in_the_output_folder(patient, tiny_cohort, densenet_file, tmp_path):
+    """The Python API (a table not read by load_cohort) refuses such ids before any work."""
+    from sarcoma_survival.explain import save_gradcam
+
+    X = tiny_cohort.X.iloc[:1].rename(index={tiny_cohort.X.index[0]: patient})
+    out = tmp_path / "a" / "b" / "maps"
+    with pytest.raises(ValueError, match="ids become file names"):
+        save_gradcam(load_model(densenet_file), X, out)
+    assert list(tmp_path.rglob("*")) == []  # nothing written anywhere, not even the folder
+
+
+# --------------------------------------------------------------- hardening (issue 15)
+def _manifest_copy(tiny_cohort, folder, rows=None, ids=None):
+    """A copy of the tiny manifest (absolute image paths), optionally some rows / new ids."""
+    table = pd.read_csv(tiny_cohort.manifest)
+    source = Path(tiny_cohort.manifest).parent
+    for column in ("t1", "t2", "mask"):
+        table[column] = [str(source / p) for p in table[column]]
+    if rows is not None:
+        table = table.iloc[rows]
+    if ids is not None:
+        table["patient_id"] = ids
+    path = Path(folder) / "manifest.csv"
+    table.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def coxph_file(tiny_cohort, tmp_path_factory):
+    model = SarculatorCoxPH().fit(tiny_cohort.X, tiny_cohort.y_os)
+    return save_model(model, tmp_path_factory.mktemp("coxph") / "coxph.ssm")
+
+
+class _WritesMarker:
+    """Unpickling this runs ``os.mkdir(marker)``: a stand-in for any shell command."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        import os
+
+        return os.mkdir, (self.marker,)
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sarcoma-survival {__version__}"
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate", "explain"])
+def test_crafted_model_file_does_not_run(command, tiny_cohort, tmp_path, capsys):
+    marker = tmp_path / "pwned"
+    crafted = tmp_path / "model.joblib"
+    joblib.dump(_WritesMarker(marker), crafted)
+    assert main([command, str(tiny_cohort.manifest), "--model-file", str(crafted),
+                 "--output" if command != "evaluate" else "--outcome",
+                 str(tmp_path / "out") if command != "evaluate" else "os"]) == 2
+    line = _error_line(capsys, command)
+    assert "pickle/joblib file, which can run any code" in line and "--allow-pickle" in line
+    assert not marker.exists()
+
+
+def test_allow_pickle_reads_a_trusted_joblib_file_and_warns(tiny_cohort, tmp_path, capsys):
+    model = SarculatorCoxPH().fit(tiny_cohort.X, tiny_cohort.y_os)
+    model_file = tmp_path / "coxph.joblib"
+    joblib.dump(model, model_file)
+    csv = tmp_path / "pred.csv"
+    assert main(["predict", str(tiny_cohort.manifest), "--model-file", str(model_file),
+                 "--allow-pickle", "--output", str(csv)]) == 0
+    captured = capsys.readouterr()
+    warning_lines = captured.err.strip().splitlines()
+    assert len(warning_lines) == 1 and warning_lines[0].startswith("sarcoma-survival predict: warning: ")
+    assert "only do this for a file you trust" in warning_lines[0]
+    np.testing.assert_allclose(pd.read_csv(csv, index_col=0)["risk"], model.predict(tiny_cohort.X), rtol=1e-12)
+
+    joblib.dump({"weights": [1, 2]}, model_file)  # a pickle of some other object
+    assert main(["evaluate", str(tiny_cohort.manifest), "--model-file", str(model_file), "--allow-pickle"]) == 2
+    warning, error = capsys.readouterr().err.strip().splitlines()
+    assert warning.startswith("sarcoma-survival evaluate: warning: reading pickle/joblib model file")
+    assert error.startswith("sarcoma-survival evaluate: error: ")
+    assert "holds a builtins.dict, not an estimator of this package" in error
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["predict", "{manifest}", "--model-file", "{empty}"], "is empty"),
+        (["evaluate", "{manifest}", "--model-file", "{empty}"], "is empty"),
+        (["predict", "{manifest}", "--model-file", "{manifest}"], "is not a sarcoma-survival model file"),
+        (["predict", "{loop}", "--model-file", "{coxph}"], "cannot be resolved (Symlink loop"),
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "abc"],
+         "argument --times: expected comma-separated days such as 365,1825; 'abc' is not a number"),
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "-100"],
+         "argument --times: expected comma-separated days > 0; got '-100'"),
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "365,nan"],
+         "expected comma-separated days > 0; got 'nan'"),
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--output", "{manifest}"],
+         "is an input of this command; it would be overwritten"),
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--output", "{tmp}/no/dir/p.csv"],
+         "does not exist"),
+        (["fit", "{manifest}", "--model", "sarculator-coxph", "--output", "{manifest}"],
+         "is an input of this command; it would be overwritten"),
+        (["fit", "{manifest}", "--model", "sarculator-coxph", "--output", "{tmp}"], "is a folder"),
+        (["explain", "{manifest}", "--model-file", "{coxph}", "--n-patients", "0"],
+         "argument --n-patients: expected a whole number >= 1, got '0'"),
+        (["explain", "{manifest}", "--model-file", "{coxph}", "--n-patients", "-19"],
+         "argument --n-patients: expected a whole number >= 1, got '-19'"),
+        (["explain", "{manifest}", "--model-file", "{coxph}", "--output", "{tmp}/maps"],
+         "Grad-CAM needs an image model (DenseNetSurvival or MMNNSurvival); got SarculatorCoxPH"),
+        (["explain", "{manifest}", "--model-file", "{coxph}", "--output", "{manifest}"],
+         "is a file, not a folder"),
+        (["evaluate", "{one}", "--model-file", "{coxph}"],
+         "cannot evaluate on 1 patient(s) with"),
+    ],
+)
+def test_cli_failures_are_one_named_line(argv, message, tiny_cohort, coxph_file, tmp_path, capsys):
+    (tmp_path / "empty.ssm").write_bytes(b"")
+    (tmp_path / "loop_a.csv").symlink_to(tmp_path / "loop_b.csv")
+    (tmp_path / "loop_b.csv").symlink_to(tmp_path / "loop_a.csv")
+    one = tmp_path / "one"
+    one.mkdir()
+    paths = {"manifest": str(_manifest_copy(tiny_cohort, tmp_path)), "empty": str(tmp_path / "empty.ssm"),
+             "loop": str(tmp_path / "loop_a.csv"),
+             "coxph": str(coxph_file), "tmp": str(tmp_path),
+             "one": str(_manifest_copy(tiny_cohort, one, rows=[0]))}
+    before = Path(paths["manifest"]).read_bytes()
+    argv = [a.format(**paths) for a in argv]
+    try:
+        rc = main(argv)
+    except SystemExit as exc:  # argparse's own errors
+        rc = exc.code
+    assert rc == 2
+    assert message in _error_line(capsys, argv[0])
+    assert Path(paths["manifest"]).read_bytes() == before  # no input is ever overwritten
+
+
+def test_fit_checks_the_output_before_any_work(tiny_cohort, tmp_path, monkeypatch, capsys):
+    import sarcoma_survival.datasets as datasets
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the cohort was loaded before the output path was checked")
+
+    monkeypatch.setattr(datasets, "load_cohort", fail)
+    assert main(["fit", str(tiny_cohort.manifest), "--model", "sarculator-coxph",
+                 "--output", str(tmp_path / "missing" / "m.ssm")]) == 2
+    line = _error_line(capsys, "fit")
+    assert "missing" in line and "does not exist" in line
+
+
+@pytest.mark.parametrize("bad_id", ["../../x", "/abs/x", "a\\b", "..", "P\x00"])
+def test_manifest_ids_that_are_paths_are_refused(bad_id, tiny_cohort, tmp_path, capsys):
+    ids = list(pd.read_csv(tiny_cohort.manifest)["patient_id"])
+    ids[2] = bad_id
+    manifest = _manifest_copy(tiny_cohort, tmp_path, ids=ids)
+    out = tmp_path / "maps"
+    assert main(["explain", str(manifest), "--model-file", str(tmp_path / "m.ssm"), "--output", str(out)]) == 2
+    line = _error_line(capsys, "explain")
+    if "\x00" in bad_id:
+        assert "contains NUL bytes" in line
+    else:
+        assert "CSV line 4" in line and "ids become file names" in line
+    assert not out.exists()

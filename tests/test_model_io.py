@@ -19,7 +19,7 @@ import skops.io as sio
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 from sarcoma_survival import SarculatorCoxPH, load_model, save_model
-from sarcoma_survival._model_io import ModelFileError
+from sarcoma_survival._model_io import ModelFileError, PickleModelFileWarning
 
 
 class _WritesMarker:
@@ -109,7 +109,7 @@ def test_crafted_pickle_does_not_run_by_default(writer, tmp_path):
     assert not marker.exists()
     # The payload is real: with the explicit opt-in it runs (with a warning), and the
     # object it returns is still refused.
-    with pytest.warns(UserWarning, match="runs code from the file"):
+    with pytest.warns(PickleModelFileWarning, match="runs code from the file"):
         with pytest.raises(ModelFileError, match="not an estimator of this package"):
             load_model(path, allow_pickle=True)
     assert marker.exists()
@@ -178,14 +178,14 @@ def test_truncated_file_is_named(saved, tmp_path):
 def test_pickle_of_another_object_is_refused_after_opt_in(tmp_path):
     path = tmp_path / "dict.joblib"
     joblib.dump({"weights": [1, 2]}, path)
-    with pytest.warns(UserWarning), pytest.raises(ModelFileError, match="holds a builtins.dict"):
+    with pytest.warns(PickleModelFileWarning), pytest.raises(ModelFileError, match="holds a builtins.dict"):
         load_model(path, allow_pickle=True)
 
 
 def test_trusted_pickle_loads_with_opt_in(coxph, tiny_cohort, tmp_path):
     path = tmp_path / "coxph.joblib"
     joblib.dump(coxph, path)
-    with pytest.warns(UserWarning, match="only do this for a file you trust"):
+    with pytest.warns(PickleModelFileWarning, match="only do this for a file you trust"):
         model = load_model(path, allow_pickle=True)
     np.testing.assert_array_equal(model.predict(tiny_cohort.X), coxph.predict(tiny_cohort.X))
 

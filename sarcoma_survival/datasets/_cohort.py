@@ -309,6 +309,8 @@ def load_cohort(manifest):
     where = f"manifest {str(path)!r}"
     if not path.is_file():
         raise CohortError(f"{where}: file does not exist")
+    if b"\x00" in path.read_bytes():  # pandas would silently cut values at a NUL
+        raise CohortError(f"{where}: contains NUL bytes; a manifest is a UTF-8 text CSV")
     try:
         raw = pd.read_csv(path, dtype=str, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
