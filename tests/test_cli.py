@@ -478,3 +478,17 @@ def test_manifest_ids_that_are_paths_are_refused(bad_id, tiny_cohort, tmp_path, 
     else:
         assert "CSV line 4" in line and "ids become file names" in line
     assert not out.exists()
+
+
+def test_unexpected_errors_are_one_line_too(tiny_cohort, monkeypatch, capsys):
+    import sarcoma_survival.datasets as datasets
+
+    def broken(manifest):
+        return [][0]  # an IndexError: a bug, not an input problem
+
+    monkeypatch.setattr(datasets, "load_cohort", broken)
+    assert main(["preprocess", str(tiny_cohort.manifest)]) == 2
+    line = _error_line(capsys, "preprocess")
+    assert line.endswith("IndexError: list index out of range (rerun with --traceback for details)")
+    with pytest.raises(IndexError):
+        main(["--traceback", "preprocess", str(tiny_cohort.manifest)])
