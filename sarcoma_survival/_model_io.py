@@ -16,7 +16,6 @@ reads them only with ``allow_pickle=True``, and warns.
 from __future__ import annotations
 
 import importlib
-import io
 import json
 import warnings
 import zipfile
@@ -39,9 +38,9 @@ _NET_REBUILT = frozenset({
     "init_context_", "prefixes_", "cuda_dependent_attributes_", "device_",
     "validation_dataset_", "blend_dataset_",
 })
-# Trusted third-party types (measured on every exported estimator; scikit-learn's and
-# numpy's own types are trusted by skops itself). Types only: loading imports the class,
-# it never calls anything the file names.
+# Trusted third-party types, measured on every exported estimator (skops itself trusts
+# scikit-learn's estimators and numpy's basic types). Loading builds instances of these
+# through their ordinary state restoration; no function named by the file is called.
 _THIRD_PARTY_TYPES = (
     "numpy.dtype",
     "sklearn.tree._tree.Tree",
@@ -86,12 +85,6 @@ def _estimator_classes():
             if isinstance(obj, type) and issubclass(obj, BaseEstimator) and hasattr(obj, "predict"):
                 classes[name] = obj
     return classes
-
-
-def _is_net(obj):
-    from skorch import NeuralNet
-
-    return isinstance(obj, NeuralNet)
 
 
 def _trusted_types():
@@ -181,27 +174,24 @@ def _decode_frame(value):
 
 
 def _net_state(model):
-    """Split a fitted skorch estimator into (skops-safe dict, torch state dicts, history)."""
+    """Split a fitted skorch estimator into (skops-safe dict, torch state dicts, histories)."""
     import torch
+    from skorch.history import History
 
-    state, modules = {}, {}
+    state, modules, histories = {}, {}, {}
     params = model.get_params(deep=False)
     for key, value in vars(model).items():
+        if isinstance(value, History):
+            histories[key] = list(value)
         # private attributes are skorch's own bookkeeping, except those it lists as params
-        if (key.startswith("_") and key not in params) or key in _NET_REBUILT:
+        elif (key.startswith("_") and key not in params) or key in _NET_REBUILT:
             continue
-        if isinstance(value, torch.nn.Module):
+        elif isinstance(value, torch.nn.Module):
             modules[key] = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
-        elif key.endswith("_") and type(value).__name__ == "History":
-            state[key] = None  # stored as JSON below
         elif _is_frame(value):
             state[key] = _encode_frame(value)
         else:
             state[key] = _without_generators(value)
-    histories = {
-        key: list(value) for key, value in vars(model).items()
-        if not key.startswith("_") and type(value).__name__ == "History"
-    }
     return state, modules, histories
 
 
@@ -232,6 +222,8 @@ def save_model(model, path):
     TypeError
         When ``model`` is not one of this package's estimators, or holds an object of a
         type the safe format cannot store (the message names the type).
+    sklearn.exceptions.NotFittedError
+        When ``model`` is not fitted.
 
     Examples
     --------
@@ -250,6 +242,7 @@ def save_model(model, path):
     True
     """
     import skops.io as sio
+    from sklearn.utils.validation import check_is_fitted
 
     from . import __version__
 
@@ -260,11 +253,14 @@ def save_model(model, path):
             f"save_model saves this package's exported estimators ({', '.join(sorted(classes))}); "
             f"got {_type_name(type(model))}"
         )
+    # skorch sets some fitted-looking attributes in __init__: a neural model is fitted
+    # once it has its Breslow baseline
+    check_is_fitted(model, "baseline_model_" if _is_net_class(type(model)) else None)
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of model file {str(path)!r} does not exist")
 
-    if _is_net(model):
+    if _is_net_class(type(model)):
         state, modules, histories = _net_state(model)
     else:
         state, modules, histories = model, {}, {}
@@ -305,8 +301,12 @@ def save_model(model, path):
 
 
 # ---------------------------------------------------------------------------- reading
-_PICKLE_MAGIC = (b"\x80",)  # pickle protocol >= 2 (joblib's uncompressed files too)
-_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18")
+# How pickle and joblib files start: pickle protocol >= 2 (joblib's uncompressed files too),
+# then joblib's compressors: zlib, gzip, bz2, xz, lzma, zstd, lz4.
+_PICKLE_MAGIC = (
+    b"\x80", b"\x78\x01", b"\x78\x5e", b"\x78\x9c", b"\x78\xda", b"\x1f\x8b", b"BZh",
+    b"\xfd7zXZ", b"\x5d\x00\x00", b"\x28\xb5\x2f\xfd", b"\x04\x22\x4d\x18",
+)
 
 
 def _check_file(path):
@@ -358,7 +358,14 @@ def _read_safe(path, archive):
     if _is_net_class(cls):
         if not isinstance(obj, dict):
             raise ModelFileError(f"model file {str(path)!r} is damaged: its estimator part is not a dict")
-        return _rebuild_net(path, cls, obj, manifest, archive)
+        try:
+            return _rebuild_net(path, cls, obj, manifest, archive)
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            raise ModelFileError(
+                f"model file {str(path)!r}: {cls.__name__} cannot be rebuilt: {type(exc).__name__}: {exc}"
+            ) from None
     if type(obj) is not cls:
         raise ModelFileError(
             f"model file {str(path)!r} says {cls.__name__} but holds {_type_name(type(obj))}"
@@ -469,7 +476,7 @@ def load_model(path, *, allow_pickle=False):
                 return _read_safe(path, archive)
         except zipfile.BadZipFile as exc:
             raise ModelFileError(f"model file {str(path)!r} is damaged: {exc}") from None
-    if head.startswith(_PICKLE_MAGIC) or head.startswith(_COMPRESSED_MAGIC):
+    if head.startswith(_PICKLE_MAGIC):
         model = _read_pickle(path, allow_pickle)
         classes = _estimator_classes()
         if classes.get(type(model).__name__) is not type(model):

@@ -16,6 +16,7 @@ import joblib
 import numpy as np
 import pytest
 import skops.io as sio
+from sklearn.exceptions import NotFittedError
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 from sarcoma_survival import SarculatorCoxPH, load_model, save_model
@@ -96,14 +97,15 @@ def test_neural_file_holds_safetensors_weights(tiny_cohort, tmp_path):
     assert model.history_[-1]["train_loss"] == net.history_[-1]["train_loss"]
 
 
-@pytest.mark.parametrize("writer", ["pickle", "joblib"])
+@pytest.mark.parametrize("writer", ["pickle", "joblib", "zlib", "gzip", "bz2", "xz", "lzma"])
 def test_crafted_pickle_does_not_run_by_default(writer, tmp_path):
     marker = tmp_path / "pwned"
     path = tmp_path / "model.joblib"
     if writer == "pickle":
         path.write_bytes(pickle.dumps(_WritesMarker(marker)))
     else:
-        joblib.dump(_WritesMarker(marker), path)
+        compress = {"joblib": 0, "zlib": 3}.get(writer, (writer, 3))
+        joblib.dump(_WritesMarker(marker), path, compress=compress)
     with pytest.raises(ModelFileError, match=r"pickle/joblib file, which can run any code.*allow_pickle=True"):
         load_model(path)
     assert not marker.exists()
@@ -188,6 +190,15 @@ def test_trusted_pickle_loads_with_opt_in(coxph, tiny_cohort, tmp_path):
     with pytest.warns(PickleModelFileWarning, match="only do this for a file you trust"):
         model = load_model(path, allow_pickle=True)
     np.testing.assert_array_equal(model.predict(tiny_cohort.X), coxph.predict(tiny_cohort.X))
+
+
+@pytest.mark.parametrize("name", ["SarculatorCoxPH", "ClinicalMLPSurvival"])
+def test_save_refuses_unfitted_models(name, tmp_path):
+    import sarcoma_survival
+
+    with pytest.raises(NotFittedError):
+        save_model(getattr(sarcoma_survival, name)(), tmp_path / "m.ssm")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_save_refuses_foreign_estimators_and_missing_folders(coxph, tiny_cohort, tmp_path):
