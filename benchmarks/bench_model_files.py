@@ -62,12 +62,12 @@ def main():
                               random_state=0, n_jobs=1, images=name in IMAGE_MODELS)
         model.fit(cohort.X, cohort.y_os)
         safe, pkl = folder / f"{name}.ssm", folder / f"{name}.joblib"
-        t_save, _ = _best(lambda: save_model(model, safe), args.repeat)
-        t_load, loaded = _best(lambda: load_model(safe), args.repeat)
-        j_save, _ = _best(lambda: joblib.dump(model, pkl), args.repeat)
+        t_save, _ = _best(lambda m=model, p=safe: save_model(m, p), args.repeat)
+        t_load, loaded = _best(lambda p=safe: load_model(p), args.repeat)
+        j_save, _ = _best(lambda m=model, p=pkl: joblib.dump(m, p), args.repeat)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            j_load, _ = _best(lambda: joblib.load(pkl), args.repeat)
+            j_load, _ = _best(lambda p=pkl: joblib.load(p), args.repeat)
         rows.append({
             "model": name, "safe_save_s": t_save, "safe_load_s": t_load, "safe_kB": safe.stat().st_size / 1e3,
             "joblib_save_s": j_save, "joblib_load_s": j_load, "joblib_kB": pkl.stat().st_size / 1e3,

@@ -93,10 +93,16 @@ def _trusted_types():
     A neural estimator's ``__setstate__`` (skorch's) would ``torch.load`` bytes from the
     file, so neural estimators are stored as a plain dict and rebuilt by this module.
     """
-    from .nn import ClinicalMLP, CoxPHLoss, DenseNetRisk, MultimodalNet, SurvivalValidSplit
+    from .models._radiomics_features import RadiomicsFeatures
+    from .nn import (
+        ClinicalMLP,
+        CoxPHLoss,
+        DenseNetRisk,
+        MultimodalNet,
+        SurvivalValidSplit,
+    )
     from .nn._callbacks import KeepBestWeights
     from .preprocessing import ClinicalEncoder, RandomAugment3D, VolumePreprocessor
-    from .models._radiomics_features import RadiomicsFeatures
     from .radiomics import RadiomicsExtractor
 
     ours = [ClinicalEncoder, VolumePreprocessor, RandomAugment3D, RadiomicsExtractor,
@@ -289,14 +295,13 @@ def save_model(model, path):
 
     from .utils._files import atomic_path
 
-    with atomic_path(path) as tmp:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
-            archive.writestr(_ESTIMATOR, payload)
-            if histories:
-                archive.writestr(_HISTORY, json.dumps(histories, default=_jsonable))
-            for key, tensors in modules.items():
-                archive.writestr(f"{key}.safetensors", save(tensors))
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
+        archive.writestr(_ESTIMATOR, payload)
+        if histories:
+            archive.writestr(_HISTORY, json.dumps(histories, default=_jsonable))
+        for key, tensors in modules.items():
+            archive.writestr(f"{key}.safetensors", save(tensors))
     return path
 
 
@@ -353,7 +358,7 @@ def _read_safe(path, archive):
         obj = sio.loads(payload, trusted=trusted)
     except ModelFileError:
         raise
-    except Exception as exc:  # a damaged skops part: name the file, not the internals
+    except Exception as exc:  # noqa: BLE001 - a damaged skops part: name the file, not the internals
         raise ModelFileError(f"model file {str(path)!r} is damaged: {type(exc).__name__}: {exc}") from None
     if _is_net_class(cls):
         if not isinstance(obj, dict):
@@ -362,7 +367,7 @@ def _read_safe(path, archive):
             return _rebuild_net(path, cls, obj, manifest, archive)
         except ModelFileError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the stored parameters break
             raise ModelFileError(
                 f"model file {str(path)!r}: {cls.__name__} cannot be rebuilt: {type(exc).__name__}: {exc}"
             ) from None
@@ -398,7 +403,7 @@ def _rebuild_net(path, cls, state, manifest, archive):
         try:
             tensors = load(archive.read(f"{key}.safetensors"))
             getattr(net, key).load_state_dict(tensors)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - safetensors, shapes or names: one message
             raise ModelFileError(
                 f"model file {str(path)!r}: the weights of {key} do not load: {type(exc).__name__}: {exc}"
             ) from None
@@ -425,7 +430,7 @@ def _read_pickle(path, allow_pickle):
     )
     try:
         return joblib.load(path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken pickle can raise anything
         raise ModelFileError(
             f"model file {str(path)!r} is not a readable joblib/pickle file: {type(exc).__name__}: {exc}"
         ) from None

@@ -16,7 +16,6 @@ import math
 import sys
 import time
 import warnings
-from pathlib import Path
 
 _OUTCOMES = ("os", "dm")
 _PROG = "sarcoma-survival"
@@ -170,7 +169,11 @@ def _cmd_predict(args):
 
 def _cmd_evaluate(args):
     from .datasets import load_cohort
-    from .metrics import UndefinedConcordanceWarning, bootstrap_concordance, concordance_index
+    from .metrics import (
+        UndefinedConcordanceWarning,
+        bootstrap_concordance,
+        concordance_index,
+    )
 
     cohort = load_cohort(args.manifest)
     model = _load_model(args)
@@ -394,7 +397,7 @@ def main(argv=None):
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
-        except Exception as exc:  # noqa: BLE001 - every failure is one line (--traceback: all)
+        except Exception as exc:  # every failure is one line (--traceback: all of it)
             if args.traceback:
                 raise
             print(f"{prefix}: error: {_one_line(exc)}", file=sys.stderr)

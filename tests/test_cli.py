@@ -453,7 +453,7 @@ def test_cli_failures_are_one_named_line(argv, message, tiny_cohort, coxph_file,
 
 
 def test_fit_checks_the_output_before_any_work(tiny_cohort, tmp_path, monkeypatch, capsys):
-    import sarcoma_survival.datasets as datasets
+    from sarcoma_survival import datasets
 
     def fail(*args, **kwargs):
         raise AssertionError("the cohort was loaded before the output path was checked")
@@ -481,10 +481,10 @@ def test_manifest_ids_that_are_paths_are_refused(bad_id, tiny_cohort, tmp_path, 
 
 
 def test_unexpected_errors_are_one_line_too(tiny_cohort, monkeypatch, capsys):
-    import sarcoma_survival.datasets as datasets
+    from sarcoma_survival import datasets
 
     def broken(manifest):
-        return [][0]  # an IndexError: a bug, not an input problem
+        raise IndexError("list index out of range")  # a bug, not an input problem
 
     monkeypatch.setattr(datasets, "load_cohort", broken)
     assert main(["preprocess", str(tiny_cohort.manifest)]) == 2

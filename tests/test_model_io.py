@@ -111,9 +111,9 @@ def test_crafted_pickle_does_not_run_by_default(writer, tmp_path):
     assert not marker.exists()
     # The payload is real: with the explicit opt-in it runs (with a warning), and the
     # object it returns is still refused.
-    with pytest.warns(PickleModelFileWarning, match="runs code from the file"):
-        with pytest.raises(ModelFileError, match="not an estimator of this package"):
-            load_model(path, allow_pickle=True)
+    with pytest.warns(PickleModelFileWarning, match="runs code from the file"), \
+            pytest.raises(ModelFileError, match="not an estimator of this package"):
+        load_model(path, allow_pickle=True)
     assert marker.exists()
 
 
