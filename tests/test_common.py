@@ -819,3 +819,18 @@ def test_save_load_round_trip_gives_identical_predictions(fitted, cohort, tmp_pa
         np.testing.assert_array_equal(getattr(loaded, method)(X, return_array=True),
                                       getattr(estimator, method)(X, return_array=True))
     np.testing.assert_array_equal(loaded.unique_times_, estimator.unique_times_)
+
+
+def test_competing_save_load_round_trip_gives_identical_predictions(fitted_competing, competing_cohort,
+                                                                    tmp_path):
+    from sarcoma_survival import load_model, save_model
+
+    name, estimator = fitted_competing
+    X, _ = competing_cohort
+    X = _competing_X(name, X)
+    loaded = load_model(save_model(estimator, tmp_path / "model.ssm"))
+    assert type(loaded) is type(estimator)
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    times = [200.0, 800.0]
+    np.testing.assert_array_equal(loaded.predict_cumulative_incidence(X, times),
+                                  estimator.predict_cumulative_incidence(X, times))
