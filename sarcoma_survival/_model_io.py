@@ -55,6 +55,8 @@ _THIRD_PARTY_TYPES = (
     "torch.optim.adam.Adam",
     "torch.optim.adamw.AdamW",
     "torch.optim.sgd.SGD",
+    # the radiomics models' private feature step (not exported, so named here)
+    "sarcoma_survival.models._radiomics_features.RadiomicsFeatures",
 )
 
 
@@ -93,20 +95,19 @@ def _trusted_types():
     A neural estimator's ``__setstate__`` (skorch's) would ``torch.load`` bytes from the
     file, so neural estimators are stored as a plain dict and rebuilt by this module.
     """
-    from .models._radiomics_features import RadiomicsFeatures
     from .nn import (
         ClinicalMLP,
         CoxPHLoss,
         DenseNetRisk,
+        KeepBestWeights,
         MultimodalNet,
         SurvivalValidSplit,
     )
-    from .nn._callbacks import KeepBestWeights
     from .preprocessing import ClinicalEncoder, RandomAugment3D, VolumePreprocessor
     from .radiomics import RadiomicsExtractor
 
     ours = [ClinicalEncoder, VolumePreprocessor, RandomAugment3D, RadiomicsExtractor,
-            RadiomicsFeatures, ClinicalMLP, DenseNetRisk, MultimodalNet, CoxPHLoss,
+            ClinicalMLP, DenseNetRisk, MultimodalNet, CoxPHLoss,
             SurvivalValidSplit, KeepBestWeights]
     ours += [cls for cls in _estimator_classes().values() if not _is_net_class(cls)]
     return sorted({*map(_type_name, ours), *_THIRD_PARTY_TYPES})
@@ -250,8 +251,6 @@ def save_model(model, path):
     import skops.io as sio
     from sklearn.utils.validation import check_is_fitted
 
-    from . import __version__
-
     classes = _estimator_classes()
     name = type(model).__name__
     if classes.get(name) is not type(model):
@@ -286,14 +285,14 @@ def save_model(model, path):
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "package_version": __version__,
+        "package_version": importlib.import_module("sarcoma_survival").__version__,
         "class": name,
         "params": _jsonable(model.get_params(deep=False)),
         "torch_modules": sorted(modules),
     }
     from safetensors.torch import save
 
-    from .utils._files import atomic_path
+    from .utils import atomic_path
 
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))

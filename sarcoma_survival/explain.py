@@ -30,8 +30,7 @@ _BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
 
 def _gradcam_parts(estimator, X):
     """(module, image batch getter, forward, dense-block prefix) for a fitted estimator."""
-    from .nn import DenseNetSurvival, MMNNSurvival
-    from .nn._base import SurvivalNeuralNet
+    from .nn import DenseNetSurvival, MMNNSurvival, SurvivalNeuralNet
 
     if not isinstance(estimator, SurvivalNeuralNet):  # before the fitted check: say what is wrong
         raise TypeError(

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 LAYERS = {
     "utils": 0,
     "_schema": 0,
+    "_output_paths": 0,
     "preprocessing": 1,
     "metrics": 1,
     "model_selection": 1,
@@ -39,6 +40,7 @@ LAYERS = {
     "explain": 3,
     "competing_risks": 4,
     "compare": 5,
+    "_model_io": 5,
     "_registry": 6,
     "_demo": 7,
     "cli": 8,
