@@ -39,7 +39,7 @@ def check_patient_id(patient, *, where=None):
     >>> check_patient_id("../../x")
     Traceback (most recent call last):
     ...
-    ValueError: patient id '../../x' contains '/'; ids become file names, so they may not contain path separators, '..' or control characters
+    ValueError: patient id '../../x' contains '/'; ids become file names, ...
     """
     text = str(patient)
     prefix = f"{where}: " if where else ""

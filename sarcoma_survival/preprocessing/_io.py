@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from ..utils._files import InputPathError, input_files
+from ..utils import InputPathError, input_files
 
 #: What ``nonfinite`` may be: refuse NaN/inf voxels, or replace them by 0 with a warning.
 NONFINITE_POLICIES = ("error", "fill")

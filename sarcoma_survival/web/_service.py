@@ -21,7 +21,7 @@ from .._schema import (
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
 )
-from ..datasets._cohort import CohortError, parse_clinical_fields
+from ..datasets import CohortError, parse_clinical_fields
 from ..nn import SurvivalNeuralNet
 from ..preprocessing import ClinicalEncoder
 from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
