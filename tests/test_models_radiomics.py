@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 from sklearn.preprocessing import StandardScaler
@@ -317,3 +318,18 @@ def test_real_extractor_features_are_extracted_once_across_cv(image_cohort, tmp_
     assert calls == []  # clones of the extractor read the on-disk cache
     assert extractor.get_params() == RadiomicsExtractor(preprocessor=None,
                                                         cache_dir=tmp_path).get_params()
+
+
+def test_coxnet_inner_cv_warnings_come_back_from_workers_as_one_line(cohort, capfd):
+    X, y, _ = cohort
+    model = RadiomicsCoxNet(FakeExtractor(), l1_ratio=[0.5, 0.9], n_alphas=5, cv=3, max_iter=2,
+                            n_jobs=2, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(X, y)
+    ours = [w for w in caught if "inner-CV path fits" in str(w.message)]
+    assert len(ours) == 1 and issubclass(ours[0].category, ConvergenceWarning)
+    assert "max_iter=2" in str(ours[0].message) and "of 6 inner-CV path fits" in str(ours[0].message)
+    # the fits outside the inner CV (one path per L1 ratio, the refit) warn in this process
+    assert sum(issubclass(w.category, ConvergenceWarning) for w in caught) <= 1 + 2 + 1
+    assert "Warning" not in capfd.readouterr().err  # nothing printed by the worker processes

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedKFold
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sksurv.linear_model import CoxnetSurvivalAnalysis
@@ -125,12 +126,29 @@ def _fold_scores(features, X, radiomics, y, train, test, model):
     features = clone(features).fit(X_train, radiomics=radiomics.iloc[train])
     Z_train = features.transform(X_train, radiomics=radiomics.iloc[train])
     Z_test = features.transform(X_test, radiomics=radiomics.iloc[test])
-    with _null_model_allowed():
+    # Warnings are recorded and handed back: raised in a joblib worker process they would
+    # reach the user's terminal as raw text with source lines, out of the caller's control.
+    with _null_model_allowed(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model.fit(Z_train, y[train])
     event_name, time_name = y.dtype.names
     event, time = y[test][event_name], y[test][time_name]
     risks = Z_test @ model.coef_  # (n_test, n_alphas); offsets do not change rankings
-    return np.array([concordance_index_censored(event, time, r)[0] for r in risks.T])
+    scores = np.array([concordance_index_censored(event, time, r)[0] for r in risks.T])
+    return scores, [(w.category, str(w.message)) for w in caught]
+
+
+def _reraise_fold_warnings(caught, n_fits, max_iter, tol):
+    """One ConvergenceWarning for all inner-CV path fits that stopped early; others once each."""
+    n_early = sum(1 for fit in caught if any(issubclass(c, ConvergenceWarning) for c, _ in fit))
+    if n_early:
+        warnings.warn(
+            f"RadiomicsCoxNet: coordinate descent stopped at max_iter={max_iter} before reaching "
+            f"tol={tol} in {n_early} of {n_fits} inner-CV path fits; their scores may be slightly "
+            "off (raise max_iter or tol)", ConvergenceWarning, stacklevel=4)
+    others = {(c, m) for fit in caught for c, m in fit if not issubclass(c, ConvergenceWarning)}
+    for category, message in sorted(others, key=lambda w: (w[0].__name__, w[1])):
+        warnings.warn(message, category, stacklevel=4)
 
 
 class RadiomicsCoxNet(CohortSurvivalEstimator):
@@ -303,7 +321,9 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
             for ratio, alphas in zip(ratios, paths)
             for train, test in folds
         ]
-        scores = Parallel(n_jobs=self.n_jobs)(jobs)
+        results = Parallel(n_jobs=self.n_jobs)(jobs)
+        _reraise_fold_warnings([caught for _, caught in results], len(results), self.max_iter, self.tol)
+        scores = [fold_scores for fold_scores, _ in results]
         return [np.vstack(scores[i * len(folds):(i + 1) * len(folds)]) for i in range(len(ratios))]
 
     def _select_best(self):
