@@ -11,8 +11,10 @@ Usage::
 
 The virtual environment lives in ``.venv`` at the repository root and is rebuilt only when
 ``pyproject.toml`` or ``constraints-dev.txt`` change (a hash stamp is kept inside it).
-PyRadiomics 3.0.1 cannot be built with pip's build isolation on Python 3.11, so numpy is
-installed first and PyRadiomics is built without isolation; torch is pinned to its CPU build
+PyRadiomics comes from its maintained fork ``pyradiomics-bhklab`` (it imports as ``radiomics``
+and builds under pip's build isolation, which PyRadiomics 3.0.1 does not on Python 3.11); an
+environment made before the switch has PyRadiomics 3.0.1 removed first, because both
+distributions own the same ``radiomics`` package directory. torch is pinned to its CPU build
 through ``constraints-dev.txt``.
 """
 from __future__ import annotations
@@ -47,6 +49,13 @@ def _fingerprint() -> str:
     return digest.hexdigest()
 
 
+def _installed(distribution: str) -> bool:
+    """Whether ``distribution`` is installed in ``.venv`` (by its metadata, not by import name)."""
+    probe = (f"import importlib.metadata as m\ntry: m.distribution({distribution!r})\n"
+             "except m.PackageNotFoundError: raise SystemExit(1)")
+    return subprocess.run([str(_python()), "-c", probe], cwd=ROOT).returncode == 0
+
+
 def setup() -> None:
     """Create ``.venv`` and install the package with its test, docs and lint extras."""
     if sys.version_info < (3, 11):  # noqa: UP036 - this script runs under any python3
@@ -57,9 +66,11 @@ def setup() -> None:
     if not _python().exists():
         print(f"Creating virtual environment in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
+    if _installed("pyradiomics"):
+        # 3.0.1 and the fork own the same files: remove both, then the fork alone is installed
+        _run(_python(), "-m", "pip", "uninstall", "--disable-pip-version-check", "-y",
+             "pyradiomics", "pyradiomics-bhklab")
     pip = (_python(), "-m", "pip", "install", "--disable-pip-version-check", "-c", CONSTRAINTS)
-    _run(*pip, "numpy", "setuptools", "wheel", "versioneer")
-    _run(*pip, "--no-build-isolation", "pyradiomics")
     _run(*pip, "-e", f"{ROOT}[dev]")
     STAMP.write_text(wanted)
 
