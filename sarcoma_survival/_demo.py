@@ -45,6 +45,13 @@ SIMULATED_NOTE = (
     "All numbers are SIMULATED: synthetic cohort of sarcoma_survival's generator, "
     "not patients. Do not read them as clinical results."
 )
+#: Printed under the table: which signal of the generator each kind of model can see.
+SIGNAL_NOTES = (
+    "Histogram signals (the necrotic fraction, the generator's strongest image signal) reach "
+    "first-order radiomics directly, so the radiomics rows can rank above the image networks here.",
+    "Spatial patterns (one necrotic core or scattered foci at the same volume) need a CNN on the "
+    "image; see docs/user_guide/synthetic.rst, section 'Who can see which signal'.",
+)
 
 
 # ------------------------------------------------------------------ small helpers
@@ -332,6 +339,7 @@ def to_markdown(table, title):
     for name, row in table.iterrows():
         cells = [str(name), *(str(v).replace("|", "/") for v in row.to_numpy())]
         lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *(f"{note}  " for note in SIGNAL_NOTES)]
     return "\n".join(lines) + "\n"
 
 
@@ -357,7 +365,8 @@ def _figures(folder, outcome, key, name, fit, train, test, written, verbose):
     if horizons:
         steps.append(("roc", "time-dependent ROC"))
         if fit.survival is not None:
-            steps.append(("calibration", "calibration"))
+            horizon = horizons[len(horizons) // 2]
+            steps.append(("calibration", f"calibration at {horizon / _DAYS_PER_YEAR:g} years"))
     for kind, what in steps:
         fig = Figure(figsize=(6, 4.5))
         ax = fig.subplots()
@@ -367,7 +376,6 @@ def _figures(folder, outcome, key, name, fit, train, test, written, verbose):
             elif kind == "roc":
                 plot_time_dependent_roc(y_train, y_test, fit.risk, horizons, ax=ax)
             else:
-                horizon = horizons[len(horizons) // 2]
                 plot_calibration(y_test, fit.survival, horizon, n_groups=5, label=name, ax=ax)
         except Exception as exc:  # noqa: BLE001 - a figure failing must not lose the table
             _say(verbose, f"  figure {kind} ({outcome}) skipped: {_first_line(exc)}")
@@ -469,7 +477,9 @@ def run_demo(
     Bunch
         ``folder`` (Path), ``results`` (DataFrame, one row per model and outcome, as in
         ``table.csv``), ``table`` (one row per model, as printed), ``files`` (written
-        paths), ``seconds`` (wall time).
+        paths), ``seconds`` (wall time) and ``timeline`` (dict: seconds of each step, in
+        order: ``"cohorts"``, ``"<model> (<outcome>)"`` for each fit, ``"DM both ways"``,
+        ``"tables and figures"``, ``"total"``; also printed as one "time line" line).
 
     Examples
     --------
@@ -496,13 +506,18 @@ def run_demo(
     _say(verbose, f"sarcoma-survival demo: {len(names)} models, run folder {folder}")
     _say(verbose, SIMULATED_NOTE)
 
+    start = time.perf_counter()
     train, test = _cohorts(n_patients, n_test, image_size, random_state, n_jobs, verbose)
+    timeline = {"cohorts": time.perf_counter() - start}
     settings = {"image_size": image_size, "max_epochs": max_epochs, "n_jobs": n_jobs, "net": net}
-    rows, fits = _fit_models(names, train, test, settings, random_state, verbose)
+    rows, fits = _fit_models(names, train, test, settings, random_state, verbose, timeline)
+    start = time.perf_counter()
     results, table, title, files = _tables(rows, folder, n_patients, n_test)
     files += _figures_of_the_best(results, fits, train, test, folder, verbose)
+    timeline["tables and figures"] = time.perf_counter() - start
 
     seconds = time.perf_counter() - start_all
+    timeline["total"] = seconds
     if verbose:
         from .utils import get_cache_dir
 
@@ -511,12 +526,16 @@ def run_demo(
             print()
             print(title + " (SIMULATED)")
             print(table.drop(columns="description").to_string())
+            print()
+            print("\n".join(SIGNAL_NOTES))
         print()
         print(f"wrote {len(files)} files to {folder}")
+        print("time line (s): " + ", ".join(f"{step} {t:.1f}" for step, t in timeline.items()))
         print(f"total {seconds:.0f} s. Synthetic images, preprocessed volumes and radiomics "
               f"features are cached per patient (cache {get_cache_dir()}), so a second run is "
               "much faster.")
-    return Bunch(folder=folder, results=results, table=table, files=files, seconds=seconds)
+    return Bunch(folder=folder, results=results, table=table, files=files, seconds=seconds,
+                 timeline=timeline)
 
 
 # ------------------------------------------------------------------ the four steps
@@ -535,10 +554,11 @@ def _cohorts(n_patients, n_test, image_size, random_state, n_jobs, verbose):
     return train, test
 
 
-def _fit_models(names, train, test, settings, random_state, verbose):
+def _fit_models(names, train, test, settings, random_state, verbose, timeline):
     """Step 2: the oracle rows, then every model fitted and scored for each outcome.
 
-    Returns the rows of ``table.csv`` and ``{(name, outcome): fit}`` of the fitted models.
+    Returns the rows of ``table.csv`` and ``{(name, outcome): fit}`` of the fitted models;
+    the seconds of each fit are added to ``timeline``.
     """
     from .compare import _score_risk
 
@@ -553,7 +573,9 @@ def _fit_models(names, train, test, settings, random_state, verbose):
         for label, key in OUTCOMES:
             step += 1
             _say(verbose, f"[{step}/{total}] {name} ({label}): fitting on {len(train.X)} patients ...")
+            start = time.perf_counter()
             row, fit = _fit_one(name, label, key, train, test, settings, random_state)
+            timeline[f"{name} ({label})"] = time.perf_counter() - start
             rows.append(row)
             if row.get("warnings"):
                 _say(verbose, f"    warnings: {row['warnings']}")
@@ -566,7 +588,9 @@ def _fit_models(names, train, test, settings, random_state, verbose):
                           f"{row['spearman_true_risk']:.2f}")
     if "sarculator-coxph" in names:
         _say(verbose, "DM both ways on the Sarculator variables (death censored / competing) ...")
+        start = time.perf_counter()
         rows.extend(_dm_both_ways(train, test, random_state))
+        timeline["DM both ways"] = time.perf_counter() - start
     return rows, fits
 
 

@@ -151,6 +151,12 @@ def test_demo_writes_table_and_figures(demo_run):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     md = (folder / "table.md").read_text()
     assert "SIMULATED" in md and "| clinical-rsf |" in md and "| oracle (true risk) |" in md
+    # two lines under the table say which signal each kind of model can see, with the docs page
+    from sarcoma_survival._demo import SIGNAL_NOTES
+
+    tail = md.rstrip().splitlines()[-2:]
+    assert [line.strip() for line in tail] == list(SIGNAL_NOTES)
+    assert "first-order radiomics" in tail[0] and "CNN" in tail[1] and "synthetic.rst" in tail[1]
     assert (folder / "table.csv").read_text().startswith("# All numbers are SIMULATED")
 
 
@@ -195,6 +201,14 @@ def test_demo_prints_summary_and_table(tmp_path, capsys):
     assert "% censored, median follow-up" in out and "SIMULATED" in out
     assert f"wrote {len(run.files)} files to {run.folder}" in out
     assert "a second run is much faster" in out
+    from sarcoma_survival._demo import SIGNAL_NOTES
+
+    assert "\n".join(SIGNAL_NOTES) in out
+    steps = ["cohorts", "sarculator-coxph (OS)", "sarculator-coxph (DM)", "DM both ways",
+             "tables and figures", "total"]
+    assert list(run.timeline) == steps and run.timeline["total"] == run.seconds
+    assert sum(run.timeline[s] for s in steps[:-1]) <= run.seconds
+    assert "time line (s): " + ", ".join(f"{s} {run.timeline[s]:.1f}" for s in steps) in out
     assert list(run.table.index) == ["oracle (true risk)", "sarculator-coxph",
                                      "sarculator-coxph (DM, death censored)",
                                      "sarculator-finegray (DM, competing death)"]
