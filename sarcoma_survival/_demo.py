@@ -245,11 +245,36 @@ def _fit_one(name, outcome, key, train, test, settings, random_state):
         return row, None
     finally:
         if caught:
-            first = caught[0]
-            text = str(first.message).strip().splitlines()
-            row["warnings"] = (f"{len(caught)} x {first.category.__name__}: "
-                               f"{text[0] if text else ''}")
+            row["warnings"] = warning_line(caught)
     return row, fit
+
+
+def warning_line(caught):
+    """One line, in the demo's words, for the warnings recorded during one model's fit.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sklearn.exceptions import ConvergenceWarning
+    >>> from sarcoma_survival._demo import warning_line
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("Optimization terminated early", ConvergenceWarning)
+    ...     warnings.warn("Optimization terminated early", ConvergenceWarning)
+    >>> warning_line(caught)
+    'the solver reached its iteration limit in 2 fits (ConvergenceWarning); the scores are those of the models as fitted'
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    if all(issubclass(w.category, ConvergenceWarning) for w in caught):
+        return (f"the solver reached its iteration limit in {len(caught)} fit{'s' * (len(caught) > 1)} "
+                "(ConvergenceWarning); the scores are those of the models as fitted")
+    counts = {}
+    for w in caught:
+        counts[w.category.__name__] = counts.get(w.category.__name__, 0) + 1
+    text = str(caught[0].message).strip().splitlines()
+    return (", ".join(f"{n} x {name}" for name, n in counts.items())
+            + f"; the first says: {text[0] if text else ''}")
 
 
 #: Rows of :func:`_dm_both_ways` and their descriptions (their C is Wolbers' concordance).
@@ -578,7 +603,7 @@ def _fit_models(names, train, test, settings, random_state, verbose, timeline):
             timeline[f"{name} ({label})"] = time.perf_counter() - start
             rows.append(row)
             if row.get("warnings"):
-                _say(verbose, f"    warnings: {row['warnings']}")
+                _say(verbose, f"    note: {row['warnings']}")
             if fit is None:
                 _say(verbose, f"    failed: {row['error']}")
                 continue

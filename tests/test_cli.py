@@ -506,3 +506,21 @@ def test_unexpected_errors_are_one_line_too(tiny_cohort, monkeypatch, capsys):
     assert line.endswith("IndexError: list index out of range (rerun with --traceback for details)")
     with pytest.raises(IndexError):
         main(["--traceback", "preprocess", str(tiny_cohort.manifest)])
+
+
+def test_demo_warning_line_is_one_line_in_its_own_words():
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sarcoma_survival._demo import warning_line
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.warn("Optimization terminated early, increase max_iter\nsecond line", ConvergenceWarning)
+        warnings.warn("overflow in exp", RuntimeWarning)
+        warnings.warn("overflow in exp", RuntimeWarning)
+    line = warning_line(caught)
+    assert "\n" not in line
+    assert line == "1 x ConvergenceWarning, 2 x RuntimeWarning; the first says: Optimization terminated early, increase max_iter"
+    assert warning_line(caught[:1]).startswith("the solver reached its iteration limit in 1 fit (ConvergenceWarning)")
