@@ -259,10 +259,11 @@ def warning_line(caught):
     >>> from sarcoma_survival._demo import warning_line
     >>> with warnings.catch_warnings(record=True) as caught:
     ...     warnings.simplefilter("always")
-    ...     warnings.warn("Optimization terminated early", ConvergenceWarning)
-    ...     warnings.warn("Optimization terminated early", ConvergenceWarning)
-    >>> warning_line(caught)
-    'the solver reached its iteration limit in 2 fits (ConvergenceWarning); the scores are those of the models as fitted'
+    ...     warnings.warn("Optimization terminated early", ConvergenceWarning, stacklevel=1)
+    ...     warnings.warn("Optimization terminated early", ConvergenceWarning, stacklevel=1)
+    >>> print(warning_line(caught))  # doctest: +NORMALIZE_WHITESPACE
+    the solver reached its iteration limit in 2 fits (ConvergenceWarning); the scores are those
+    of the models as fitted
     """
     from sklearn.exceptions import ConvergenceWarning
 

@@ -517,10 +517,12 @@ def test_demo_warning_line_is_one_line_in_its_own_words():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.warn("Optimization terminated early, increase max_iter\nsecond line", ConvergenceWarning)
-        warnings.warn("overflow in exp", RuntimeWarning)
-        warnings.warn("overflow in exp", RuntimeWarning)
+        warnings.warn("Optimization terminated early, increase max_iter\nsecond line", ConvergenceWarning,
+                      stacklevel=1)
+        warnings.warn("overflow in exp", RuntimeWarning, stacklevel=1)
+        warnings.warn("overflow in exp", RuntimeWarning, stacklevel=1)
     line = warning_line(caught)
     assert "\n" not in line
-    assert line == "1 x ConvergenceWarning, 2 x RuntimeWarning; the first says: Optimization terminated early, increase max_iter"
+    assert line == ("1 x ConvergenceWarning, 2 x RuntimeWarning; "
+                    "the first says: Optimization terminated early, increase max_iter")
     assert warning_line(caught[:1]).startswith("the solver reached its iteration limit in 1 fit (ConvergenceWarning)")
