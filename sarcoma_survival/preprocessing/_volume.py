@@ -27,7 +27,7 @@ from ..utils import (
     write_verified,
 )
 from ._geometry import grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample, tumour_box
-from ._intensity import foreground_mask, n4_correct, sitk_threads, zscore_stats
+from ._intensity import foreground_mask, n4_correct, zscore_stats
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
 
@@ -105,7 +105,10 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         Cache root (default: :func:`~sarcoma_survival.utils.get_cache_dir`); volumes go in
         its ``volumes/`` subfolder.
     n_jobs : int, default=None
-        Patients processed in parallel (joblib).
+        Patients processed in parallel through joblib, with scikit-learn's meaning: ``None``
+        is 1 unless inside a :func:`joblib.parallel_backend` context (for example ``"dask"``),
+        which then decides; ``-1`` is every core. Each worker runs ITK (N4) and BLAS with its
+        share of the cores; one job keeps ITK's own threads.
     verbose : int, default=0
         Show a progress bar when > 0.
 
@@ -370,27 +373,16 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
     def _run(self, todo, settings):
         from tqdm.auto import tqdm
 
-        n_jobs = 1 if self.n_jobs is None else int(self.n_jobs)
-        if n_jobs < 0:
-            n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-        n_jobs = max(1, min(n_jobs, len(todo)))
-        threads = None if n_jobs == 1 else max(1, (os.cpu_count() or 1) // n_jobs)
-        args = [(position, patient, paths, self.channels_, settings, target, threads)
+        from .._parallel import parallel_map
+
+        args = [(position, patient, paths, self.channels_, settings, target)
                 for position, patient, paths, target in todo]
         bar = tqdm(total=len(todo), disable=not self.verbose or not todo, desc="VolumePreprocessor",
                    unit="patient")
         try:
-            if n_jobs == 1:
-                for arg in args:
-                    yield _process_patient(*arg)
-                    bar.update()
-            else:
-                from joblib import Parallel, delayed
-
-                parallel = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-                for result in parallel(delayed(_process_patient)(*arg) for arg in args):
-                    yield result
-                    bar.update()
+            for result in parallel_map(_process_patient, args, self.n_jobs, ordered=False):
+                yield result
+                bar.update()
         finally:
             bar.close()
 
@@ -486,32 +478,31 @@ def _smooth_for(image, spacing_out, box):
     return image
 
 
-def _process_patient(position, patient, paths, channels, settings, target, threads):
+def _process_patient(position, patient, paths, channels, settings, target):
     """Whole pipeline for one patient; writes the cache files when ``target`` is given."""
-    with sitk_threads(threads):
-        prepared = _prepare(paths, channels, settings, patient)
-        box = prepared["box"]
-        reference = output_grid(box, settings["size"][::-1], settings["spacing"])
-        spacing_out = reference.GetSpacing()[0]
-        keep = inside_box(reference, box)
-        if settings["masking"] != "none":
-            tumour = resample(prepared["mask"], reference, interpolator=sitk.sitkNearestNeighbor,
-                              pixel_type=sitk.sitkUInt8)
-            if settings["masking"] == "tumor":
-                keep &= sitk.GetArrayViewFromImage(tumour) > 0
-            else:
-                distance = sitk.SignedMaurerDistanceMap(tumour, insideIsPositive=False, squaredDistance=False,
-                                                        useImageSpacing=True)
-                keep &= sitk.GetArrayViewFromImage(distance) <= settings["margin_mm"]
-        volume = np.empty((len(channels),) + tuple(settings["size"]), dtype=np.float32)
-        for c, channel in enumerate(channels):
-            image = prepared["native"][channel]
-            if settings["antialias"]:
-                image = _smooth_for(image, spacing_out, box)
-            array = sitk.GetArrayFromImage(resample(image, reference, default=np.nan, pixel_type=sitk.sitkFloat32))
-            array = _normalise(array, prepared["stats"].get(channel))
-            array[~keep | ~np.isfinite(array)] = settings["fill_value"]
-            volume[c] = array
+    prepared = _prepare(paths, channels, settings, patient)
+    box = prepared["box"]
+    reference = output_grid(box, settings["size"][::-1], settings["spacing"])
+    spacing_out = reference.GetSpacing()[0]
+    keep = inside_box(reference, box)
+    if settings["masking"] != "none":
+        tumour = resample(prepared["mask"], reference, interpolator=sitk.sitkNearestNeighbor,
+                          pixel_type=sitk.sitkUInt8)
+        if settings["masking"] == "tumor":
+            keep &= sitk.GetArrayViewFromImage(tumour) > 0
+        else:
+            distance = sitk.SignedMaurerDistanceMap(tumour, insideIsPositive=False, squaredDistance=False,
+                                                    useImageSpacing=True)
+            keep &= sitk.GetArrayViewFromImage(distance) <= settings["margin_mm"]
+    volume = np.empty((len(channels),) + tuple(settings["size"]), dtype=np.float32)
+    for c, channel in enumerate(channels):
+        image = prepared["native"][channel]
+        if settings["antialias"]:
+            image = _smooth_for(image, spacing_out, box)
+        array = sitk.GetArrayFromImage(resample(image, reference, default=np.nan, pixel_type=sitk.sitkFloat32))
+        array = _normalise(array, prepared["stats"].get(channel))
+        array[~keep | ~np.isfinite(array)] = settings["fill_value"]
+        volume[c] = array
     geometry = grid_to_dict(reference)
     geometry.update({
         "patient": str(patient),

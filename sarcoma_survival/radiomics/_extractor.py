@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from .._parallel import parallel_map
 from .._schema import CHANNEL_COLUMNS
 from ..preprocessing import NONFINITE_POLICIES
 from ..utils import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
@@ -94,7 +94,10 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         Cache root (a ``radiomics`` folder is made inside); default
         ``$SARCOMA_SURVIVAL_CACHE``, else ``~/.cache/sarcoma_survival``.
     n_jobs : int, default=None
-        Patients extracted in parallel (joblib; ``None`` means 1, ``-1`` all cores).
+        Patients extracted in parallel through joblib, with scikit-learn's meaning:
+        ``None`` is 1 unless inside a :func:`joblib.parallel_backend` context (for example
+        ``"dask"``), which then decides; ``-1`` is every core. Each worker runs ITK and BLAS
+        with its share of the cores.
     verbose : int, default=0
         ``>= 1``: progress bar; ``>= 2``: also let PyRadiomics' own log messages through
         (by default only its errors are shown).
@@ -282,15 +285,11 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
                 todo[key] = i
 
         if todo:
-            jobs = (
-                delayed(extract_patient)(
-                    str(X.index[i]),
-                    X.iloc[i],
-                    self._task(folder / f"{key}.json" if folder is not None else None),
-                )
+            jobs = [
+                (str(X.index[i]), X.iloc[i], self._task(folder / f"{key}.json" if folder is not None else None))
                 for key, i in todo.items()
-            )
-            outputs = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
+            ]
+            outputs = parallel_map(extract_patient, jobs, self.n_jobs)
             with tqdm(total=len(todo), desc="radiomics", unit="patient", disable=self.verbose < 1) as progress:
                 for key, features in zip(todo, outputs):
                     results[key] = features
