@@ -10,6 +10,7 @@ traceback instead. Models are written and read as safe model files
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -133,6 +134,8 @@ def _cmd_fit(args):
 
     output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
     model = make_model(args.model, **_parse_params(args.param))
+    if args.n_jobs is not None:
+        model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
     cohort = load_cohort(args.manifest)
     model.fit(cohort.X, _target(cohort, args.outcome))
     save_model(model, output)
@@ -254,12 +257,30 @@ def _cmd_compare(args):
     names = args.models.split(",") if args.models else model_names()
     models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
-    table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state)
+    table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
+                           n_jobs=args.n_jobs)
     print(table.to_string())
     if args.output:
         table.to_csv(args.output)
         print(f"saved {args.output}")
     return 0
+
+
+@contextlib.contextmanager
+def _backend(scheduler):
+    """Run the command under joblib's "dask" backend, connected to ``scheduler`` (None: locally)."""
+    if scheduler is None:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise ImportError('--scheduler needs Dask: pip install "sarcoma-survival[dask]"') from exc
+    import joblib
+
+    with Client(scheduler, timeout="30s") as client, joblib.parallel_backend("dask"):
+        print(f"running on the Dask scheduler {scheduler} ({len(client.scheduler_info()['workers'])} workers)")
+        yield
 
 
 def build_parser():
@@ -308,9 +329,15 @@ def build_parser():
         p.set_defaults(func=func)
         return p
 
+    def with_parallel(p):
+        p.add_argument("--n-jobs", type=int, default=None,
+                       help="parallel jobs (joblib; default 1, or the Dask cluster's with --scheduler; -1: all cores)")
+        p.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs the dask extra)")
+
     p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
     p.add_argument("--image-size", type=_positive_int, default=48)
-    p.add_argument("--n-jobs", type=int, default=1)
+    with_parallel(p)
     p.add_argument("--quiet", action="store_true")
 
     def with_model_file(p):
@@ -324,6 +351,7 @@ def build_parser():
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter")
     p.add_argument("--output", help="model file (default: <model>-<outcome>.ssm)")
+    with_parallel(p)
 
     p = with_manifest("predict", "risks (and survival probabilities) to CSV", _cmd_predict)
     with_model_file(p)
@@ -350,6 +378,7 @@ def build_parser():
     p.add_argument("--random-state", type=int, default=0,
                    help="seed of the folds, the bootstrap and every model (0)")
     p.add_argument("--output", help="CSV path for the table")
+    with_parallel(p)
 
     p = sub.add_parser("serve", help="local web page and JSON API for one patient at a time")
     p.add_argument("--model-file", required=True, help="fitted OS model")
@@ -393,7 +422,8 @@ def main(argv=None):
         warnings.showwarning = show_warning
         warnings.simplefilter("always", PickleModelFileWarning)  # asked for: shown, never fatal
         try:
-            return args.func(args)
+            with _backend(getattr(args, "scheduler", None)):
+                return args.func(args)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

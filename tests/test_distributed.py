@@ -197,3 +197,25 @@ def test_a_worker_killed_during_a_search_is_restarted_and_the_search_completes(c
     assert search_.best_params_ == serial.best_params_
     np.testing.assert_array_equal(search_.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
     np.testing.assert_array_equal(search_.predict(X), serial.predict(X))
+
+
+def test_cli_runs_on_an_existing_scheduler(client, tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival.cli import main
+
+    address = client.scheduler.address
+    args = ["compare", str(tiny_cohort.manifest), "--models", "sarculator-coxph,sarculator-rsf", "--cv", "2",
+            "--outcomes", "os"]
+    assert main([*args, "--output", str(tmp_path / "serial.csv")]) == 0
+    with distributed.get_task_stream(client) as stream:
+        assert main([*args, "--scheduler", address, "--output", str(tmp_path / "dask.csv")]) == 0
+        assert main(["preprocess", str(tiny_cohort.manifest), "--image-size", "8", "--quiet",
+                     "--scheduler", address]) == 0
+    out = capsys.readouterr().out
+    assert f"running on the Dask scheduler {address} (2 workers)" in out
+    assert len(stream.data) > 0
+    serial = pd.read_csv(tmp_path / "serial.csv", header=[0, 1], index_col=0)
+    on_dask = pd.read_csv(tmp_path / "dask.csv", header=[0, 1], index_col=0)
+    pd.testing.assert_frame_equal(serial.drop(columns="fit_time_s", level=1),
+                                  on_dask.drop(columns="fit_time_s", level=1))
+    assert main(["fit", str(tiny_cohort.manifest), "--model", "sarculator-rsf", "--n-jobs", "2",
+                 "--output", str(tmp_path / "m.joblib"), "--scheduler", address]) == 0
