@@ -332,7 +332,7 @@ def build_parser():
     def with_parallel(p):
         p.add_argument("--n-jobs", type=int, default=None,
                        help="parallel jobs (joblib; default 1, or the Dask cluster's with --scheduler; -1: all cores)")
-        p.add_argument("--scheduler", metavar="ADDRESS",
+        p.add_argument("--scheduler", metavar="ADDR",
                        help="run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs the dask extra)")
 
     p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
