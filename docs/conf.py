@@ -176,8 +176,8 @@ html_show_sourcelink = False
 # by being left out of every toctree.
 USER_GUIDE_ORDER = [
     "cohort", "synthetic", "preprocessing", "radiomics", "models", "neural", "blending",
-    "evaluation", "model_selection", "competing_risks", "explain", "plotting", "compare", "cli", "web",
-    "model_files", "validation", "differences", "limitations", "refusals",
+    "evaluation", "model_selection", "competing_risks", "explain", "plotting", "compare", "cli",
+    "distributed", "web", "model_files", "validation", "differences", "limitations", "refusals",
 ]
 _UG_MARKER = ".. user-guide-pages::"
 

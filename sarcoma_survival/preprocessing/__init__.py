@@ -1,8 +1,21 @@
-"""Image and clinical preprocessing transformers."""
-from ._clinical import ClinicalEncoder
-from ._io import NONFINITE_POLICIES, ImageReadError, read_image  # noqa: F401
-from ._volume import VolumePreprocessor
-from ._volume_array import VolumeArray
+"""Image and clinical preprocessing transformers.
+
+The names are imported lazily (PEP 562), so that the image and radiomics joblib/Dask workers,
+which need only the per-patient functions, import neither torch (``RandomAugment3D``) nor
+scikit-learn and pandas: importing them was most of a worker's start-up time
+(``benchmarks/bench_parallel.py --what startup``).
+"""
+import importlib
+
+_LAZY = {
+    "ClinicalEncoder": "._clinical",
+    "VolumePreprocessor": "._volume",
+    "VolumeArray": "._volume_array",
+    "RandomAugment3D": "._augment",
+    "read_image": "._io",
+    "ImageReadError": "._io",
+    "NONFINITE_POLICIES": "._io",
+}
 
 __all__ = [
     "VolumePreprocessor",
@@ -15,10 +28,11 @@ __all__ = [
 
 
 def __getattr__(name):
-    # RandomAugment3D needs torch; importing it lazily keeps the image and radiomics
-    # joblib workers free of the torch import.
-    if name == "RandomAugment3D":
-        from ._augment import RandomAugment3D
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
 
-        return RandomAugment3D
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

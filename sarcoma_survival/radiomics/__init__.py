@@ -3,9 +3,29 @@
 :class:`RadiomicsExtractor` turns the cohort table into a table of features, one row per
 patient; :func:`default_params_path` and :func:`load_params` give access to the shipped
 PyRadiomics parameter files.
+
+The names are imported lazily (PEP 562): a joblib or Dask worker that only runs
+``_patient.extract_patient`` then never imports scikit-learn, which was most of a worker's
+start-up time (``benchmarks/bench_parallel.py --what startup``).
 """
-from ._extractor import RadiomicsExtractor
-from ._params import default_params_path, load_params
-from ._patient import RadiomicsExtractionError
+import importlib
+
+_LAZY = {
+    "RadiomicsExtractor": "._extractor",
+    "default_params_path": "._params",
+    "load_params": "._params",
+    "RadiomicsExtractionError": "._patient",
+}
 
 __all__ = ["RadiomicsExtractor", "RadiomicsExtractionError", "default_params_path", "load_params"]
+
+
+def __getattr__(name):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -225,6 +225,16 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
             "log_level": log_level_for(self.verbose),
         }
 
+    def _row(self, row):
+        """What a worker needs of a patient's row: the image paths as a dict for raw files.
+
+        A dict instead of a pandas Series spares the worker the pandas import (with scikit-learn,
+        most of its start-up); a preprocessor's ``load_native`` gets the whole row.
+        """
+        if self.preprocessor_ is not None:
+            return row
+        return {column: row[column] for column in (*self.channels_, "mask")}
+
     def _preprocessor_identity(self):
         pre = self.preprocessor_
         if pre is None:
@@ -286,7 +296,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
 
         if todo:
             jobs = [
-                (str(X.index[i]), X.iloc[i], self._task(folder / f"{key}.json" if folder is not None else None))
+                (str(X.index[i]), self._row(X.iloc[i]), self._task(folder / f"{key}.json" if folder else None))
                 for key, i in todo.items()
             ]
             outputs = parallel_map(extract_patient, jobs, self.n_jobs)
