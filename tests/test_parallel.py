@@ -44,8 +44,9 @@ def test_order_is_kept_under_a_threading_backend():
         assert list(parallel_map(pow, [(2, k) for k in range(6)])) == [1, 2, 4, 8, 16, 32]
 
 
-@pytest.mark.parametrize("module", ["sarcoma_survival.radiomics._patient", "sarcoma_survival._parallel"])
-def test_a_radiomics_worker_does_not_import_scikit_learn_or_pandas(module):
+@pytest.mark.parametrize("module", ["sarcoma_survival.radiomics._patient", "sarcoma_survival._parallel",
+                                    "sarcoma_survival.preprocessing._volume_patient"])
+def test_a_worker_does_not_import_scikit_learn_or_pandas(module):
     # importing them was most of a worker's start-up (benchmarks/bench_parallel.py)
     code = f"import sys, {module}; print(sorted(m for m in ('sklearn', 'pandas', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -21,15 +21,11 @@ from ..utils import (
     get_cache_dir,
     hash_params,
     input_files,
-    read_record,
-    verify_file,
-    write_record,
-    write_verified,
 )
-from ._geometry import grid_to_dict, inside_box, output_grid, overlaps, region_covering, resample, tumour_box
-from ._intensity import foreground_mask, n4_correct, zscore_stats
+from ._geometry import grid_to_dict, output_grid, resample, tumour_box
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
+from ._volume_patient import _normalise, _prepare, _process_patient, _read_entry
 
 logger = logging.getLogger("sarcoma_survival")
 
@@ -385,133 +381,3 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
                 bar.update()
         finally:
             bar.close()
-
-
-# ---------------------------------------------------------------------- per-patient work
-def _read_entry(target):
-    """Geometry of a good cache entry (record and ``.npy`` checksum), else None (a bad one is logged)."""
-    record = read_record(target.with_suffix(".json"))
-    if record is None:
-        return None
-    try:
-        geometry, checksum = dict(record["geometry"]), str(record["volume_checksum"])
-    except (KeyError, TypeError, ValueError):
-        logger.warning("cache entry %s lacks its geometry or checksum; recomputing it", target.with_suffix(".json"))
-        return None
-    if not verify_file(target, checksum):
-        logger.warning("cache entry %s is missing or does not match its checksum; recomputing it", target)
-        return None
-    return geometry
-
-
-def _normalise(array, stats):
-    if stats is None:
-        return array
-    mean, std = stats
-    return (array - np.float32(mean)) / np.float32(std)
-
-
-def _prepare(paths, channels, settings, patient):
-    """Read, check, N4-correct; tumour box and z-score statistics (shared by transform and load_native)."""
-    t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"])
-    mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
-                     patient=patient, column="mask")
-    box = tumour_box(mask, settings["margin_mm"])
-    t1_region = region_covering(t1, box)
-    mask_region = sitk.GetArrayFromImage(region_covering(mask, box)).astype(bool)
-    region = settings["normalize"]
-    native, stats = {}, {}
-    for channel in channels:
-        where = f"patient {patient}, column {channel!r}, file {paths[channel]!r}"
-        image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel,
-                                                      nonfinite=settings["nonfinite"])
-        if min(image.GetSize()) < 2:
-            # linear resampling needs 2 voxels per axis: a single slice would come out as fill_value only
-            raise ImageReadError(
-                f"{where}: {' x '.join(str(n) for n in image.GetSize())} voxels (x, y, z): a single slice "
-                "along an axis is not a 3D volume; give the whole series"
-            )
-        if channel != "t1" and not overlaps(image, t1):
-            raise ImageReadError(
-                f"{where}: does not overlap the T1 "
-                f"({paths['t1']!r}) in physical space"
-            )
-        foreground = foreground_mask(image) if settings["n4"] or region == "foreground" else None
-        if settings["n4"]:
-            image = n4_correct(image, shrink=settings["n4_shrink"], iterations=settings["n4_iterations"],
-                               mask=foreground, where=where)
-        if channel == "t1":
-            on_region = sitk.GetArrayFromImage(region_covering(image, box))
-        else:
-            on_region = sitk.GetArrayFromImage(resample(image, t1_region, default=np.nan,
-                                                        pixel_type=sitk.sitkFloat32))
-            if not np.isfinite(on_region[mask_region]).any():
-                raise ImageReadError(
-                    f"{where}: does not cover the "
-                    f"tumour of the mask ({paths['mask']!r})"
-                )
-        if region == "image":
-            values = sitk.GetArrayViewFromImage(image).ravel()
-        elif region == "foreground":
-            values = sitk.GetArrayViewFromImage(image)[sitk.GetArrayViewFromImage(foreground) > 0]
-        elif region == "crop":
-            values = on_region.ravel()
-        elif region == "tumor":
-            values = on_region[mask_region]
-        if region is not None:
-            stats[channel] = zscore_stats(values, patient=patient, channel=channel, region=region,
-                                          path=paths[channel])
-        native[channel] = image
-    return {"t1": t1, "mask": mask, "box": box, "native": native, "stats": stats}
-
-
-def _smooth_for(image, spacing_out, box):
-    """Anti-aliasing: Gaussian of sigma (out - in) / 2 mm along each axis that is downsampled."""
-    sigmas = [max(0.0, (spacing_out - s) / 2) for s in image.GetSpacing()]
-    if not any(sigma > 0.5 * s for sigma, s in zip(sigmas, image.GetSpacing())):
-        return image
-    pad = 3 * max(sigmas) + spacing_out
-    image = region_covering(image, (np.asarray(box[0]) - pad, np.asarray(box[1]) + pad))
-    for axis, (sigma, s) in enumerate(zip(sigmas, image.GetSpacing())):
-        if sigma > 0.5 * s and image.GetSize()[axis] >= 4:
-            image = sitk.RecursiveGaussian(image, sigma, False, sitk.RecursiveGaussianImageFilter.ZeroOrder, axis)
-    return image
-
-
-def _process_patient(position, patient, paths, channels, settings, target):
-    """Whole pipeline for one patient; writes the cache files when ``target`` is given."""
-    prepared = _prepare(paths, channels, settings, patient)
-    box = prepared["box"]
-    reference = output_grid(box, settings["size"][::-1], settings["spacing"])
-    spacing_out = reference.GetSpacing()[0]
-    keep = inside_box(reference, box)
-    if settings["masking"] != "none":
-        tumour = resample(prepared["mask"], reference, interpolator=sitk.sitkNearestNeighbor,
-                          pixel_type=sitk.sitkUInt8)
-        if settings["masking"] == "tumor":
-            keep &= sitk.GetArrayViewFromImage(tumour) > 0
-        else:
-            distance = sitk.SignedMaurerDistanceMap(tumour, insideIsPositive=False, squaredDistance=False,
-                                                    useImageSpacing=True)
-            keep &= sitk.GetArrayViewFromImage(distance) <= settings["margin_mm"]
-    volume = np.empty((len(channels),) + tuple(settings["size"]), dtype=np.float32)
-    for c, channel in enumerate(channels):
-        image = prepared["native"][channel]
-        if settings["antialias"]:
-            image = _smooth_for(image, spacing_out, box)
-        array = sitk.GetArrayFromImage(resample(image, reference, default=np.nan, pixel_type=sitk.sitkFloat32))
-        array = _normalise(array, prepared["stats"].get(channel))
-        array[~keep | ~np.isfinite(array)] = settings["fill_value"]
-        volume[c] = array
-    geometry = grid_to_dict(reference)
-    geometry.update({
-        "patient": str(patient),
-        "box_mm": [[float(v) for v in box[0]], [float(v) for v in box[1]]],
-        "zscore": {c: list(s) for c, s in prepared["stats"].items()},
-    })
-    if target is None:
-        return position, volume, geometry
-    # the volume first, then its record: a record always describes a complete volume
-    checksum = write_verified(target, lambda tmp: np.save(tmp, volume))
-    write_record(target.with_suffix(".json"), {"geometry": geometry, "volume_checksum": checksum})
-    return position, str(target), geometry
