@@ -12,7 +12,7 @@ CPU-bound work on two idle cores, an estimate, not a measurement.
 
 Usage::
 
-    python benchmarks/bench_parallel.py [--patients 16] [--repeats 2] [--what radiomics,preprocessing]
+    python benchmarks/bench_parallel.py [--patients 16] [--repeats 2] [--what startup,radiomics,preprocessing]
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from joblib import Parallel, delayed
 from joblib.externals.loky import get_reusable_executor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,6 +37,27 @@ from sarcoma_survival.radiomics import RadiomicsExtractor  # noqa: E402
 def _cpu():
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _import(names):
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
+
+
+def startup():
+    """CPU seconds of starting 2 loky workers that import what a task needs (``--what startup``)."""
+    radiomics = ["sarcoma_survival._radiomics._patient", "radiomics.featureextractor"]
+    for label, names in [("bare joblib worker", []),
+                         ("radiomics worker", radiomics),
+                         ("radiomics worker + sklearn, pandas (before)", [*radiomics, "sklearn.base", "pandas"]),
+                         ("preprocessing worker", ["sarcoma_survival.preprocessing._volume_patient"])]:
+        get_reusable_executor().shutdown(wait=True)
+        cpu = _cpu()
+        Parallel(n_jobs=2)(delayed(_import)(names) for _ in range(2))
+        get_reusable_executor().shutdown(wait=True)
+        print(f"start-up of 2 workers, {label:45s}: CPU {_cpu() - cpu:4.1f} s", flush=True)
 
 
 def run(what, X, n_jobs):
@@ -61,6 +83,9 @@ def main(argv=None):
     X = sts_table(args.validation, args.patients)
     print(f"{len(X)} STS patients (T1), cpu_count={os.cpu_count()}")
     for what in args.what.split(","):
+        if what == "startup":
+            startup()
+            continue
         for repeat in range(args.repeats):
             load = os.getloadavg()[0]
             w1, c1 = run(what, X, 1)
