@@ -68,9 +68,9 @@ def _clinical(n=60, seed=0):
 def image_cohort(tmp_path_factory):
     from sarcoma_survival.datasets import make_synthetic_cohort
 
-    data = make_synthetic_cohort(12, image_size=16, random_state=0,
+    data = make_synthetic_cohort(15, image_size=16, random_state=0,  # 3-fold CV: 10 to fit
                                  data_dir=tmp_path_factory.mktemp("distributed_images"))
-    return data.X, data.y_dm
+    return data.X, data.y_os
 
 
 def _search(model, grid):
