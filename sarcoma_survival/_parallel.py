@@ -23,7 +23,8 @@ import joblib
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
-from .utils._files import _CACHE_ENV
+#: The variable :func:`sarcoma_survival.utils.get_cache_dir` reads.
+_CACHE_ENV = "SARCOMA_SURVIVAL_CACHE"
 
 
 def n_jobs_of(n_jobs):
@@ -61,12 +62,16 @@ def thread_limits(n_threads):
     if n_threads is None:
         yield
         return
+    import SimpleITK as sitk
     from threadpoolctl import threadpool_limits
 
-    from .preprocessing._intensity import sitk_threads
-
-    with threadpool_limits(limits=int(n_threads)), sitk_threads(int(n_threads)):
-        yield
+    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(int(n_threads))
+    try:
+        with threadpool_limits(limits=int(n_threads)):
+            yield
+    finally:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def _in_worker(func, n_parallel, cache_env, args):

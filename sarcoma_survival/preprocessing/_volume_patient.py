@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import SimpleITK as sitk
 
-from ..utils._files import read_record, verify_file, write_record, write_verified
+from ..utils import read_record, verify_file, write_record, write_verified
 from ._geometry import (
     grid_to_dict,
     inside_box,

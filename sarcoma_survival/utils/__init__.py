@@ -6,13 +6,6 @@ the bottom of the layers (see the Architecture page of the documentation). It is
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
-from ._competing import (  # noqa: F401
-    COMPETING_DTYPE,
-    check_competing_y,
-    competing_y,
-    dm_competing_y,
-    is_competing_y,
-)
 from ._files import (  # noqa: F401
     InputPathError,
     atomic_path,
@@ -28,3 +21,17 @@ from ._files import (  # noqa: F401
     write_verified,
 )
 from ._images import same_grid  # noqa: F401
+
+# The competing-risks helpers need scikit-learn, pandas and scikit-survival; they are imported
+# on first use (PEP 562) so that the image and radiomics workers, which import this package for
+# its cache helpers, start without them (benchmarks/bench_parallel.py --what startup).
+_COMPETING = ("COMPETING_DTYPE", "check_competing_y", "competing_y", "dm_competing_y", "is_competing_y")
+
+
+def __getattr__(name):
+    if name in _COMPETING:
+        from . import _competing
+
+        return getattr(_competing, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
