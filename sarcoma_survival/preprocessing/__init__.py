@@ -5,7 +5,7 @@ which need only the per-patient functions, import neither torch (``RandomAugment
 scikit-learn and pandas: importing them was most of a worker's start-up time
 (``benchmarks/bench_parallel.py --what startup``).
 """
-import importlib
+from ..utils import lazy_exports
 
 _LAZY = {
     "ClinicalEncoder": "._clinical",
@@ -27,12 +27,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

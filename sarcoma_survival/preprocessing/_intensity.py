@@ -1,24 +1,8 @@
 """Intensity steps of the volume pipeline: body foreground, N4 bias-field correction, z-score."""
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import SimpleITK as sitk
-
-
-@contextlib.contextmanager
-def sitk_threads(n_threads):
-    """Run SimpleITK filters with ``n_threads`` threads inside the block (``None``: unchanged)."""
-    if n_threads is None:
-        yield
-        return
-    previous = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(int(n_threads))
-    try:
-        yield
-    finally:
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
 def foreground_mask(image):

@@ -8,7 +8,7 @@ The names are imported lazily (PEP 562): a joblib or Dask worker that only runs
 ``_patient.extract_patient`` then never imports scikit-learn, which was most of a worker's
 start-up time (``benchmarks/bench_parallel.py --what startup``).
 """
-import importlib
+from ..utils import lazy_exports
 
 _LAZY = {
     "RadiomicsExtractor": "._extractor",
@@ -20,12 +20,4 @@ _LAZY = {
 __all__ = ["RadiomicsExtractor", "RadiomicsExtractionError", "default_params_path", "load_params"]
 
 
-def __getattr__(name):
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module, __name__), name)
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
