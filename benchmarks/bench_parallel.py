@@ -12,7 +12,8 @@ CPU-bound work on two idle cores, an estimate, not a measurement.
 
 Usage::
 
-    PYTHONPATH=. python benchmarks/bench_parallel.py [--patients 16] [--repeats 2] [--what startup,radiomics,preprocessing]
+    PYTHONPATH=. python benchmarks/bench_parallel.py [--patients 16] [--repeats 2]
+        [--what startup,radiomics,preprocessing]
 """
 from __future__ import annotations
 
