@@ -6,11 +6,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils.validation import record_columns
 from ._base import SurvivalNeuralNet
+from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin
 from ._modules import DenseNetRisk
 
 
-class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
+class DenseNetSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet):
     __doc__ = f"""Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.
 
     Takes the cohort table: the image columns are preprocessed by ``preprocessor`` (a
@@ -30,6 +31,7 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         ``module__in_channels`` defaults to the channels of the data; other sizes through
         ``module__n_features``, ``module__dropout``, ``module__block_config``,
         ``module__init_features``, ``module__growth_rate``.
+    {CAUSE_PARAM_DOC}
     **kwargs
         skorch's arguments, e.g. ``callbacks__lr_scheduler=None`` (constant lr),
         ``iterator_train__num_workers=2``, and these parameters of the image estimators:
@@ -67,6 +69,7 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
         **ImageTrainingMixin._parameter_constraints,
+        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
     }
 
