@@ -34,14 +34,15 @@ class ClinicalMLPSurvival(CompetingRisksNetMixin, SurvivalNeuralNet):
     module : torch module class, default=ClinicalMLP
         Parameters through ``module__hidden_sizes``, ``module__dropout``,
         ``module__activation``, ``module__batch_norm``.
-    {CAUSE_PARAM_DOC}
     **kwargs
         The parameters of :class:`~sarcoma_survival.nn.SurvivalNeuralNet`, with its
         defaults (``criterion=CoxPHLoss``, ``optimizer=torch.optim.Adam``, ``lr=1e-3``,
         ``max_epochs=100``, ``batch_size=64``, ``train_split=SurvivalValidSplit(0.2)``,
         ``random_state``, ``device``, ``precision``, ``micro_batch_size``, ``verbose``), and
         skorch's arguments,
-        e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``.
+        e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``; and
+
+        * {CAUSE_PARAM_DOC}
 
     Attributes
     ----------

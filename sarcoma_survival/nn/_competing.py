@@ -28,16 +28,18 @@ from ..competing_risks._outcome import check_competing_y, is_competing_y
 #: Attributes of a model fitted on a competing-risks outcome.
 _COMPETING_ATTRIBUTES = ("n_causes_", "jump_times_", "baseline_hazard_jumps_")
 
-#: Docstring entry of the ``cause`` parameter.
-CAUSE_PARAM_DOC = """cause : int, default=1
-        Used only with a competing-risks ``y`` (integer event, 0 = censored, 1..K =
-        cause; :func:`~sarcoma_survival.competing_risks.competing_y`): the network then
-        has one log-risk output per cause (K from ``y``; a cause absent from the
-        training data keeps its output, with a zero baseline hazard, so its incidence
-        is 0), is trained on the sum of the cause-specific Cox losses, and
-        :meth:`predict`, :meth:`score` (cause-specific concordance, Wolbers et al.
-        2014) and ``predict_cumulative_incidence`` are about ``cause``. Such a model
-        has no survival function."""
+#: Docstring entry of the ``cause`` parameter (an item of ``**kwargs``).
+CAUSE_PARAM_DOC = """``cause=1`` (int >= 1): used only with a competing-risks ``y`` (integer
+          event, 0 = censored, 1..K = cause;
+          :func:`~sarcoma_survival.competing_risks.competing_y`). The network then has one
+          log-risk output per cause (K from ``y``; a cause absent from the training data
+          keeps its output, with a zero baseline hazard, so its incidence is 0), is
+          trained on the sum of the cause-specific Cox losses, and ``predict``, ``score``
+          (cause-specific concordance, Wolbers et al. 2014) and
+          ``predict_cumulative_incidence`` are about ``cause``. Such a model has no
+          survival function (nor ``baseline_model_``); it has ``n_causes_``,
+          ``jump_times_`` and ``baseline_hazard_jumps_`` as
+          :class:`~sarcoma_survival.competing_risks.CauseSpecificCoxPH`."""
 
 
 def as_cause_columns(log_risk, n_causes_):
@@ -85,6 +87,26 @@ class CompetingRisksNetMixin:
 
     # ------------------------------------------------------------------ training
     def fit(self, X, y, validation_data=None, **fit_params):
+        """Train the network; with a competing-risks ``y``, one log-risk per cause.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Training features (see the class for accepted inputs).
+        y : structured ndarray
+            Survival outcome (``sksurv.util.Surv.from_arrays(event, time)``), or
+            competing-risks outcome
+            (:func:`~sarcoma_survival.competing_risks.competing_y`).
+        validation_data : tuple (X_val, y_val), optional
+            Model-selection data (an outcome of the same kind) used instead of the inner
+            ``train_split``.
+        **fit_params
+            Passed to skorch's ``fit``.
+
+        Returns
+        -------
+        self
+        """
         if not is_competing_y(y):
             for name in _COMPETING_ATTRIBUTES:
                 self.__dict__.pop(name, None)
@@ -168,10 +190,45 @@ class CompetingRisksNetMixin:
         )
 
     def predict_survival_function(self, X, return_array=False):
+        """Survival functions (Breslow baseline x exp(risk)); survival outcomes only.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        return_array : bool, default=False
+            Return an array evaluated at the unique training event times instead of
+            :class:`sksurv.functions.StepFunction` objects.
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+
+        Raises
+        ------
+        AttributeError
+            For a model fitted on a competing-risks outcome (use
+            ``predict_cumulative_incidence``).
+        """
         self._refuse_if_competing("survival function")
         return super().predict_survival_function(X, return_array=return_array)
 
     def predict_cumulative_hazard_function(self, X, return_array=False):
+        """Cumulative hazard functions (same signature as sksurv); survival outcomes only.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        return_array : bool, default=False
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+
+        Raises
+        ------
+        AttributeError
+            For a model fitted on a competing-risks outcome.
+        """
         self._refuse_if_competing("cumulative hazard function")
         return super().predict_cumulative_hazard_function(X, return_array=return_array)
 
@@ -181,6 +238,19 @@ class CompetingRisksNetMixin:
         return super().unique_times_
 
     def score(self, X, y):
+        """Concordance of :meth:`predict`: Harrell's C for a survival outcome, the
+        cause-specific concordance of ``cause`` (Wolbers et al. 2014) for a competing one.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        y : structured ndarray
+            An outcome of the kind the model was fitted on.
+
+        Returns
+        -------
+        float
+        """
         if self._is_competing():
             return CompetingRisksMixin.score(self, X, y)
         return super().score(X, y)

@@ -31,11 +31,11 @@ class DenseNetSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeura
         ``module__in_channels`` defaults to the channels of the data; other sizes through
         ``module__n_features``, ``module__dropout``, ``module__block_config``,
         ``module__init_features``, ``module__growth_rate``.
-    {CAUSE_PARAM_DOC}
     **kwargs
         skorch's arguments, e.g. ``callbacks__lr_scheduler=None`` (constant lr),
         ``iterator_train__num_workers=2``, and these parameters of the image estimators:
 {IMAGE_PARAMS_DOC}
+        * {CAUSE_PARAM_DOC}
 
     Attributes
     ----------

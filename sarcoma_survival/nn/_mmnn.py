@@ -126,6 +126,10 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
         of the image estimators (``random_state`` also seeds the model-selection and
         blend splits; the criterion gives the Cox loss of each head):
 {IMAGE_PARAMS_DOC}
+        * {CAUSE_PARAM_DOC}
+          Each of the three heads then has one output per cause and its loss (in
+          training, in the blending measurements and in model selection) is the sum of
+          its cause-specific Cox losses; the 3 blending weights stay one per head.
 
     Attributes
     ----------
