@@ -24,6 +24,7 @@ from ..competing_risks._base import (
 )
 from ..competing_risks._cause_specific import breslow_jumps
 from ..competing_risks._outcome import check_competing_y, is_competing_y
+from ._base import SurvivalNeuralNet
 
 #: Attributes of a model fitted on a competing-risks outcome.
 _COMPETING_ATTRIBUTES = ("n_causes_", "jump_times_", "baseline_hazard_jumps_")
@@ -40,6 +41,18 @@ CAUSE_PARAM_DOC = """``cause=1`` (int >= 1): used only with a competing-risks ``
           survival function (nor ``baseline_model_``); it has ``n_causes_``,
           ``jump_times_`` and ``baseline_hazard_jumps_`` as
           :class:`~sarcoma_survival.competing_risks.CauseSpecificCoxPH`."""
+
+
+def _refusing(method):
+    """The docstring of a survival-function method, plus the competing-risks refusal."""
+    return method.__doc__.rstrip() + """
+
+        Raises
+        ------
+        AttributeError
+            For a model fitted on a competing-risks outcome (it has
+            ``predict_cumulative_incidence`` instead).
+        """
 
 
 def as_cause_columns(log_risk, n_causes_):
@@ -190,47 +203,18 @@ class CompetingRisksNetMixin:
         )
 
     def predict_survival_function(self, X, return_array=False):
-        """Survival functions (Breslow baseline x exp(risk)); survival outcomes only.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like
-        return_array : bool, default=False
-            Return an array evaluated at the unique training event times instead of
-            :class:`sksurv.functions.StepFunction` objects.
-
-        Returns
-        -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-
-        Raises
-        ------
-        AttributeError
-            For a model fitted on a competing-risks outcome (use
-            ``predict_cumulative_incidence``).
-        """
         self._refuse_if_competing("survival function")
         return super().predict_survival_function(X, return_array=return_array)
 
+    predict_survival_function.__doc__ = _refusing(SurvivalNeuralNet.predict_survival_function)
+
     def predict_cumulative_hazard_function(self, X, return_array=False):
-        """Cumulative hazard functions (same signature as sksurv); survival outcomes only.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like
-        return_array : bool, default=False
-
-        Returns
-        -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-
-        Raises
-        ------
-        AttributeError
-            For a model fitted on a competing-risks outcome.
-        """
         self._refuse_if_competing("cumulative hazard function")
         return super().predict_cumulative_hazard_function(X, return_array=return_array)
+
+    predict_cumulative_hazard_function.__doc__ = _refusing(
+        SurvivalNeuralNet.predict_cumulative_hazard_function
+    )
 
     @property
     def unique_times_(self):
