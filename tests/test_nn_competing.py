@@ -156,3 +156,22 @@ def test_mmnn_trains_on_a_competing_y_with_gradient_blending(tmp_path):
     np.testing.assert_allclose(model.head_losses(dataset), expected, rtol=1e-5)
     incidence = model.predict_cumulative_incidence(data.X, [200.0, 800.0])
     assert incidence.shape == (40, 2) and np.all(np.diff(incidence, axis=1) >= 0)
+
+
+def test_micro_batches_train_the_same_competing_network_as_whole_batches():
+    # micro_batch_size's gradient cache differentiates the summed per-cause loss with
+    # respect to the (B, K) log-risks, so it needs nothing of its own (SGD: see
+    # test_nn_micro_batch.py for why not Adam).
+    X, y = _competing_data(72, seed=6)
+    X = X.astype(np.float32)
+    params = dict(max_epochs=4, batch_size=16, random_state=0, device="cpu",
+                  optimizer=torch.optim.SGD, lr=0.05, optimizer__momentum=0.9)
+    whole = ClinicalMLPSurvival(**params).fit(X, y)
+    micro = ClinicalMLPSurvival(micro_batch_size=4, **params).fit(X, y)
+    assert micro.module_.head.out_features == 2
+    for (name, a), b in zip(whole.module_.state_dict().items(), micro.module_.state_dict().values()):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5, msg=name)
+    np.testing.assert_allclose(micro.history[:, "train_loss"], whole.history[:, "train_loss"], rtol=1e-5)
+    assert not np.allclose(micro.history[0, "train_loss"], micro.history[-1, "train_loss"])
+    np.testing.assert_allclose(micro.predict_cumulative_incidence(X, [0.5, 1.0]),
+                               whole.predict_cumulative_incidence(X, [0.5, 1.0]), atol=1e-5)

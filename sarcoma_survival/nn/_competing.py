@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
+from sksurv.util import Surv
 
 from ..competing_risks._base import (
     CAUSE_CONSTRAINT,
@@ -24,6 +25,7 @@ from ..competing_risks._base import (
 )
 from ..competing_risks._cause_specific import breslow_jumps
 from ..competing_risks._outcome import check_competing_y, is_competing_y
+from ..utils.validation import check_fit_y
 from ._base import SurvivalNeuralNet
 
 #: Attributes of a model fitted on a competing-risks outcome.
@@ -125,11 +127,14 @@ class CompetingRisksNetMixin:
                 self.__dict__.pop(name, None)
             return super().fit(X, y, validation_data=validation_data, **fit_params)
         event, time = check_competing_y(y, X)
+        # the minimum fit size of the survival models, counting an event of any cause
+        check_fit_y(Surv.from_arrays(event > 0, time), X, self)
         self._check_params()
         self.__dict__.pop("baseline_model_", None)
         self.n_causes_ = n_causes(event, self.cause)
-        Xt = self._train(X, event, time, validation_data, fit_params)
-        log_risk = self._cause_log_risks(Xt)
+        with self._fit_data():
+            Xt = self._train(X, event, time, validation_data, fit_params)
+            log_risk = self._cause_log_risks(Xt)
         self.training_risks_ = np.sort(log_risk[:, self.cause - 1])
         self.jump_times_, self.baseline_hazard_jumps_ = breslow_jumps(
             log_risk, event, time, self.n_causes_
