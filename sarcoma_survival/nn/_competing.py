@@ -16,15 +16,16 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from sksurv.util import Surv
 
-from ..competing_risks._base import (
+from ..metrics import concordance_index_competing
+from ..utils import (
     CAUSE_CONSTRAINT,
-    CompetingRisksMixin,
+    breslow_jumps,
+    check_competing_y,
     check_times,
     incidence_from_cause_hazards,
+    is_competing_y,
     n_causes,
 )
-from ..competing_risks._cause_specific import breslow_jumps
-from ..competing_risks._outcome import check_competing_y, is_competing_y
 from ..utils.validation import check_fit_y
 from ._base import SurvivalNeuralNet
 
@@ -241,5 +242,5 @@ class CompetingRisksNetMixin:
         float
         """
         if self._is_competing():
-            return CompetingRisksMixin.score(self, X, y)
+            return concordance_index_competing(y, self.predict(X), cause=self.cause)
         return super().score(X, y)

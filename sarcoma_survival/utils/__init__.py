@@ -7,11 +7,21 @@ package's internal toolbox, not part of the public API: it has no ``__all__``, s
 reference and its documentation checks leave it out.
 """
 from ._competing import (  # noqa: F401
+    CAUSE_CONSTRAINT,
     COMPETING_DTYPE,
+    breslow_jumps,
+    censoring_survival,
+    check_cause,
     check_competing_y,
+    check_risk_vector,
+    check_times,
     competing_y,
     dm_competing_y,
+    incidence_from_cause_hazards,
     is_competing_y,
+    n_causes,
+    reference_censoring,
+    step_values,
 )
 from ._files import (  # noqa: F401
     InputPathError,
