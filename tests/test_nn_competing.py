@@ -175,3 +175,14 @@ def test_micro_batches_train_the_same_competing_network_as_whole_batches():
     assert not np.allclose(micro.history[0, "train_loss"], micro.history[-1, "train_loss"])
     np.testing.assert_allclose(micro.predict_cumulative_incidence(X, [0.5, 1.0]),
                                whole.predict_cumulative_incidence(X, [0.5, 1.0]), atol=1e-5)
+
+
+def test_a_competing_network_round_trips_through_the_safe_model_file(tmp_path):
+    from sarcoma_survival import load_model, save_model
+
+    X, y = _competing_data(60, seed=7)
+    net = ClinicalMLPSurvival(max_epochs=2, random_state=0).fit(X, y)
+    loaded = load_model(save_model(net, tmp_path / "competing.ssm"))
+    np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
+    np.testing.assert_array_equal(loaded.predict_cumulative_incidence(X, [0.5, 1.0]),
+                                  net.predict_cumulative_incidence(X, [0.5, 1.0]))
