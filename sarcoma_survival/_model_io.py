@@ -259,8 +259,8 @@ def save_model(model, path):
             f"got {_type_name(type(model))}"
         )
     # skorch sets some fitted-looking attributes in __init__: a neural model is fitted
-    # once it has its Breslow baseline
-    check_is_fitted(model, "baseline_model_" if _is_net_class(type(model)) else None)
+    # once it has its training risks (set by a fit on a survival or a competing y)
+    check_is_fitted(model, "training_risks_" if _is_net_class(type(model)) else None)
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of model file {str(path)!r} does not exist")

@@ -499,7 +499,18 @@ FAST_COMPETING = {
     "FineGrayCoxPH": (lambda: {}, {"alpha": [0.0, 1.0]}, _numeric_columns),
     "CauseSpecificCoxPH": (lambda: {}, {"alpha": [0.0, 1.0]}, _numeric_columns),
     "SarculatorFineGray": (lambda: dict(min_frequency=3), {"alpha": [0.5, 1.0]}, _cohort_table),
+    # The neural estimators (``cause=1``): with a competing y they have one log-risk per
+    # cause and a cumulative incidence; their survival function then refuses to answer.
+    "ClinicalMLPSurvival": (FAST["ClinicalMLPSurvival"][0], FAST["ClinicalMLPSurvival"][1], _cohort_table),
+    "DenseNetSurvival": (FAST["DenseNetSurvival"][0], FAST["DenseNetSurvival"][1], _cohort_table),
+    "MMNNSurvival": (
+        lambda: {**FAST["MMNNSurvival"][0](), "blend_warmup": 1, "blend_period": 1},
+        FAST["MMNNSurvival"][1],
+        _cohort_table,
+    ),
 }
+#: Competing-risks estimators that also take a survival y (and then have survival functions).
+NEURAL_COMPETING = ("ClinicalMLPSurvival", "DenseNetSurvival", "MMNNSurvival")
 
 
 def _is_competing_estimator(obj):
@@ -512,10 +523,11 @@ def _is_competing_estimator(obj):
 
 def discover_competing_estimators():
     module = __import__("sarcoma_survival.competing_risks", fromlist=["__all__"])
-    return {
+    found = {
         name: getattr(module, name) for name in module.__all__
         if _is_competing_estimator(getattr(module, name))
     }
+    return {**found, **{name: ESTIMATORS[name] for name in NEURAL_COMPETING}}
 
 
 COMPETING = discover_competing_estimators()
@@ -564,9 +576,17 @@ def test_competing_init_stores_params_clone_and_not_fitted(name, competing_cohor
     for key, value in params.items():
         assert stored[key] is value
     twin = clone(estimator)
-    assert twin is not estimator and twin.get_params(deep=False) == stored
-    assert not [k for k in vars(estimator) if k.endswith("_") and not k.startswith("_")]
-    assert not hasattr(estimator, "predict_survival_function")  # the documented exception
+    assert twin is not estimator and twin.get_params(deep=False)["cause"] == 1
+    if name in NEURAL_COMPETING:  # skorch parameters such as train_split are deep copies
+        assert set(twin.get_params(deep=False)) == set(stored)
+    else:
+        assert twin.get_params(deep=False) == stored
+    assert not [
+        k for k in vars(estimator)
+        if k.endswith("_") and not k.startswith("_") and k not in SKORCH_INIT_ATTRIBUTES
+    ]
+    if name not in NEURAL_COMPETING:
+        assert not hasattr(estimator, "predict_survival_function")  # the documented exception
     X, _ = competing_cohort
     with pytest.raises((NotFittedError, AttributeError)):
         estimator.predict(_competing_X(name, X))
@@ -590,8 +610,12 @@ def test_competing_predict_score_and_incidence(fitted_competing, competing_cohor
         assert spearmanr(risk, incidence[:, 2]).statistic > 0
     other = clone(estimator).set_params(cause=2).fit(X, y)
     total = incidence + other.predict_cumulative_incidence(X, times)
-    if name == "CauseSpecificCoxPH":  # one joint model: the incidences add up to 1 - S
+    if name == "CauseSpecificCoxPH" or name in NEURAL_COMPETING:  # incidences add up to 1 - S
         assert np.all(total <= 1 + 1e-12)
+    if name in NEURAL_COMPETING:  # the documented exception, once fitted on a competing y
+        for method in ("predict_survival_function", "predict_cumulative_hazard_function"):
+            with pytest.raises(AttributeError, match="competing-risks outcome"):
+                getattr(estimator, method)(X)
 
 
 def test_competing_pickle_and_pipeline(fitted_competing, competing_cohort):
@@ -644,9 +668,15 @@ def _bad_competing_targets(X, y):
     }
 
 
-@pytest.mark.parametrize("name", COMPETING_NAMES)
 @pytest.mark.parametrize(
-    "case", ["survival_y", "negative", "nan", "bad_code", "all_censored", "wrong_length", "not_structured"]
+    "name, case",
+    [
+        (name, case) for name in COMPETING_NAMES
+        for case in ["survival_y", "negative", "nan", "bad_code", "all_censored", "wrong_length",
+                     "not_structured"]
+        # a neural estimator takes a survival y too (the survival tests above)
+        if not (name in NEURAL_COMPETING and case == "survival_y")
+    ],
 )
 def test_competing_bad_y_raises_a_clear_error(name, case, competing_cohort):
     X, y = competing_cohort
@@ -657,7 +687,10 @@ def test_competing_bad_y_raises_a_clear_error(name, case, competing_cohort):
 
 @pytest.mark.parametrize(
     "name, param",
-    [(name, param) for name in COMPETING_NAMES for param in declared_parameters(COMPETING[name])],
+    [
+        (name, param) for name in COMPETING_NAMES for param in declared_parameters(COMPETING[name])
+        if name not in NEURAL_COMPETING or param == "cause"  # the others: the survival tests
+    ],
 )
 def test_competing_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, competing_cohort):
     cls = COMPETING[name]

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import check_competing_y
+from ..utils import breslow_jumps, check_competing_y
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
@@ -18,41 +18,6 @@ from ._base import (
     incidence_from_cause_hazards,
     n_causes,
 )
-
-
-def breslow_jumps(log_risk, event, time, n_causes_):
-    """Breslow jumps of each cause's baseline cumulative hazard.
-
-    Parameters
-    ----------
-    log_risk : ndarray of shape (n, K)
-        Log relative hazard of each training patient for each cause.
-    event, time : ndarray of shape (n,)
-        Cause codes (0 = censored) and times.
-    n_causes_ : int
-
-    Returns
-    -------
-    jump_times : ndarray of shape (m,)
-        Distinct times of an event of any cause.
-    jumps : ndarray of shape (K, m)
-        ``d_k(t) / sum_{time_i >= t} exp(log_risk_ik)``.
-    """
-    jump_times = np.unique(time[event > 0])
-    order = np.argsort(time, kind="stable")
-    sorted_time = time[order]
-    risk = np.exp(log_risk[order] - log_risk.max(axis=0, initial=0.0))
-    # suffix sums: patients with time >= t
-    tail = np.cumsum(risk[::-1], axis=0)[::-1]
-    first = np.searchsorted(sorted_time, jump_times, side="left")
-    at_risk = tail[first].T  # (K, m)
-    jumps = np.zeros((n_causes_, jump_times.size))
-    index = np.searchsorted(jump_times, time)
-    for k in range(1, n_causes_ + 1):
-        hit = event == k
-        counts = np.bincount(index[hit], minlength=jump_times.size)
-        jumps[k - 1] = counts / at_risk[k - 1] * np.exp(-log_risk[:, k - 1].max(initial=0.0))
-    return jump_times, jumps
 
 
 class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):

@@ -15,100 +15,11 @@ import warnings
 
 import numpy as np
 
-from ..metrics import UndefinedConcordanceWarning
+from ..metrics import UndefinedConcordanceWarning, concordance_index_competing  # noqa: F401
+from ..utils import check_cause as _check_cause
 from ..utils import check_competing_y
-from ._nonparametric import _check_cause, censoring_survival
-
-_CHUNK = 512
-
-
-def _censoring(y_true, y_train, event, time):
-    if y_train is None:
-        return censoring_survival(event, time)
-    ref_event, ref_time = check_competing_y(y_train, allow_no_event=True)
-    return censoring_survival(ref_event, ref_time)
-
-
-def _risk_vector(risk, n):
-    risk = np.asarray(risk, dtype=float)
-    if risk.ndim == 2 and risk.shape[1] == 1:
-        risk = risk[:, 0]
-    if risk.shape != (n,) or not np.all(np.isfinite(risk)):
-        raise ValueError(f"risk must be finite, of shape ({n},); got shape {risk.shape}")
-    return risk
-
-
-def concordance_index_competing(y_true, risk, *, cause=1, tau=None, y_train=None, tied_tol=1e-8):
-    """Cause-specific time-dependent concordance index (Wolbers et al. 2014), IPCW.
-
-    A pair ``(i, j)`` is comparable when ``i`` had an event of ``cause`` at
-    ``T_i <= tau`` and either ``T_j > T_i`` (type A, weight ``1 / (G(T_i-) G(T_i))``)
-    or ``j`` had an event of another cause at ``T_j <= T_i`` (type B, weight
-    ``1 / (G(T_i-) G(T_j-))``): a patient who died of something else is known to be
-    free of ``cause`` for ever. The pair is concordant when ``risk_i > risk_j`` and
-    counts 1/2 when the risks are tied. Agrees with R's ``pec::cindex`` for competing
-    risks (tested to 1e-3).
-
-    Parameters
-    ----------
-    y_true : structured ndarray
-        Competing-risks outcome of the evaluated patients.
-    risk : array-like of shape (n_samples,)
-        Higher = earlier event of ``cause`` (``predict`` of a competing-risks model).
-    cause : int, default=1
-    tau : float, default=None
-        Only events of ``cause`` at or before ``tau`` count; ``None``: all.
-    y_train : structured ndarray, default=None
-        Outcome whose censoring distribution weights the pairs; ``None``: ``y_true``.
-    tied_tol : float, default=1e-8
-
-    Returns
-    -------
-    float
-        In [0, 1]; ``nan`` (with a warning) when no pair is comparable.
-
-    Examples
-    --------
-    >>> from sarcoma_survival.competing_risks import competing_y, concordance_index_competing
-    >>> y = competing_y([1, 2, 1, 0], [1.0, 2.0, 3.0, 4.0])
-    >>> concordance_index_competing(y, [3.0, 0.0, 2.0, 1.0])
-    1.0
-    """
-    cause = _check_cause(cause)
-    event, time = check_competing_y(y_true, allow_no_event=True)
-    risk = _risk_vector(risk, time.size)
-    if tau is not None and (not isinstance(tau, numbers.Real) or not tau > 0):
-        raise ValueError(f"tau must be a positive number or None, got {tau!r}")
-    g_before, g_at = _censoring(y_true, y_train, event, time)
-    rows = np.flatnonzero((event == cause) & (time <= (np.inf if tau is None else tau)))
-    competing = (event > 0) & (event != cause)
-    g_j_before = g_before(time)
-    numerator = denominator = 0.0
-    for start in range(0, rows.size, _CHUNK):
-        i = rows[start:start + _CHUNK]
-        t_i = time[i, None]
-        gi_before = g_before(time[i])[:, None]
-        gi_at = g_at(time[i])[:, None]
-        type_a = time[None, :] > t_i
-        type_b = competing[None, :] & (time[None, :] <= t_i)
-        with np.errstate(divide="ignore"):
-            w = np.where(type_a, 1.0 / (gi_before * gi_at), 0.0)
-            w = np.where(type_b, 1.0 / (gi_before * g_j_before[None, :]), w)
-        w[~np.isfinite(w)] = 0.0
-        diff = risk[i, None] - risk[None, :]
-        tied = np.abs(diff) <= tied_tol
-        score = np.where(tied, 0.5, (diff > 0).astype(float))
-        numerator += float(np.sum(w * score))
-        denominator += float(np.sum(w))
-    if denominator == 0:
-        warnings.warn(
-            f"cause-specific concordance is undefined: no comparable pair for cause {cause}; "
-            "returning nan",
-            UndefinedConcordanceWarning,
-            stacklevel=2,
-        )
-        return float("nan")
-    return numerator / denominator
+from ..utils import check_risk_vector as _risk_vector
+from ..utils import reference_censoring as _censoring
 
 
 def _incidence_matrix(incidence, n, times):

@@ -511,13 +511,17 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
             Xt = self._fit_inputs(X)
             if validation_data is not None:
                 X_val, y_val = validation_data
-                ev_val, t_val = check_survival_y(y_val, X_val, allow_all_censored=True)
+                ev_val, t_val = self._check_validation_y(y_val, X_val)
                 self.validation_dataset_ = self.get_dataset(
                     self._transform_inputs(X_val), self._target(ev_val, t_val)
                 )
             NeuralNet.fit(self, Xt, self._target(event, time), **fit_params)
             self.validation_dataset_ = None
         return Xt
+
+    def _check_validation_y(self, y, X):
+        """``(event, time)`` of the ``validation_data`` outcome (all censored allowed)."""
+        return check_survival_y(y, X, allow_all_censored=True)
 
     def _predict_transformed(self, Xt):
         out = self.forward(Xt, training=False)
@@ -536,7 +540,7 @@ class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
         -------
         risk : ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "baseline_model_")
+        check_is_fitted(self, "training_risks_")
         return self._predict_transformed(self._transform_inputs(X))
 
     def predict_survival_function(self, X, return_array=False):

@@ -9,11 +9,12 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..utils.validation import check_feature_names, clinical_encoding
 from ._base import SurvivalNeuralNet, as_float_table, check_width
+from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._modules import ClinicalMLP
 
 
-class ClinicalMLPSurvival(SurvivalNeuralNet):
-    """Neural Cox model on clinical variables: an MLP with a Cox partial-likelihood loss.
+class ClinicalMLPSurvival(CompetingRisksNetMixin, SurvivalNeuralNet):
+    __doc__ = f"""Neural Cox model on clinical variables: an MLP with a Cox partial-likelihood loss.
 
     The network is the clinical subnetwork of Bozzo et al. (2024), 11 -> 32 -> 16 -> 8 ->
     8 -> 8 -> 12 -> risk (widths: ``module__hidden_sizes``). Given the cohort table, the
@@ -39,7 +40,9 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
         ``max_epochs=100``, ``batch_size=64``, ``train_split=SurvivalValidSplit(0.2)``,
         ``random_state``, ``device``, ``precision``, ``micro_batch_size``, ``verbose``), and
         skorch's arguments,
-        e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``.
+        e.g. ``optimizer__weight_decay``, ``criterion__ties="efron"``; and
+
+        * {CAUSE_PARAM_DOC}
 
     Attributes
     ----------
@@ -72,6 +75,7 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
 
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
+        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
     }
 

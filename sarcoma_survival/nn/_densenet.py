@@ -6,11 +6,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils.validation import record_columns
 from ._base import SurvivalNeuralNet
+from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin
 from ._modules import DenseNetRisk
 
 
-class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
+class DenseNetSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet):
     __doc__ = f"""Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.
 
     Takes the cohort table: the image columns are preprocessed by ``preprocessor`` (a
@@ -34,6 +35,7 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         skorch's arguments, e.g. ``callbacks__lr_scheduler=None`` (constant lr),
         ``iterator_train__num_workers=2``, and these parameters of the image estimators:
 {IMAGE_PARAMS_DOC}
+        * {CAUSE_PARAM_DOC}
 
     Attributes
     ----------
@@ -67,6 +69,7 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
         **ImageTrainingMixin._parameter_constraints,
+        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
     }
 

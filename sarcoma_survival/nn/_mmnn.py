@@ -17,6 +17,7 @@ from ..utils.blending import HEADS
 from ..utils.validation import clinical_encoding, record_columns
 from ._base import SurvivalNeuralNet, as_float_table, check_width, dataset_targets
 from ._callbacks import SurvivalValidSplit
+from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin, one_cycle_callbacks
 from ._mmnn_blending import GradientBlending, fixed_weights, is_online, last_used_estimate
 from ._mmnn_module import MultimodalNet
@@ -40,7 +41,7 @@ class _MultimodalDataset(torch.utils.data.Dataset):
         return x, (self.y[i] if self.y is not None else np.float32(0))
 
 
-class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
+class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet):
     __doc__ = f"""Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
 
     The network of Bozzo et al. (2024), :class:`~sarcoma_survival.nn.MultimodalNet`: a
@@ -125,6 +126,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         of the image estimators (``random_state`` also seeds the model-selection and
         blend splits; the criterion gives the Cox loss of each head):
 {IMAGE_PARAMS_DOC}
+        * {CAUSE_PARAM_DOC}
+          Each of the three heads then has one output per cause and its loss (in
+          training, in the blending measurements and in model selection) is the sum of
+          its cause-specific Cox losses; the 3 blending weights stay one per head.
 
     Attributes
     ----------
@@ -178,6 +183,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
         **ImageTrainingMixin._parameter_constraints,
+        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
         "clinical_preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
         "gradient_blending": ["boolean", StrOptions({"uniform"})],
@@ -410,11 +416,14 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         -------
         DataFrame
             Indexed like ``X``; columns ``multimodal`` (what :meth:`predict` returns),
-            ``clinical`` and ``image`` (the auxiliary heads used for blending).
+            ``clinical`` and ``image`` (the auxiliary heads used for blending); for a
+            model fitted on a competing-risks outcome, the log-risks of ``cause``.
         """
-        check_is_fitted(self, "baseline_model_")
+        check_is_fitted(self, "training_risks_")
         outputs = self.forward(self._transform_inputs(X), training=False)
+        column = self.cause - 1 if self._is_competing() else 0
         return pd.DataFrame(
-            {head: out.float().numpy().astype(np.float64) for head, out in zip(HEADS, outputs)},
+            {head: out.float().reshape(len(out), -1)[:, column].numpy().astype(np.float64)
+             for head, out in zip(HEADS, outputs)},
             index=X.index,
         )

@@ -41,6 +41,9 @@ class MultimodalNet(nn.Module):
         DenseNet dropout probability.
     init_features, growth_rate, block_config, bn_size
         MONAI ``DenseNet`` sizes; the defaults are DenseNet-121's.
+    n_outputs : int, default=1
+        Units of each of the three risk heads (one per cause of a competing-risks
+        outcome; each head then gives shape (B, n_outputs)).
 
     Attributes
     ----------
@@ -68,18 +71,18 @@ class MultimodalNet(nn.Module):
                  activation="selu", clinical_dropout=0.0, batch_norm=False, clinical_init="torch",
                  n_features=12,
                  image_dropout=0.0, init_features=64, growth_rate=32, block_config=(6, 12, 24, 16),
-                 bn_size=4):
+                 bn_size=4, n_outputs=1):
         super().__init__()
         self.clinical_net = ClinicalMLP(
             clinical_in_features, hidden_sizes=hidden_sizes, activation=activation,
-            dropout=clinical_dropout, batch_norm=batch_norm, init=clinical_init,
+            dropout=clinical_dropout, batch_norm=batch_norm, init=clinical_init, n_outputs=n_outputs,
         )
         self.image_net = DenseNetRisk(
             in_channels=in_channels, n_features=n_features, dropout=image_dropout,
             init_features=init_features, growth_rate=growth_rate, block_config=block_config,
-            bn_size=bn_size,
+            bn_size=bn_size, n_outputs=n_outputs,
         )
-        self.fusion = nn.Linear(self.clinical_net.n_features + self.image_net.n_features, 1)
+        self.fusion = nn.Linear(self.clinical_net.n_features + self.image_net.n_features, int(n_outputs))
 
     def forward(self, clinical, image):
         """Log-risks of the three heads.
@@ -91,7 +94,7 @@ class MultimodalNet(nn.Module):
 
         Returns
         -------
-        tuple of three torch.Tensor of shape (B,)
+        tuple of three torch.Tensor of shape (B,), or (B, n_outputs) when n_outputs > 1
             Multimodal, clinical-only and image-only log-risks (the order of ``sarcoma_survival.utils.blending.HEADS``).
         """
         f_clinical = self.clinical_net.features(clinical)

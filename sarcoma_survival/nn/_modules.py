@@ -55,6 +55,9 @@ class ClinicalMLP(_RiskNetwork):
         Dropout after each hidden activation.
     batch_norm : bool, default=False
         Batch normalization before each hidden activation.
+    n_outputs : int, default=1
+        Units of the risk head: 1 log-risk, or one per cause of a competing-risks
+        outcome (the forward pass then gives shape (B, n_outputs)).
     init : {"torch", "he"}, default="torch"
         Initialization of the linear layers. ``"torch"``: PyTorch's default
         ``nn.Linear`` initialization; with ReLU the 6-layer network then starts with
@@ -72,7 +75,7 @@ class ClinicalMLP(_RiskNetwork):
     """
 
     def __init__(self, in_features, hidden_sizes=(32, 16, 8, 8, 8, 12), activation="relu",
-                 dropout=0.0, batch_norm=False, init="torch"):
+                 dropout=0.0, batch_norm=False, init="torch", n_outputs=1):
         super().__init__()
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
@@ -89,7 +92,7 @@ class ClinicalMLP(_RiskNetwork):
             width = int(size)
         self.encoder = nn.Sequential(*layers)
         self.n_features = width
-        self.head = nn.Linear(width, 1)
+        self.head = nn.Linear(width, int(n_outputs))
         if init == "he":
             _he_init(self.encoder, activation)
 
@@ -108,6 +111,8 @@ class DenseNetRisk(_RiskNetwork):
         DenseNet dropout probability.
     init_features, growth_rate, block_config, bn_size
         MONAI ``DenseNet`` sizes; the defaults are DenseNet-121's.
+    n_outputs : int, default=1
+        Units of the risk head (one per cause of a competing-risks outcome).
 
     Examples
     --------
@@ -119,7 +124,7 @@ class DenseNetRisk(_RiskNetwork):
     """
 
     def __init__(self, in_channels=2, n_features=12, dropout=0.0, init_features=64, growth_rate=32,
-                 block_config=(6, 12, 24, 16), bn_size=4):
+                 block_config=(6, 12, 24, 16), bn_size=4, n_outputs=1):
         super().__init__()
         from monai.networks.nets import DenseNet
 
@@ -134,4 +139,4 @@ class DenseNetRisk(_RiskNetwork):
             dropout_prob=float(dropout),
         )
         self.n_features = int(n_features)
-        self.head = nn.Linear(int(n_features), 1)
+        self.head = nn.Linear(int(n_features), int(n_outputs))

@@ -26,7 +26,23 @@ from ._lazy import lazy_exports  # noqa: F401
 # The competing-risks helpers need scikit-learn, pandas and scikit-survival; they are imported
 # on first use (PEP 562) so that the image and radiomics workers, which import this package for
 # its cache helpers, start without them (benchmarks/bench_parallel.py --what startup).
-_COMPETING = ("COMPETING_DTYPE", "check_competing_y", "competing_y", "dm_competing_y", "is_competing_y")
+_COMPETING = (
+    "CAUSE_CONSTRAINT",
+    "COMPETING_DTYPE",
+    "breslow_jumps",
+    "censoring_survival",
+    "check_cause",
+    "check_competing_y",
+    "check_risk_vector",
+    "check_times",
+    "competing_y",
+    "dm_competing_y",
+    "incidence_from_cause_hazards",
+    "is_competing_y",
+    "n_causes",
+    "reference_censoring",
+    "step_values",
+)
 
 
 def __getattr__(name):
