@@ -364,25 +364,33 @@ def cumulative_dynamic_auc(y_true, risk, times, *, y_train=None, tied_tol=1e-8):
     return auc, float(mean_auc)
 
 
-def _survival_matrix(survival, times, n):
-    if isinstance(survival, np.ndarray) and survival.dtype != object:
-        values = np.asarray(survival, dtype=float)
-    else:
-        survival = list(survival)
-        if survival and callable(survival[0]):
-            values = np.asarray([fn(times) for fn in survival], dtype=float)
-        else:
-            values = np.asarray(survival, dtype=float)
+def probability_matrix(values, n, times, what, *, shape_hint=""):
+    """``values`` as an (n, len(times)) float array of probabilities, else a ValueError.
+
+    A 1-D array is read as one column when there is one time. ``what`` names the quantity in
+    the messages (``"survival"``, ``"incidence"``).
+    """
+    values = np.asarray(values, dtype=float)
     if values.ndim == 1 and times.size == 1:
         values = values[:, None]
     if values.shape != (n, times.size):
         raise ValueError(
-            f"survival must have shape ({n}, {times.size}) (samples x times) or be a sequence "
-            f"of {n} survival functions; got shape {values.shape}"
+            f"{what} must have shape ({n}, {times.size}) (samples x times){shape_hint}; "
+            f"got shape {values.shape}"
         )
     if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
-        raise ValueError("survival probabilities must be finite and within [0, 1]")
+        raise ValueError(f"{what} probabilities must be finite and within [0, 1]")
     return values
+
+
+def _survival_matrix(survival, times, n):
+    if not (isinstance(survival, np.ndarray) and survival.dtype != object):
+        survival = list(survival)
+        if survival and callable(survival[0]):
+            survival = [fn(times) for fn in survival]
+    return probability_matrix(
+        survival, n, times, "survival", shape_hint=f" or be a sequence of {n} survival functions"
+    )
 
 
 def brier_score(y_true, survival, times, *, y_train=None):

@@ -1,8 +1,12 @@
 """What every competing-risks estimator shares: the cause parameter, scoring, incidence."""
 from __future__ import annotations
 
+import numpy as np
+from sklearn.utils.validation import validate_data
+
 from ..utils import (  # noqa: F401 (re-exported to the estimators)
     CAUSE_CONSTRAINT,
+    check_competing_y,
     check_times,
     incidence_from_cause_hazards,
     n_causes,
@@ -31,6 +35,29 @@ class CompetingRisksMixin:
         from ._metrics import concordance_index_competing
 
         return concordance_index_competing(y, self.predict(X), cause=self.cause)
+
+    def _validated_numeric_fit(self, X, y):
+        """Check ``y`` (first), the parameters and a numeric ``X``; set ``n_causes_``."""
+        event, time = check_competing_y(y, X)
+        self._validate_params()
+        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        self.n_causes_ = n_causes(event, self.cause)
+        return X, event, time
+
+    def predict_cumulative_incidence(self, X, times):
+        """Cumulative incidence of ``cause`` at ``times``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+        times : array-like of shape (n_times,)
+            Days, finite, > 0 and increasing.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_times)
+        """
+        return self._cumulative_incidence(X, check_times(times))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -10,13 +10,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import breslow_jumps, check_competing_y
+from ..utils import breslow_jumps
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
-    check_times,
     incidence_from_cause_hazards,
-    n_causes,
 )
 
 
@@ -97,10 +95,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         -------
         self
         """
-        event, time = check_competing_y(y, X)
-        self._validate_params()
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        self.n_causes_ = n_causes(event, self.cause)
+        X, event, time = self._validated_numeric_fit(X, y)
         coef = np.zeros((self.n_causes_, X.shape[1]))
         for k in range(1, self.n_causes_ + 1):
             if np.any(event == k):
@@ -132,19 +127,8 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         """
         return self._log_risk(X)[:, self.cause - 1]
 
-    def predict_cumulative_incidence(self, X, times):
-        """Cumulative incidence of ``cause`` at ``times`` (Aalen-Johansen).
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        times : array-like of shape (n_times,)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_times)
-        """
-        times = check_times(times)
+    def _cumulative_incidence(self, X, times):
+        # Aalen-Johansen from the cause-specific Breslow hazards of every cause
         return incidence_from_cause_hazards(
             self.jump_times_, self.baseline_hazard_jumps_, self._log_risk(X), self.cause, times
         )

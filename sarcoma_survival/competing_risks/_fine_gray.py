@@ -11,12 +11,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..utils import check_competing_y
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
-    check_times,
-    n_causes,
     step_values,
 )
 from ._nonparametric import censoring_survival
@@ -205,10 +202,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         -------
         self
         """
-        event, time = check_competing_y(y, X)
-        self._validate_params()
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
-        self.n_causes_ = n_causes(event, self.cause)
+        X, event, time = self._validated_numeric_fit(X, y)
         coef, times, jumps = fit_subdistribution(
             X, event, time, self.cause, self.alpha, self.n_iter, self.tol, self
         )
@@ -232,19 +226,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         X = validate_data(self, X, dtype=np.float64, reset=False)
         return X @ self.coef_
 
-    def predict_cumulative_incidence(self, X, times):
-        """Cumulative incidence of ``cause`` at ``times``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        times : array-like of shape (n_times,)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_times)
-        """
-        times = check_times(times)
+    def _cumulative_incidence(self, X, times):
         eta = self.predict(X)
         base = step_values(self.event_times_, self.baseline_cumulative_hazard_, times)
         return -np.expm1(-np.exp(eta)[:, None] * base[None, :])

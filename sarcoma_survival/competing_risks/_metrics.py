@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from ..metrics import UndefinedConcordanceWarning, concordance_index_competing  # noqa: F401
+from ..metrics import UndefinedConcordanceWarning, concordance_index_competing, probability_matrix  # noqa: F401
 from ..utils import check_cause as _check_cause
 from ..utils import check_competing_y
 from ..utils import check_risk_vector as _risk_vector
@@ -23,16 +23,7 @@ from ..utils import reference_censoring as _censoring
 
 
 def _incidence_matrix(incidence, n, times):
-    values = np.asarray(incidence, dtype=float)
-    if values.ndim == 1 and times.size == 1:
-        values = values[:, None]
-    if values.shape != (n, times.size):
-        raise ValueError(
-            f"incidence must have shape ({n}, {times.size}) (samples x times); got {values.shape}"
-        )
-    if not np.all(np.isfinite(values)) or values.min() < 0 or values.max() > 1:
-        raise ValueError("incidence must be finite probabilities within [0, 1]")
-    return values
+    return probability_matrix(incidence, n, times, "incidence")
 
 
 def _check_eval_times(times):

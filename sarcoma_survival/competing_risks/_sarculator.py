@@ -8,14 +8,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..models import check_cohort_frame
+from ..models import EncodedFeatureNamesMixin, check_cohort_frame
 from ..preprocessing import ClinicalEncoder
 from ..utils import check_competing_y
-from ._base import CAUSE_CONSTRAINT, CompetingRisksMixin, check_times, n_causes
+from ._base import CAUSE_CONSTRAINT, CompetingRisksMixin, n_causes
 from ._fine_gray import FineGrayCoxPH
 
 
-class SarculatorFineGray(CompetingRisksMixin, BaseEstimator):
+class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEstimator):
     """Fine-Gray model of distant metastasis on the 4 Sarculator variables.
 
     Sarculator's DM nomogram is a Fine-Gray competing-risks model (death without
@@ -129,30 +129,5 @@ class SarculatorFineGray(CompetingRisksMixin, BaseEstimator):
         """
         return self.model_.predict(self._encode(X))
 
-    def predict_cumulative_incidence(self, X, times):
-        """Cumulative incidence of ``cause`` at ``times``.
-
-        Parameters
-        ----------
-        X : DataFrame
-        times : array-like of shape (n_times,)
-
-        Returns
-        -------
-        ndarray of shape (n_patients, n_times)
-        """
-        return self.model_.predict_cumulative_incidence(self._encode(X), check_times(times))
-
-    def get_feature_names_out(self, input_features=None):
-        """Names of the encoded features.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self, "model_")
-        return np.asarray(self.features_.get_feature_names_out(), dtype=object)
+    def _cumulative_incidence(self, X, times):
+        return self.model_.predict_cumulative_incidence(self._encode(X), times)

@@ -1,6 +1,6 @@
 """The paper's clinical and radiomics survival models (scikit-survival inside)."""
 # The cohort-table check the estimators share, for other model families (competing risks).
-from ._base import check_cohort_frame  # noqa: F401, E402
+from ._base import EncodedFeatureNamesMixin, check_cohort_frame  # noqa: F401, E402
 from ._clinical import ClinicalRSF, SarculatorCoxPH, SarculatorRSF
 from ._radiomics import RadiomicsCoxNet, RadiomicsRSF
 

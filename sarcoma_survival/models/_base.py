@@ -37,7 +37,25 @@ def check_cohort_frame(X, estimator):
         raise ValueError(f"{type(estimator).__name__}: the cohort table has no rows")
 
 
-class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
+class EncodedFeatureNamesMixin:
+    """``get_feature_names_out`` of an estimator that encodes the cohort with ``features_``."""
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the encoded features fed to the model.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "model_")
+        return np.asarray(self.features_.get_feature_names_out(), dtype=object)
+
+
+class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalAnalysisMixin, BaseEstimator):
     """Base class: a feature transformer fitted on training patients, then a sksurv model.
 
     Subclasses declare ``_parameter_constraints`` and implement ``_make_features()``
@@ -170,19 +188,6 @@ class CohortSurvivalEstimator(SurvivalAnalysisMixin, BaseEstimator):
             Z, return_array=return_array, **self._model_kwargs()
         )
 
-    def get_feature_names_out(self, input_features=None):
-        """Names of the encoded features fed to the survival model.
-
-        Parameters
-        ----------
-        input_features : ignored
-
-        Returns
-        -------
-        ndarray of str
-        """
-        check_is_fitted(self, "model_")
-        return np.asarray(self.features_.get_feature_names_out(), dtype=object)
 
 
 class RSFParamsMixin:

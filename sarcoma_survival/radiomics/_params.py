@@ -34,6 +34,7 @@ def default_params_path(kind="zscore"):
     Returns
     -------
     pathlib.Path
+        The YAML parameter file shipped inside the installed package.
 
     Examples
     --------

@@ -47,6 +47,7 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
     Returns
     -------
     fastapi.FastAPI
+        The application, ready for uvicorn (:func:`~sarcoma_survival.web.serve` runs it) or FastAPI's TestClient.
 
     Examples
     --------
