@@ -266,6 +266,11 @@ def test_y_fields_are_identified_by_dtype_not_position():
     np.testing.assert_allclose(SarculatorCoxPH(min_frequency=1).fit(X, swapped).predict(X),
                                reference.predict(X))
     assert concordance_index(swapped, reference.predict(X)) == concordance_index(y, reference.predict(X))
+    assert reference.score(X, swapped) == reference.score(X, y)
+    numeric = X.select_dtypes("number").astype("float32").to_numpy()
+    net = ClinicalMLPSurvival(preprocessor=None, max_epochs=2, train_split=None, random_state=0)
+    net.fit(numeric, y)
+    assert net.score(numeric, swapped) == net.score(numeric, y)
     ambiguous = np.zeros(3, dtype=[("a", float), ("b", float)])
     with pytest.raises(ValueError, match="one boolean.*event.*'a' \\(float64\\), 'b' \\(float64\\)"):
         check_survival_y(ambiguous)

@@ -8,10 +8,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from sksurv.base import SurvivalAnalysisMixin
 from sksurv.ensemble import RandomSurvivalForest
 
-from ..utils.validation import check_fit_y
+from ..utils.validation import SurvivalScoreMixin, check_fit_y
 
 #: Hyper-parameters forwarded to :class:`sksurv.ensemble.RandomSurvivalForest`.
 RSF_PARAMS = (
@@ -55,7 +54,7 @@ class EncodedFeatureNamesMixin:
         return np.asarray(self.features_.get_feature_names_out(), dtype=object)
 
 
-class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalAnalysisMixin, BaseEstimator):
+class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, BaseEstimator):
     """Base class: a feature transformer fitted on training patients, then a sksurv model.
 
     Subclasses declare ``_parameter_constraints`` and implement ``_make_features()``

@@ -14,11 +14,10 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
-from sksurv.base import SurvivalAnalysisMixin
 from sksurv.linear_model.coxph import BreslowEstimator
 from torch.utils.data import Subset
 
-from ..utils.validation import check_fit_y, check_survival_y
+from ..utils.validation import SurvivalScoreMixin, check_fit_y, check_survival_y
 from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
 from ._data import IndexBatches, PreloadedDataset, input_nbytes, preload, preloaded_rows, resolve_placement
 from ._micro_batch import micro_batch_step
@@ -84,7 +83,7 @@ def default_callbacks(*extra, lr_scheduler=None, print_log=None):
     ]
 
 
-class SurvivalNeuralNet(SurvivalAnalysisMixin, NeuralNet):
+class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
     """Base of the neural survival estimators: skorch training, scikit-survival contract.
 
     A thin :class:`skorch.NeuralNet` subclass. It takes a feature table (or a cohort

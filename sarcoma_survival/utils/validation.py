@@ -14,6 +14,7 @@ import re
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import validate_data
+from sksurv.base import SurvivalAnalysisMixin
 from sksurv.util import Surv, check_y_survival
 
 from .._schema import (
@@ -603,3 +604,30 @@ def record_columns(estimator, X, *transformers):
     else:
         estimator.feature_names_in_ = names
         estimator.n_features_in_ = len(names)
+
+
+class SurvivalScoreMixin(SurvivalAnalysisMixin):
+    """scikit-survival's survival contract, with ``score`` reading ``y``'s fields by dtype.
+
+    :meth:`sksurv.base.SurvivalAnalysisMixin.score` takes the first field of ``y`` as the
+    event; a ``y`` stored as (time, event), such as scikit-survival's own whas500
+    (``lenfol``, ``fstat``), would then fail. Every survival estimator of this package
+    scores through :func:`as_survival_array` instead, like its ``fit``.
+    """
+
+    def score(self, X, y):
+        """Harrell's concordance index of :meth:`predict` on ``y``.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            The patients, as the estimator takes them.
+        y : structured ndarray
+            Survival outcome with one boolean (event) and one numeric (time) field, in any
+            order.
+
+        Returns
+        -------
+        float
+        """
+        return super().score(X, as_survival_array(y))
