@@ -17,7 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
-from .competing_risks import censor_competing, is_competing_model, row_label, score_competing_fit
+from .competing_risks import censor_competing, is_competing_model, needs_competing_y, row_label, score_competing_fit
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
 from .utils import check_competing_y, is_competing_y
@@ -421,7 +421,7 @@ def compare_models(
         raise ValueError("give a held-out test set (split= or test_size=) and/or cv=")
     for outcome, y_k in outcomes.items():
         if not is_competing_y(y_k):
-            competing_models = [n for n, m in models.items() if is_competing_model(m)]
+            competing_models = [n for n, m in models.items() if needs_competing_y(m)]
             if competing_models:
                 raise ValueError(
                     f"competing-risks model(s) {competing_models} need a competing outcome "

@@ -186,3 +186,21 @@ def test_a_competing_network_round_trips_through_the_safe_model_file(tmp_path):
     np.testing.assert_array_equal(loaded.predict(X), net.predict(X))
     np.testing.assert_array_equal(loaded.predict_cumulative_incidence(X, [0.5, 1.0]),
                                   net.predict_cumulative_incidence(X, [0.5, 1.0]))
+
+
+def test_compare_models_takes_a_neural_model_on_a_survival_and_a_competing_outcome():
+    # The neural estimators take either outcome: a survival outcome must not be refused as
+    # "needs a competing outcome" (it was, and the gallery's model comparison failed).
+    import pandas as pd
+
+    from sarcoma_survival.compare import compare_models
+
+    X, y = _competing_data(60, seed=5)
+    X = pd.DataFrame(X.astype(np.float32), columns=["a", "b", "c"])
+    outcomes = {"OS": Surv.from_arrays(y["event"] > 0, y["time"]), "DM": y}
+    net = ClinicalMLPSurvival(preprocessor=None, max_epochs=2, random_state=0)
+    table = compare_models(X, outcomes, {"MLP": net}, split=(np.arange(40), np.arange(40, 60)),
+                           n_bootstraps=10, random_state=0)
+    assert list(table.index) == ["MLP", "MLP (DM, competing death)"]
+    assert 0 <= table.loc["MLP", ("OS", "test_c_index")] <= 1
+    assert 0 <= table.loc["MLP (DM, competing death)", ("DM", "test_c_index")] <= 1

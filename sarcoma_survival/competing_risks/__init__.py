@@ -12,7 +12,13 @@ from ..utils import competing_y
 from ._cause_specific import CauseSpecificCoxPH
 
 # For compare's evaluation routine and the demo (package internals, outside __all__).
-from ._evaluate import censor_competing, is_competing_model, row_label, score_competing_fit  # noqa: E402, F401
+from ._evaluate import (  # noqa: E402, F401
+    censor_competing,
+    is_competing_model,
+    needs_competing_y,
+    row_label,
+    score_competing_fit,
+)
 from ._fine_gray import FineGrayCoxPH
 from ._metrics import (
     brier_score_competing,

@@ -19,6 +19,17 @@ def is_competing_model(estimator):
     return callable(getattr(final, "predict_cumulative_incidence", None))
 
 
+def needs_competing_y(estimator):
+    """True for a competing-risks-only estimator: one that cannot be fitted on a survival y.
+
+    The neural estimators take either outcome (``cause=``) and keep a survival function,
+    so they are competing models (:func:`is_competing_model`) that do not need one.
+    """
+    steps = getattr(estimator, "steps", None)
+    final = steps[-1][1] if steps else estimator
+    return is_competing_model(estimator) and not callable(getattr(final, "predict_survival_function", None))
+
+
 def row_label(name, outcome, estimator):
     """``"<model> (<outcome>, competing death)"`` or ``"<model> (<outcome>, death censored)"``."""
     where = f"{outcome}, " if outcome is not None else ""
