@@ -196,3 +196,83 @@ def test_stale_temp_files_are_cleaned_young_ones_kept(tmp_path):
     VolumePreprocessor(size=8, n4=False, cache_dir=cache).fit_transform(X)
     assert not stale.exists() and young.exists() and npy.exists()
     assert clean_stale_temp_files(cache, max_age=0) == 1 and not young.exists()
+
+
+# ---------------------------------------------------------------------------- N4-corrected native images
+@pytest.fixture
+def n4_calls(monkeypatch):
+    from sarcoma_survival.preprocessing import _volume_patient
+
+    calls = []
+    original = _volume_patient.n4_correct
+    monkeypatch.setattr(_volume_patient, "n4_correct", lambda image, **kw: calls.append(1) or original(image, **kw))
+    return calls
+
+
+def _two_channel_patient(folder):
+    X = _patient(folder)
+    t2 = np.random.default_rng(7).uniform(20, 90, SHAPE).astype(np.float32) * np.linspace(0.8, 1.2, SHAPE[2])
+    X["t2"] = str(folder / "P1_t2.nii.gz")
+    sitk.WriteImage(sitk.GetImageFromArray(t2.astype(np.float32)), X["t2"].iloc[0])
+    return X
+
+
+def test_n4_runs_once_per_channel_for_volumes_of_any_size_and_for_radiomics(tmp_path, n4_calls):
+    X = _two_channel_patient(tmp_path)
+    cache = tmp_path / "cache"
+    uncached = np.asarray(VolumePreprocessor(size=8, cache=False).fit_transform(X))
+    assert len(n4_calls) == 2
+    n4_calls.clear()
+    volumes = np.asarray(VolumePreprocessor(size=8, cache_dir=cache).fit_transform(X))
+    assert len(n4_calls) == 2 and len(list((cache / "n4").rglob("*.npy"))) == 2
+    np.testing.assert_array_equal(volumes, uncached)  # identical through the cache
+    VolumePreprocessor(size=10, margin_mm=4.0, normalize="tumor", cache_dir=cache).fit_transform(X)
+    RadiomicsExtractor(cache_dir=cache).fit_transform(X)
+    assert len(n4_calls) == 2  # other grids and the radiomics reuse the corrected images
+    native_cached, _ = VolumePreprocessor(cache_dir=cache).fit(X).load_native(X.iloc[0])
+    native_fresh, _ = VolumePreprocessor(cache=False).fit(X).load_native(X.iloc[0])
+    for channel in ("t1", "t2"):
+        np.testing.assert_array_equal(sitk.GetArrayFromImage(native_cached[channel]),
+                                      sitk.GetArrayFromImage(native_fresh[channel]))
+
+
+def test_n4_cache_can_be_turned_off_and_follows_the_n4_settings(tmp_path, n4_calls):
+    X = _patient(tmp_path)
+    cache = tmp_path / "cache"
+    VolumePreprocessor(size=8, cache_n4=False, cache_dir=cache).fit_transform(X)
+    VolumePreprocessor(size=8, n4=False, cache_dir=cache).fit_transform(X)
+    assert not (cache / "n4").exists()
+    VolumePreprocessor(size=9, cache_dir=cache).fit_transform(X)  # size 8 is in the volume cache
+    VolumePreprocessor(size=9, n4_shrink=2, cache_dir=cache).fit_transform(X)
+    assert len(n4_calls) == 3 and len(list((cache / "n4").rglob("*.npy"))) == 2
+
+
+@pytest.mark.parametrize("damage", ["npy_truncated", "npy_values", "json_grid", "npy_shape"])
+def test_bad_n4_entry_is_logged_and_recomputed(tmp_path, n4_calls, caplog, damage):
+    X = _patient(tmp_path)
+    cache = tmp_path / "cache"
+    first = np.asarray(VolumePreprocessor(size=8, cache_dir=cache).fit_transform(X))
+    (npy,) = (cache / "n4").rglob("*.npy")
+    if damage == "npy_truncated":
+        npy.write_bytes(npy.read_bytes()[:100])
+    elif damage == "npy_values":
+        np.save(npy, np.zeros(SHAPE, np.float32))
+    elif damage == "json_grid":
+        record = json.loads(npy.with_suffix(".json").read_text())
+        record["record"]["grid"]["spacing"] = [2.0, 2.0, 2.0]
+        body = json.dumps(record["record"], sort_keys=True)
+        record["checksum"] = hashlib.sha256(body.encode()).hexdigest()
+        npy.with_suffix(".json").write_text(json.dumps(record))
+    else:  # a well-formed entry of another shape, checksum rewritten to match
+        from sarcoma_survival.utils import write_record, write_verified
+
+        record = json.loads(npy.with_suffix(".json").read_text())["record"]
+        record["checksum"] = write_verified(npy, lambda tmp: np.save(tmp, np.zeros((2, 2, 2), np.float32)))
+        write_record(npy.with_suffix(".json"), record)
+    n4_calls.clear()
+    with caplog.at_level(logging.WARNING, logger="sarcoma_survival"):
+        again = np.asarray(VolumePreprocessor(size=10, cache_dir=cache).fit_transform(X))
+    assert len(n4_calls) == 1 and str(npy) in caplog.text
+    fresh = np.asarray(VolumePreprocessor(size=10, cache=False).fit_transform(X))
+    np.testing.assert_array_equal(again, fresh)
+    assert first.shape == (1, 1, 8, 8, 8)

@@ -333,3 +333,45 @@ def test_coxnet_inner_cv_warnings_come_back_from_workers_as_one_line(cohort, cap
     # the fits outside the inner CV (one path per L1 ratio, the refit) warn in this process
     assert sum(issubclass(w.category, ConvergenceWarning) for w in caught) <= 1 + 2 + 1
     assert "Warning" not in capfd.readouterr().err  # nothing printed by the worker processes
+
+
+def test_coxnet_penalties_a_fold_path_did_not_reach_are_never_chosen(cohort, monkeypatch):
+    # sksurv stops a path early when it runs out of iterations: that fold has fewer alphas.
+    # Those candidates get NaN (not a crash, not the first NaN chosen by argmax).
+    from sarcoma_survival.models import _radiomics
+
+    X, y, _ = cohort
+    original = _radiomics._fold_scores
+    calls = []
+
+    def truncated(*args):
+        scores, caught = original(*args)
+        calls.append(1)
+        if len(calls) == 1:  # the first fold of the first L1 ratio stops after 3 alphas
+            scores[3:] = np.nan
+        return scores, caught
+
+    monkeypatch.setattr(_radiomics, "_fold_scores", truncated)
+    model = RadiomicsCoxNet(FakeExtractor(), l1_ratio=0.5, n_alphas=8, cv=3, random_state=0).fit(X, y)
+    mean = model.cv_results_["mean_test_score"]
+    assert np.isnan(mean[3:]).all() and np.isfinite(mean[:3]).all()
+    assert model.alpha_ in model.cv_results_["alpha"][:3]
+    assert model.best_score_ == np.max(mean[:3])
+
+    class EarlyStop(CoxnetSurvivalAnalysis):
+        def fit(self, X, y):
+            super().fit(X, y)
+            self.coef_ = self.coef_[:, :2]
+            return self
+
+    class Identity(BaseEstimator):
+        def fit(self, X, radiomics=None):
+            return self
+
+        def transform(self, X, radiomics=None):
+            return np.asarray(radiomics)
+
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(len(y), 3)), index=X.index)
+    scores, _ = original(Identity(), frame, frame, y, np.arange(60), np.arange(60, len(y)),
+                         EarlyStop(alphas=[0.5, 0.2, 0.1, 0.05], normalize=False))
+    assert np.isfinite(scores[:2]).all() and np.isnan(scores[2:]).all()

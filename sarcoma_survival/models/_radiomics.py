@@ -134,7 +134,9 @@ def _fold_scores(features, X, radiomics, y, train, test, model):
     event_name, time_name = y.dtype.names
     event, time = y[test][event_name], y[test][time_name]
     risks = Z_test @ model.coef_  # (n_test, n_alphas); offsets do not change rankings
-    scores = np.array([concordance_index_censored(event, time, r)[0] for r in risks.T])
+    # A path that ran out of max_iter stops early: the alphas it did not reach get NaN
+    scores = np.full(len(model.alphas), np.nan)
+    scores[:risks.shape[1]] = [concordance_index_censored(event, time, r)[0] for r in risks.T]
     return scores, [(w.category, str(w.message)) for w in caught]
 
 
@@ -296,7 +298,13 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         # the refit walks the path down to the chosen alpha (coordinate descent warm starts)
         model = self._coxnet(self.l1_ratio_, alphas=best_path[best_path >= self.alpha_], fit_baseline_model=True)
         with _null_model_allowed():  # the inner CV may choose the null model (no radiomics signal)
-            return model.fit(Z, y), Z
+            model.fit(Z, y)
+        if len(model.alphas_) == 0 or model.alphas_[-1] != self.alpha_:
+            raise ValueError(
+                f"RadiomicsCoxNet: the refit on all training patients stopped at max_iter={self.max_iter} "
+                f"before the chosen penalty alpha={self.alpha_:.4g}; raise max_iter or tol"
+            )
+        return model, Z
 
     def _alpha_path(self, l1_ratio, Z, y):
         """The ``n_alphas`` penalties of one L1 ratio, computed on all training patients."""
@@ -328,7 +336,14 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
 
     def _select_best(self):
         """Highest mean C-index; ties go to the first L1 ratio, then the larger alpha."""
-        best = int(np.argmax(self.cv_results_["mean_test_score"]))
+        mean = self.cv_results_["mean_test_score"]
+        if np.isnan(mean).all():
+            raise ValueError(
+                f"RadiomicsCoxNet: no penalty was reached by every inner-CV path fit within "
+                f"max_iter={self.max_iter}; raise max_iter or tol"
+            )
+        # candidates a fold's path did not reach (NaN) are never chosen
+        best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
         self.l1_ratio_ = float(self.cv_results_["l1_ratio"][best])
         self.alpha_ = float(self.cv_results_["alpha"][best])
         self.best_score_ = float(self.cv_results_["mean_test_score"][best])

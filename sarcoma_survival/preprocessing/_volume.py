@@ -97,6 +97,12 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         Keep one ``.npy`` per patient on disk (else everything stays in memory). Each entry
         carries a checksum, verified once per process; a damaged entry is logged (logger
         ``sarcoma_survival``) and computed again.
+    cache_n4 : bool, default=True
+        With ``cache`` and ``n4``, also keep each channel's N4-corrected native image (its
+        ``n4/`` subfolder, float32: 4 bytes per voxel and channel, about twice a 16-bit
+        input file), so that N4 runs once per patient and channel for the radiomics
+        (:meth:`load_native`) and the volumes of every size, margin and normalisation.
+        The results are identical with and without it.
     cache_dir : str or Path, optional
         Cache root (default: :func:`~sarcoma_survival.utils.get_cache_dir`); volumes go in
         its ``volumes/`` subfolder.
@@ -158,6 +164,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         "roi_name": [str],
         "nonfinite": [StrOptions(set(NONFINITE_POLICIES))],
         "cache": ["boolean"],
+        "cache_n4": ["boolean"],
         "cache_dir": [str, os.PathLike, None],
         "n_jobs": [Integral, None],
         "verbose": ["verbose"],
@@ -165,8 +172,8 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
 
     def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", n4=True, n4_shrink=4,
                  n4_iterations=(50, 50, 50), normalize="foreground", fill_value=0.0, antialias=True,
-                 mask_label=None, roi_name="GTV_Mass", nonfinite="error", cache=True, cache_dir=None, n_jobs=None,
-                 verbose=0):
+                 mask_label=None, roi_name="GTV_Mass", nonfinite="error", cache=True, cache_n4=True, cache_dir=None,
+                 n_jobs=None, verbose=0):
         self.size = size
         self.spacing = spacing
         self.margin_mm = margin_mm
@@ -181,6 +188,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         self.roi_name = roi_name
         self.nonfinite = nonfinite
         self.cache = cache
+        self.cache_n4 = cache_n4
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -280,7 +288,8 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "channels_")
         patient = getattr(row, "name", None)
-        prepared = _prepare(self._paths(row, patient), self.channels_, self._settings(), patient)
+        prepared = _prepare(self._paths(row, patient), self.channels_, self._settings(), patient,
+                            self._n4_cache())
         t1, mask = prepared["t1"], prepared["mask"]
         channels = {}
         for channel in self.channels_:
@@ -343,6 +352,14 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
             "nonfinite": self.nonfinite,
         }
 
+    def _n4_cache(self):
+        """Folder of the corrected native images, or None when that cache is off."""
+        if not (self.cache and self.cache_n4 and self.n4):
+            return None
+        folder = get_cache_dir(self.cache_dir) / "n4"
+        clean_stale_temp_files_once(folder)
+        return folder
+
     @staticmethod
     def _check_frame(X):
         if not isinstance(X, pd.DataFrame):
@@ -371,7 +388,8 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
 
         from .._parallel import parallel_map
 
-        args = [(position, patient, paths, self.channels_, settings, target)
+        n4_cache = self._n4_cache() if todo else None
+        args = [(position, patient, paths, self.channels_, settings, target, n4_cache)
                 for position, patient, paths, target in todo]
         bar = tqdm(total=len(todo), disable=not self.verbose or not todo, desc="VolumePreprocessor",
                    unit="patient")

@@ -10,7 +10,7 @@ import logging
 import numpy as np
 import SimpleITK as sitk
 
-from ..utils import read_record, verify_file, write_record, write_verified
+from ..utils import file_digest, hash_params, read_record, verify_file, write_record, write_verified
 from ._geometry import (
     grid_to_dict,
     inside_box,
@@ -24,6 +24,9 @@ from ._intensity import foreground_mask, n4_correct, zscore_stats
 from ._io import ImageReadError, read_image, read_mask
 
 logger = logging.getLogger("sarcoma_survival")
+
+#: Bumped whenever N4 or the reading before it changes, so stale corrected images are never reused.
+N4_CACHE_VERSION = 1
 
 
 def _read_entry(target):
@@ -49,8 +52,68 @@ def _normalise(array, stats):
     return (array - np.float32(mean)) / np.float32(std)
 
 
-def _prepare(paths, channels, settings, patient):
-    """Read, check, N4-correct; tumour box and z-score statistics (shared by transform and load_native)."""
+def _n4_entry(path, settings, n4_cache):
+    """Cache file of the N4-corrected image of one input file (its contents and the N4 settings)."""
+    key = hash_params({
+        "version": N4_CACHE_VERSION,
+        "file": file_digest(path),
+        "nonfinite": settings["nonfinite"],
+        "shrink": settings["n4_shrink"],
+        "iterations": settings["n4_iterations"],
+    })
+    return n4_cache / key[:2] / f"{key}.npy"
+
+
+def _read_n4_entry(target, image):
+    """The cached corrected array when its record, checksum and grid match ``image``, else None."""
+    record = read_record(target.with_suffix(".json"))
+    if record is None:
+        return None
+    if record.get("grid") != grid_to_dict(image) or not verify_file(target, str(record.get("checksum"))):
+        logger.warning("cache entry %s does not match its record or image; recomputing it", target)
+        return None
+    try:
+        array = np.load(target, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        logger.warning("cache entry %s cannot be read (%s); recomputing it", target, exc)
+        return None
+    if array.dtype != np.float32 or array.shape != image.GetSize()[::-1]:
+        logger.warning("cache entry %s holds an array of the wrong shape or type; recomputing it", target)
+        return None
+    return array
+
+
+def _corrected(image, channel, paths, settings, foreground, where, n4_cache):
+    """N4 of one channel, through the cache of corrected native images when ``n4_cache`` is a folder.
+
+    The cache lets radiomics (native grid) and the volumes of any size share one N4 run per
+    patient and channel; an entry is the float32 array of exactly what :func:`n4_correct`
+    returned, on the grid of the image as read.
+    """
+    def run():
+        return n4_correct(image, shrink=settings["n4_shrink"], iterations=settings["n4_iterations"],
+                          mask=foreground, where=where)
+
+    if n4_cache is None:
+        return run()
+    target = _n4_entry(paths[channel], settings, n4_cache)
+    array = _read_n4_entry(target, image)
+    if array is not None:
+        corrected = sitk.GetImageFromArray(array)
+        corrected.CopyInformation(image)
+        return corrected
+    corrected = run()
+    array = sitk.GetArrayViewFromImage(corrected)
+    checksum = write_verified(target, lambda tmp: np.save(tmp, array))
+    write_record(target.with_suffix(".json"), {"grid": grid_to_dict(image), "checksum": checksum})
+    return corrected
+
+
+def _prepare(paths, channels, settings, patient, n4_cache=None):
+    """Read, check, N4-correct; tumour box and z-score statistics (shared by transform and load_native).
+
+    ``n4_cache``: folder of the cache of N4-corrected native images (None: no cache).
+    """
     t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"])
     mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
                      patient=patient, column="mask")
@@ -76,8 +139,7 @@ def _prepare(paths, channels, settings, patient):
             )
         foreground = foreground_mask(image) if settings["n4"] or region == "foreground" else None
         if settings["n4"]:
-            image = n4_correct(image, shrink=settings["n4_shrink"], iterations=settings["n4_iterations"],
-                               mask=foreground, where=where)
+            image = _corrected(image, channel, paths, settings, foreground, where, n4_cache)
         if channel == "t1":
             on_region = sitk.GetArrayFromImage(region_covering(image, box))
         else:
@@ -116,9 +178,9 @@ def _smooth_for(image, spacing_out, box):
     return image
 
 
-def _process_patient(position, patient, paths, channels, settings, target):
+def _process_patient(position, patient, paths, channels, settings, target, n4_cache=None):
     """Whole pipeline for one patient; writes the cache files when ``target`` is given."""
-    prepared = _prepare(paths, channels, settings, patient)
+    prepared = _prepare(paths, channels, settings, patient, n4_cache)
     box = prepared["box"]
     reference = output_grid(box, settings["size"][::-1], settings["spacing"])
     spacing_out = reference.GetSpacing()[0]

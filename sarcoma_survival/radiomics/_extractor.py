@@ -23,7 +23,7 @@ from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, 
 _CACHE_VERSION = 2
 
 #: Preprocessor parameters that do not change its images, left out of the cache key.
-_NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_dir"})
+_NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_n4", "cache_dir"})
 
 
 def _check_frame(X, what):
@@ -199,7 +199,8 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         if isinstance(self.preprocessor, str):  # "default"
             from ..preprocessing import VolumePreprocessor
 
-            self.preprocessor_ = VolumePreprocessor(cache_dir=self.cache_dir, nonfinite=self.nonfinite).fit(X)
+            self.preprocessor_ = VolumePreprocessor(cache=self.cache, cache_dir=self.cache_dir,
+                                                    nonfinite=self.nonfinite).fit(X)
         elif self.preprocessor is None:
             self.preprocessor_ = None
         else:
