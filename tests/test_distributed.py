@@ -170,7 +170,11 @@ def test_a_worker_killed_during_a_search_is_restarted_and_the_search_completes(c
     y = Surv.from_arrays(rng.random(60) < 0.7, time_ + 1)
     grid = {"alpha": [0.01, 0.1, 1.0, 10.0]}
     serial = _search(SlowCox(delay=0.0), grid).fit(X, y)
+    # both workers must hold the broadcast data before one is killed: on a loaded machine
+    # the cluster could still be registering its second worker (one CI run lost the data so)
+    client.wait_for_workers(2, timeout=120)
     pids = client.run(os.getpid)
+    assert len(pids) == 2
     result = {}
 
     def search():

@@ -375,3 +375,28 @@ def test_coxnet_penalties_a_fold_path_did_not_reach_are_never_chosen(cohort, mon
     scores, _ = original(Identity(), frame, frame, y, np.arange(60), np.arange(60, len(y)),
                          EarlyStop(alphas=[0.5, 0.2, 0.1, 0.05], normalize=False))
     assert np.isfinite(scores[:2]).all() and np.isnan(scores[2:]).all()
+
+
+@pytest.mark.parametrize("l1_ratio", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("alpha_min_ratio", ["auto", 0.01])
+def test_coxnet_penalty_path_equals_a_converged_sksurv_path(cohort, l1_ratio, alpha_min_ratio):
+    # The penalties come from a one-iteration fit (no path walk): they must be exactly those
+    # of a converged scikit-survival path on the same design, and so must the extension
+    # used when that short fit stops early.
+    X, y, _ = cohort
+    model = RadiomicsCoxNet(FakeExtractor(), n_alphas=30, alpha_min_ratio=alpha_min_ratio)
+    model.features_ = model._make_features()
+    Z = model.features_.fit(X).transform(X)
+    full = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, n_alphas=30, alpha_min_ratio=alpha_min_ratio,
+                                  normalize=False, max_iter=100000, tol=1e-7)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="all coefficients are zero")
+        full.fit(Z, y)
+    ours = model._alpha_path(l1_ratio, Z, y)
+    np.testing.assert_array_equal(ours[:len(full.alphas_)], full.alphas_)
+    assert len(ours) == 30
+    factor = float(full.alpha_min_ratio_) ** (1 / 29)
+    extended = [ours[0]]
+    for _ in range(29):
+        extended.append(extended[-1] * factor)
+    np.testing.assert_array_equal(ours, extended)
