@@ -211,7 +211,9 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         Mean inner-CV C-index of the chosen penalty.
     cv_results_ : dict of ndarray
         One entry per candidate: ``l1_ratio``, ``alpha``, ``mean_test_score``,
-        ``std_test_score`` and ``split<k>_test_score``.
+        ``std_test_score`` and ``split<k>_test_score``. scikit-survival ends a path early
+        once the deviance explained stops changing; a penalty a fold's path did not reach
+        has NaN scores and is never chosen.
     coef_ : ndarray of shape (n_features_out,)
         Coefficients of the refitted model (standardized features).
     model_ : sksurv.linear_model.CoxnetSurvivalAnalysis
