@@ -204,3 +204,10 @@ def test_compare_models_takes_a_neural_model_on_a_survival_and_a_competing_outco
     assert list(table.index) == ["MLP", "MLP (DM, competing death)"]
     assert 0 <= table.loc["MLP", ("OS", "test_c_index")] <= 1
     assert 0 <= table.loc["MLP (DM, competing death)", ("DM", "test_c_index")] <= 1
+
+
+def test_a_cause_other_than_1_with_a_survival_y_is_refused():
+    X, y = _competing_data(40, seed=6)
+    survival = Surv.from_arrays(y["event"] > 0, y["time"])
+    with pytest.raises(ValueError, match="cause=2 but y is a survival outcome"):
+        ClinicalMLPSurvival(preprocessor=None, cause=2, max_epochs=1).fit(X.astype(np.float32), survival)

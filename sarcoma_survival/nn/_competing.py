@@ -7,9 +7,11 @@ partial likelihoods (the events of cause k are events, everything else is censor
 that cause) and predicts the incidence of ``cause`` from the per-cause Breslow baselines
 combined by Aalen-Johansen, exactly as
 :class:`~sarcoma_survival.competing_risks.CauseSpecificCoxPH` does. With a survival
-``y`` nothing changes.
+``y`` nothing changes, and ``cause`` must be 1 (another cause would be silently unused).
 """
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 import torch
@@ -124,6 +126,11 @@ class CompetingRisksNetMixin:
         self
         """
         if not is_competing_y(y):
+            if isinstance(self.cause, numbers.Integral) and not isinstance(self.cause, bool) and self.cause != 1:
+                raise ValueError(
+                    f"cause={self.cause} but y is a survival outcome (one event type, cause 1): give a "
+                    "competing-risks y (sarcoma_survival.competing_risks.competing_y) or leave cause=1"
+                )
             for name in _COMPETING_ATTRIBUTES:
                 self.__dict__.pop(name, None)
             return super().fit(X, y, validation_data=validation_data, **fit_params)
