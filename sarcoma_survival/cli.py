@@ -86,6 +86,27 @@ def _parse_params(pairs):
     return params
 
 
+def _with_nonfinite(name, model, policy):
+    """Give every image reader of registry model ``name`` the ``--nonfinite`` policy.
+
+    Defaults built inside ``fit`` (an image model's ``preprocessor="auto"``, a radiomics
+    model's ``extractor=None``) are made explicit first, with the same settings, so that the
+    policy reaches them.
+    """
+    from ._registry import MODELS
+    from .preprocessing import VolumePreprocessor
+    from .radiomics import RadiomicsExtractor
+
+    params = model.get_params(deep=False)
+    explicit = {}
+    if "extractor" in params and params["extractor"] is None:
+        explicit["extractor"] = RadiomicsExtractor()
+    if MODELS[name].images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
+        explicit["preprocessor"] = VolumePreprocessor()
+    model.set_params(**explicit)
+    return model.set_params(**{k: policy for k in model.get_params(deep=True) if k.split("__")[-1] == "nonfinite"})
+
+
 def _target(bunch, outcome):
     y = bunch.get(f"y_{outcome}")
     if y is None:
@@ -116,7 +137,8 @@ def _cmd_preprocess(args):
     from .preprocessing import VolumePreprocessor
 
     cohort = load_cohort(args.manifest)
-    pre = VolumePreprocessor(size=args.image_size, n_jobs=args.n_jobs, verbose=not args.quiet)
+    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, n_jobs=args.n_jobs,
+                             verbose=not args.quiet)
     start = time.perf_counter()
     volumes = pre.fit(cohort.X).transform(cohort.X)
     print(
@@ -133,7 +155,7 @@ def _cmd_fit(args):
     from .datasets import load_cohort
 
     output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
-    model = make_model(args.model, **_parse_params(args.param))
+    model = _with_nonfinite(args.model, make_model(args.model, **_parse_params(args.param)), args.nonfinite)
     if args.n_jobs is not None:
         model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
     cohort = load_cohort(args.manifest)
@@ -255,7 +277,8 @@ def _cmd_compare(args):
         check_output_file(args.output, inputs=[args.manifest])
     cohort = load_cohort(args.manifest)
     names = args.models.split(",") if args.models else model_names()
-    models = {name: _seeded(make_model(name), args.random_state) for name in names}
+    models = {name: _with_nonfinite(name, _seeded(make_model(name), args.random_state), args.nonfinite)
+              for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
                            n_jobs=args.n_jobs)
@@ -329,6 +352,11 @@ def build_parser():
         p.set_defaults(func=func)
         return p
 
+    def with_nonfinite(p):
+        p.add_argument("--nonfinite", choices=["error", "fill"], default="error", metavar="POLICY",
+                       help="NaN or infinite voxels in a T1/T2 file (NRRD, MHA): 'error' names the patient "
+                            "and file (default); 'fill' replaces them by 0 with a warning giving their number")
+
     def with_parallel(p):
         p.add_argument("--n-jobs", type=int, default=None,
                        help="parallel jobs (joblib; default 1, or the Dask cluster's with --scheduler; -1: all cores)")
@@ -338,6 +366,7 @@ def build_parser():
     p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
     p.add_argument("--image-size", type=_positive_int, default=48)
     with_parallel(p)
+    with_nonfinite(p)
     p.add_argument("--quiet", action="store_true")
 
     def with_model_file(p):
@@ -352,6 +381,7 @@ def build_parser():
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter")
     p.add_argument("--output", help="model file (default: <model>-<outcome>.ssm)")
     with_parallel(p)
+    with_nonfinite(p)
 
     p = with_manifest("predict", "risks (and survival probabilities) to CSV", _cmd_predict)
     with_model_file(p)
@@ -379,6 +409,7 @@ def build_parser():
                    help="seed of the folds, the bootstrap and every model (0)")
     p.add_argument("--output", help="CSV path for the table")
     with_parallel(p)
+    with_nonfinite(p)
 
     p = sub.add_parser("serve", help="local web page and JSON API for one patient at a time")
     p.add_argument("--model-file", required=True, help="fitted OS model")

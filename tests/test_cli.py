@@ -526,3 +526,42 @@ def test_demo_warning_line_is_one_line_in_its_own_words():
     assert line == ("1 x ConvergenceWarning, 2 x RuntimeWarning; "
                     "the first says: Optimization terminated early, increase max_iter")
     assert warning_line(caught[:1]).startswith("the solver reached its iteration limit in 1 fit (ConvergenceWarning)")
+
+
+def test_nonfinite_option_reaches_every_image_reader(tiny_cohort, tmp_path, capsys):
+    import SimpleITK as sitk
+
+    from sarcoma_survival._registry import make_model
+    from sarcoma_survival.cli import _with_nonfinite
+
+    # every registry model: each nested reader gets the policy, image models a VolumePreprocessor
+    for name, spec in MODELS.items():
+        model = _with_nonfinite(name, make_model(name), "fill")
+        keys = [k for k in model.get_params(deep=True) if k.split("__")[-1] == "nonfinite"]
+        assert all(model.get_params(deep=True)[k] == "fill" for k in keys)
+        assert bool(keys) == (spec.images or "extractor" in model.get_params(deep=False)), name
+    # a T1 with NaN voxels: an error naming the option without it, a warning with it
+    table = pd.read_csv(tiny_cohort.manifest)
+    folder = Path(tiny_cohort.manifest).parent
+    for column in ("t1", "t2", "mask"):
+        table[column] = [str(folder / p) for p in table[column]]
+    image = sitk.ReadImage(table.loc[2, "t1"], sitk.sitkFloat32)
+    array = sitk.GetArrayFromImage(image)
+    array[0, 0, :3] = np.nan
+    broken = sitk.GetImageFromArray(array)
+    broken.CopyInformation(image)
+    sitk.WriteImage(broken, str(tmp_path / "t1_nan.nrrd"))
+    table.loc[2, "t1"] = str(tmp_path / "t1_nan.nrrd")
+    manifest = tmp_path / "manifest.csv"
+    table.to_csv(manifest, index=False)
+    args = ["preprocess", str(manifest), "--image-size", "8", "--quiet"]
+    assert main(args) == 2
+    line = _error_line(capsys, "preprocess")
+    assert str(table.loc[2, "patient_id"]) in line and "t1_nan.nrrd" in line and "--nonfinite fill" in line
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")  # as outside the test suite, where warnings are not errors
+        assert main([*args, "--nonfinite", "fill"]) == 0
+    err = capsys.readouterr().err  # the CLI reports a warning as one line of its own
+    assert "sarcoma-survival preprocess: warning:" in err and "3 non-finite voxel(s)" in err

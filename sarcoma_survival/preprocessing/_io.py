@@ -136,7 +136,7 @@ def _check_finite(image, where, nonfinite):
     if nonfinite == "error":
         raise ImageReadError(
             f"{where}: {count} voxel(s) ({share}) are NaN or infinite; repair the file, or pass "
-            "nonfinite='fill' to replace them by 0"
+            "nonfinite='fill' (command line: --nonfinite fill) to replace them by 0"
         )
     warnings.warn(f"{where}: {count} non-finite voxel(s) ({share}) replaced by 0 (nonfinite='fill')",
                   UserWarning, stacklevel=3)
