@@ -104,7 +104,22 @@ def _with_nonfinite(name, model, policy):
     if MODELS[name].images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
         explicit["preprocessor"] = VolumePreprocessor()
     model.set_params(**explicit)
-    return model.set_params(**{k: policy for k in model.get_params(deep=True) if k.split("__")[-1] == "nonfinite"})
+    _set_nonfinite(model, policy)
+    return model
+
+
+def _set_nonfinite(estimator, policy):
+    """Set ``nonfinite`` on ``estimator`` and every estimator it holds, on the objects themselves.
+
+    (A skorch net would take ``set_params(preprocessor__nonfinite=...)`` as an argument of
+    its own and refuse it at ``fit``.)
+    """
+    params = estimator.get_params(deep=False)
+    if "nonfinite" in params:
+        estimator.set_params(nonfinite=policy)
+    for value in params.values():
+        if hasattr(value, "get_params") and not isinstance(value, type):
+            _set_nonfinite(value, policy)
 
 
 def _target(bunch, outcome):

@@ -535,11 +535,20 @@ def test_nonfinite_option_reaches_every_image_reader(tiny_cohort, tmp_path, caps
     from sarcoma_survival.cli import _with_nonfinite
 
     # every registry model: each nested reader gets the policy, image models a VolumePreprocessor
+    def readers(estimator):
+        params = estimator.get_params(deep=False)
+        found = [estimator] if "nonfinite" in params else []
+        for value in params.values():
+            if hasattr(value, "get_params") and not isinstance(value, type):
+                found += readers(value)
+        return found
+
     for name, spec in MODELS.items():
         model = _with_nonfinite(name, make_model(name), "fill")
-        keys = [k for k in model.get_params(deep=True) if k.split("__")[-1] == "nonfinite"]
-        assert all(model.get_params(deep=True)[k] == "fill" for k in keys)
-        assert bool(keys) == (spec.images or "extractor" in model.get_params(deep=False)), name
+        found = readers(model)
+        assert all(reader.nonfinite == "fill" for reader in found), name
+        assert bool(found) == (spec.images or "extractor" in model.get_params(deep=False)), name
+        assert "__nonfinite" not in str(model.get_params(deep=False))  # set on the objects themselves
     # a T1 with NaN voxels: an error naming the option without it, a warning with it
     table = pd.read_csv(tiny_cohort.manifest)
     folder = Path(tiny_cohort.manifest).parent
@@ -565,3 +574,12 @@ def test_nonfinite_option_reaches_every_image_reader(tiny_cohort, tmp_path, caps
         assert main([*args, "--nonfinite", "fill"]) == 0
     err = capsys.readouterr().err  # the CLI reports a warning as one line of its own
     assert "sarcoma-survival preprocess: warning:" in err and "3 non-finite voxel(s)" in err
+    # a skorch network takes the policy too (set on its preprocessor object, not as a prefix
+    # parameter that skorch would refuse at fit), and the saved model keeps it
+    model_file = tmp_path / "densenet.ssm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        assert main(["fit", str(manifest), "--model", "densenet", "--nonfinite", "fill", "--output",
+                     str(model_file), "--param", "max_epochs=1", "--param", "module__block_config=[2,2]",
+                     "--param", "module__init_features=8", "--param", "module__growth_rate=8"]) == 0
+    assert load_model(model_file).get_params(deep=False)["preprocessor"].nonfinite == "fill"
