@@ -16,6 +16,7 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient
 
 from sarcoma_survival import (
+    ClinicalMLPSurvival,
     ClinicalRSF,
     DenseNetSurvival,
     SarculatorCoxPH,
@@ -429,3 +430,14 @@ def test_a_zipped_dicom_series_with_an_rtstruct_mask(validation_dir, models, coh
     X["mask"] = str(raw / "MR_T1" / "mask" / "1-1.dcm")
     expected = models["os"].predict_survival_function(X)[0]([365, 730, 1825])
     np.testing.assert_allclose(answer.json()["survival"], expected, atol=1e-9)
+
+
+def test_a_model_fitted_on_a_competing_outcome_is_refused_at_start(cohort):
+    # It would have passed the attribute checks and failed at the first request (no
+    # baseline_model_); the page cannot show its incidence, so it is refused up front.
+    from sarcoma_survival.competing_risks import SarculatorFineGray
+
+    mlp = ClinicalMLPSurvival(max_epochs=1, random_state=0).fit(cohort.X, cohort.y_dm_competing)
+    for model in (mlp, SarculatorFineGray(min_frequency=2).fit(cohort.X, cohort.y_dm_competing)):
+        with pytest.raises(ValueError, match=r"the dm model .* fitted on a competing-risks outcome"):
+            create_app(SarculatorCoxPH().fit(cohort.X, cohort.y_os), dm_model=model)

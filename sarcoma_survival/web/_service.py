@@ -21,6 +21,7 @@ from .._schema import (
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
 )
+from ..competing_risks import needs_competing_y
 from ..datasets import CohortError, parse_clinical_fields
 from ..nn import SurvivalNeuralNet
 from ..preprocessing import ClinicalEncoder
@@ -143,6 +144,13 @@ class PredictionService:
             model = models[role]
             if model is None:
                 continue
+            final = model.steps[-1][1] if hasattr(model, "steps") else model
+            if getattr(final, "n_causes_", None) is not None or needs_competing_y(model):
+                raise ValueError(
+                    f"the {role} model ({type(model).__name__}) was fitted on a competing-risks outcome: "
+                    "this page shows survival curves, which such a model does not have (death of "
+                    "another cause is not censoring); serve a model fitted on a survival outcome"
+                )
             for attribute in ("predict_survival_function", "training_risks_"):
                 if not hasattr(model, attribute):
                     raise ValueError(
