@@ -400,3 +400,28 @@ def test_coxnet_penalty_path_equals_a_converged_sksurv_path(cohort, l1_ratio, al
     for _ in range(29):
         extended.append(extended[-1] * factor)
     np.testing.assert_array_equal(ours, extended)
+
+
+def test_coxnet_refit_reaches_the_chosen_penalty_when_sksurv_ends_its_path_early(cohort, monkeypatch):
+    # sksurv may end the refit's path before the chosen alpha (flat deviance); the refit then
+    # restarts a few penalties above it, and gives the same model as the full path.
+    from sarcoma_survival.models import _radiomics
+
+    X, y, _ = cohort
+    reference = RadiomicsCoxNet(FakeExtractor(), l1_ratio=0.5, n_alphas=30, cv=3, random_state=0).fit(X, y)
+    assert np.flatnonzero(reference.cv_results_["alpha"] == reference.alpha_)[0] >= _radiomics._SHORT_PATH
+
+    class EndsEarly(CoxnetSurvivalAnalysis):
+        def fit(self, X, y):
+            super().fit(X, y)
+            if self.fit_baseline_model and self.alphas is not None and len(self.alphas) > _radiomics._SHORT_PATH:
+                self.alphas_, self.coef_ = self.alphas_[:2], self.coef_[:, :2]  # the rule fired
+            return self
+
+    original = RadiomicsCoxNet._coxnet
+    monkeypatch.setattr(RadiomicsCoxNet, "_coxnet", lambda self, ratio, **kw: EndsEarly(
+        **{**original(self, ratio, **kw).get_params()}))
+    model = RadiomicsCoxNet(FakeExtractor(), l1_ratio=0.5, n_alphas=30, cv=3, random_state=0).fit(X, y)
+    assert model.alpha_ == reference.alpha_ and model.model_.alphas_[-1] == model.alpha_
+    # the same penalized problem solved to the same tolerance from other warm starts
+    np.testing.assert_allclose(model.predict(X), reference.predict(X), rtol=0, atol=1e-4)

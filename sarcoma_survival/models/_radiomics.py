@@ -120,6 +120,10 @@ def _null_model_allowed():
         yield
 
 
+#: Penalties of the fallback refit: fewer than sksurv needs before it may end a path early.
+_SHORT_PATH = 5
+
+
 def _fold_scores(features, X, radiomics, y, train, test, model):
     """Harrell's C on one validation fold for every alpha of a fixed path."""
     X_train, X_test = X.iloc[train], X.iloc[test]
@@ -134,7 +138,7 @@ def _fold_scores(features, X, radiomics, y, train, test, model):
     event_name, time_name = y.dtype.names
     event, time = y[test][event_name], y[test][time_name]
     risks = Z_test @ model.coef_  # (n_test, n_alphas); offsets do not change rankings
-    # A path that ran out of max_iter stops early: the alphas it did not reach get NaN
+    # sksurv ends a path early once the deviance explained stops changing: unreached alphas get NaN
     scores = np.full(len(model.alphas), np.nan)
     scores[:risks.shape[1]] = [concordance_index_censored(event, time, r)[0] for r in risks.T]
     return scores, [(w.category, str(w.message)) for w in caught]
@@ -297,16 +301,25 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         self.cv_results_ = _cv_results(ratios, paths, scores)
         self._select_best()
         best_path = paths[int(np.flatnonzero(ratios == self.l1_ratio_)[0])]
-        # the refit walks the path down to the chosen alpha (coordinate descent warm starts)
-        model = self._coxnet(self.l1_ratio_, alphas=best_path[best_path >= self.alpha_], fit_baseline_model=True)
-        with _null_model_allowed():  # the inner CV may choose the null model (no radiomics signal)
-            model.fit(Z, y)
-        if len(model.alphas_) == 0 or model.alphas_[-1] != self.alpha_:
-            raise ValueError(
-                f"RadiomicsCoxNet: the refit on all training patients stopped at max_iter={self.max_iter} "
-                f"before the chosen penalty alpha={self.alpha_:.4g}; raise max_iter or tol"
-            )
-        return model, Z
+        return self._refit(best_path[best_path >= self.alpha_], Z, y), Z
+
+    def _refit(self, alphas, Z, y):
+        """Fit all training patients down the path to ``alpha_`` (coordinate-descent warm starts).
+
+        sksurv ends a path early once the deviance explained changes by less than 0.1 % over
+        5 penalties; should that happen before ``alpha_``, the refit starts 5 penalties above
+        it instead, where that rule cannot apply yet (same penalized problem, same tolerance).
+        """
+        for path in (alphas, alphas[-_SHORT_PATH:]):
+            model = self._coxnet(self.l1_ratio_, alphas=path, fit_baseline_model=True)
+            with _null_model_allowed():  # the inner CV may choose the null model (no radiomics signal)
+                model.fit(Z, y)
+            if len(model.alphas_) and model.alphas_[-1] == self.alpha_:
+                return model
+        raise ValueError(
+            f"RadiomicsCoxNet: the refit on all training patients did not reach the chosen penalty "
+            f"alpha={self.alpha_:.4g}"
+        )
 
     def _alpha_path(self, l1_ratio, Z, y):
         """The ``n_alphas`` penalties of one L1 ratio, computed on all training patients.
@@ -357,10 +370,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         """Highest mean C-index; ties go to the first L1 ratio, then the larger alpha."""
         mean = self.cv_results_["mean_test_score"]
         if np.isnan(mean).all():
-            raise ValueError(
-                f"RadiomicsCoxNet: no penalty was reached by every inner-CV path fit within "
-                f"max_iter={self.max_iter}; raise max_iter or tol"
-            )
+            raise ValueError("RadiomicsCoxNet: no penalty was reached by every inner-CV path fit")
         # candidates a fold's path did not reach (NaN) are never chosen
         best = int(np.argmax(np.where(np.isnan(mean), -np.inf, mean)))
         self.l1_ratio_ = float(self.cv_results_["l1_ratio"][best])
