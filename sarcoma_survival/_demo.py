@@ -168,8 +168,8 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
     ...               n_jobs=2).get_params()["n_jobs"]
     2
     """
+    from ._registry import explicit_readers
     from .preprocessing import VolumePreprocessor
-    from .radiomics import RadiomicsExtractor
 
     params = estimator.get_params(deep=False)
     new = {}
@@ -185,10 +185,8 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
         new.update(DEMO_NETS[net])
     if images and "blend_warmup" in params:
         new["blend_warmup"], new["blend_period"] = demo_blending_schedule(max_epochs)
-    if images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
-        new["preprocessor"] = VolumePreprocessor(size=image_size, n_jobs=n_jobs)
-    if "extractor" in params and params["extractor"] is None:
-        new["extractor"] = RadiomicsExtractor(n_jobs=n_jobs)
+    new.update(explicit_readers(estimator, images=images, volume_params={"size": image_size, "n_jobs": n_jobs},
+                                extractor_params={"n_jobs": n_jobs}))
     return estimator.set_params(**new)
 
 

@@ -93,17 +93,9 @@ def _with_nonfinite(name, model, policy):
     model's ``extractor=None``) are made explicit first, with the same settings, so that the
     policy reaches them.
     """
-    from ._registry import MODELS
-    from .preprocessing import VolumePreprocessor
-    from .radiomics import RadiomicsExtractor
+    from ._registry import MODELS, explicit_readers
 
-    params = model.get_params(deep=False)
-    explicit = {}
-    if "extractor" in params and params["extractor"] is None:
-        explicit["extractor"] = RadiomicsExtractor()
-    if MODELS[name].images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
-        explicit["preprocessor"] = VolumePreprocessor()
-    model.set_params(**explicit)
+    model.set_params(**explicit_readers(model, images=MODELS[name].images))
     _set_nonfinite(model, policy)
     return model
 
