@@ -247,7 +247,7 @@ def test_n4_cache_can_be_turned_off_and_follows_the_n4_settings(tmp_path, n4_cal
     assert len(n4_calls) == 3 and len(list((cache / "n4").rglob("*.npy"))) == 2
 
 
-@pytest.mark.parametrize("damage", ["npy_truncated", "npy_values", "json_grid", "npy_shape"])
+@pytest.mark.parametrize("damage", ["npy_truncated", "npy_values", "json_grid", "npy_shape", "json_list"])
 def test_bad_n4_entry_is_logged_and_recomputed(tmp_path, n4_calls, caplog, damage):
     X = _patient(tmp_path)
     cache = tmp_path / "cache"
@@ -263,6 +263,10 @@ def test_bad_n4_entry_is_logged_and_recomputed(tmp_path, n4_calls, caplog, damag
         body = json.dumps(record["record"], sort_keys=True)
         record["checksum"] = hashlib.sha256(body.encode()).hexdigest()
         npy.with_suffix(".json").write_text(json.dumps(record))
+    elif damage == "json_list":  # a record with a valid checksum that is not a mapping
+        from sarcoma_survival.utils import write_record
+
+        write_record(npy.with_suffix(".json"), ["grid", "checksum"])
     else:  # a well-formed entry of another shape, checksum rewritten to match
         from sarcoma_survival.utils import write_record, write_verified
 

@@ -69,7 +69,8 @@ def _read_n4_entry(target, image):
     record = read_record(target.with_suffix(".json"))
     if record is None:
         return None
-    if record.get("grid") != grid_to_dict(image) or not verify_file(target, str(record.get("checksum"))):
+    matches = isinstance(record, dict) and record.get("grid") == grid_to_dict(image)
+    if not matches or not verify_file(target, str(record.get("checksum"))):
         logger.warning("cache entry %s does not match its record or image; recomputing it", target)
         return None
     try:
