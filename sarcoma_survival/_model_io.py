@@ -261,6 +261,13 @@ def save_model(model, path):
     # skorch sets some fitted-looking attributes in __init__: a neural model is fitted
     # once it has its training risks (set by a fit on a survival or a competing y)
     check_is_fitted(model, "training_risks_" if _is_net_class(type(model)) else None)
+    members = [m for m in getattr(model, "estimators_", ()) if _is_net_class(type(m))]
+    if members:
+        raise TypeError(
+            f"{name} of neural members ({type(members[0]).__name__}) cannot be stored in a safe "
+            "model file yet (only its forest and Cox members can); use joblib for a model file "
+            "that stays at your site"
+        )
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of model file {str(path)!r} does not exist")
