@@ -90,3 +90,15 @@ def test_neural_members_are_refused_by_the_safe_model_file_with_a_reason(clinica
     with pytest.raises(TypeError, match="neural members .*ClinicalMLPSurvival.* use joblib"):
         save_model(ensemble, tmp_path / "ensemble.ssm")
     assert not (tmp_path / "ensemble.ssm").exists()
+
+
+def test_an_ensemble_is_a_row_of_compare_models(tmp_path):
+    from sarcoma_survival.compare import compare_models
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    cohort = make_synthetic_cohort(120, image_size=12, random_state=1, data_dir=tmp_path)
+    models = {"RSF": ClinicalRSF(n_estimators=5, random_state=0),
+              "RSF x2 seeds": SeedEnsemble(ClinicalRSF(n_estimators=5), random_states=(0, 1))}
+    table = compare_models(cohort.X, cohort.y_os, models, test_size=0.4, n_bootstraps=20, random_state=0)
+    assert list(table.index) == ["RSF", "RSF x2 seeds"]
+    assert table[["test_c_index", "test_c_index_sd"]].notna().all(axis=None)
