@@ -15,6 +15,7 @@ reads them only with ``allow_pickle=True``, and warns.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import warnings
@@ -38,6 +39,10 @@ _NET_REBUILT = frozenset({
     "init_context_", "prefixes_", "cuda_dependent_attributes_", "device_",
     "validation_dataset_", "blend_dataset_",
 })
+# Parameters that name a folder of the fitting machine. They are not stored in a model file
+# (and are ignored in a file written before they were dropped): the reading site's own
+# settings apply (``SARCOMA_SURVIVAL_CACHE`` or its default cache folder).
+_SITE_PATH_PARAMS = ("cache_dir",)
 # Trusted third-party types, measured on every exported estimator (skops itself trusts
 # scikit-learn's estimators and numpy's basic types). Loading builds instances of these
 # through their ordinary state restoration; no function named by the file is called.
@@ -180,6 +185,29 @@ def _decode_frame(value):
     return frame
 
 
+def _is_stored_attribute(key, params):
+    """Whether a skorch estimator's attribute ``key`` goes into the model file."""
+    # private attributes are skorch's own bookkeeping, except those it lists as params
+    return not ((key.startswith("_") and key not in params) or key in _NET_REBUILT)
+
+
+def _torch_module_names(net):
+    """Names of the fitted torch modules of a skorch estimator that a model file stores."""
+    import torch
+
+    params = net.get_params(deep=False)
+    return sorted(key for key, value in vars(net).items()
+                  if isinstance(value, torch.nn.Module) and _is_stored_attribute(key, params))
+
+
+def _nonfinite_tensors(tensors):
+    """Names of the floating-point tensors of a state dict that hold a NaN or an infinity."""
+    import torch
+
+    return sorted(name for name, tensor in tensors.items()
+                  if torch.is_floating_point(tensor) and not bool(torch.isfinite(tensor).all()))
+
+
 def _net_state(model):
     """Split a fitted skorch estimator into (skops-safe dict, torch state dicts, histories)."""
     import torch
@@ -190,8 +218,7 @@ def _net_state(model):
     for key, value in vars(model).items():
         if isinstance(value, History):
             histories[key] = list(value)
-        # private attributes are skorch's own bookkeeping, except those it lists as params
-        elif (key.startswith("_") and key not in params) or key in _NET_REBUILT:
+        elif not _is_stored_attribute(key, params):
             continue
         elif isinstance(value, torch.nn.Module):
             modules[key] = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
@@ -200,6 +227,37 @@ def _net_state(model):
         else:
             state[key] = _without_generators(value)
     return state, modules, histories
+
+
+def _site_path_parts(model):
+    """(part, parameter) pairs of ``model`` that hold a folder of this machine (``cache_dir``)."""
+    from .utils import walk_estimators
+
+    return [(part, name) for part in walk_estimators(model, params=True)
+            for name in _SITE_PATH_PARAMS if vars(part).get(name) is not None]
+
+
+@contextlib.contextmanager
+def _site_paths_dropped(model):
+    """``model`` with its site paths (:data:`_SITE_PATH_PARAMS`) set to None inside the block.
+
+    The values are put back afterwards, so saving leaves the caller's model as it was.
+    """
+    kept = [(part, name, getattr(part, name)) for part, name in _site_path_parts(model)]
+    for part, name, _ in kept:
+        setattr(part, name, None)
+    try:
+        yield model
+    finally:
+        for part, name, value in kept:
+            setattr(part, name, value)
+
+
+def _drop_site_paths(model):
+    """A loaded model reads and writes its caches where the reading site says, not the file."""
+    for part, name in _site_path_parts(model):
+        setattr(part, name, None)
+    return model
 
 
 def save_model(model, path):
@@ -265,17 +323,27 @@ def save_model(model, path):
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of model file {str(path)!r} does not exist")
 
-    if _is_net_class(type(model)):
-        state, modules, histories = _net_state(model)
-    else:
-        state, modules, histories = model, {}, {}
-    try:
-        payload = sio.dumps(state)
-    except Exception as exc:
-        raise TypeError(
-            f"{name} holds an object that the safe model format cannot store ({exc}); use joblib "
-            "for a model file that stays at your site"
-        ) from exc
+    with _site_paths_dropped(model):
+        if _is_net_class(type(model)):
+            state, modules, histories = _net_state(model)
+        else:
+            state, modules, histories = model, {}, {}
+        try:
+            payload = sio.dumps(state)
+        except Exception as exc:
+            raise TypeError(
+                f"{name} holds an object that the safe model format cannot store ({exc}); use joblib "
+                "for a model file that stays at your site"
+            ) from exc
+        params = _jsonable(model.get_params(deep=False))
+    for key, tensors in modules.items():
+        bad = _nonfinite_tensors(tensors)
+        if bad:
+            raise ValueError(
+                f"{name}: the weights of {key} hold NaN or infinite values ({', '.join(bad[:5])}); a "
+                "model with such weights predicts NaN, so it is not saved: refit it (lower the "
+                "learning rate) and save again"
+            )
     untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(_trusted_types()))
     if untrusted:
         raise TypeError(
@@ -287,7 +355,7 @@ def save_model(model, path):
         "format_version": FORMAT_VERSION,
         "package_version": importlib.import_module("sarcoma_survival").__version__,
         "class": name,
-        "params": _jsonable(model.get_params(deep=False)),
+        "params": params,
         "torch_modules": sorted(modules),
     }
     from safetensors.torch import save
@@ -363,7 +431,7 @@ def _read_safe(path, archive):
         if not isinstance(obj, dict):
             raise ModelFileError(f"model file {str(path)!r} is damaged: its estimator part is not a dict")
         try:
-            return _rebuild_net(path, cls, obj, manifest, archive)
+            return _drop_site_paths(_rebuild_net(path, cls, obj, manifest, archive))
         except ModelFileError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the stored parameters break
@@ -374,7 +442,7 @@ def _read_safe(path, archive):
         raise ModelFileError(
             f"model file {str(path)!r} says {cls.__name__} but holds {_type_name(type(obj))}"
         )
-    return obj
+    return _drop_site_paths(obj)
 
 
 def _rebuild_net(path, cls, state, manifest, archive):
@@ -398,14 +466,34 @@ def _rebuild_net(path, cls, state, manifest, archive):
     if pretrained is not None:
         net.pretrained_weights = pretrained
     vars(net).update(fitted)  # initialize() may reset some of them
-    for key in manifest.get("torch_modules", []):
+    listed = manifest.get("torch_modules")
+    if not isinstance(listed, list) or not all(isinstance(key, str) for key in listed):
+        raise ModelFileError(f"model file {str(path)!r} is damaged: its manifest's torch_modules is not a "
+                             "list of names")
+    expected = _torch_module_names(net)
+    missing, unknown = sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))
+    if missing or unknown:
+        what = (f"lists no weights for {', '.join(missing)}" if missing
+                else f"lists weights for {', '.join(unknown)}, which {cls.__name__} does not have")
+        raise ModelFileError(
+            f"model file {str(path)!r} {what}: it would predict with untrained weights; the file is "
+            "damaged or was not written by save_model, so save the fitted model again"
+        )
+    for key in expected:
         try:
             tensors = load(archive.read(f"{key}.safetensors"))
-            getattr(net, key).load_state_dict(tensors)
+            getattr(net, key).load_state_dict(tensors, strict=True)
         except Exception as exc:  # noqa: BLE001 - safetensors, shapes or names: one message
             raise ModelFileError(
-                f"model file {str(path)!r}: the weights of {key} do not load: {type(exc).__name__}: {exc}"
+                f"model file {str(path)!r}: the weights of {key} do not load: {type(exc).__name__}: "
+                + " ".join(str(exc).split())  # torch's message spans lines: one line
             ) from None
+        bad = _nonfinite_tensors(tensors)
+        if bad:
+            raise ModelFileError(
+                f"model file {str(path)!r}: the weights of {key} hold NaN or infinite values "
+                f"({', '.join(bad[:5])}); such a model predicts NaN: refit it and save it again"
+            )
     if _HISTORY in archive.namelist():
         for key, rows in json.loads(archive.read(_HISTORY)).items():
             setattr(net, key, History(rows))
