@@ -31,7 +31,7 @@ from sksurv.metrics import concordance_index_ipcw as _sksurv_concordance_index_i
 from sksurv.metrics import cumulative_dynamic_auc as _sksurv_cumulative_dynamic_auc
 from sksurv.nonparametric import CensoringDistributionEstimator
 
-from .utils import check_cause, check_competing_y, check_risk_vector, reference_censoring
+from .utils import check_cause, check_competing_y, check_risk_vector, curve_values, reference_censoring
 from .utils.validation import as_survival_array, check_survival_y
 
 __all__ = [
@@ -387,7 +387,7 @@ def _survival_matrix(survival, times, n):
     if not (isinstance(survival, np.ndarray) and survival.dtype != object):
         survival = list(survival)
         if survival and callable(survival[0]):
-            survival = [fn(times) for fn in survival]
+            survival = [curve_values(fn, times) for fn in survival]
     return probability_matrix(
         survival, n, times, "survival", shape_hint=f" or be a sequence of {n} survival functions"
     )

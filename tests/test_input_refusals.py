@@ -243,6 +243,10 @@ def _manifest(tmp_path, **changes):
     ({"tumor_size_cm": "0"}, r"'tumor_size_cm'.*P1 \(0\).*plausible range"),
     ({"os_time": "1e12"}, r"'os_time'.*P1 \(1e\+12\).*plausible range"),
     ({"sex": "X"}, r"'sex'.*P1.*'X'"),
+    # Python's float reads "6_5" as 65 and "٦٥" as 65: both are typing errors in a table
+    ({"tumor_size_cm": "6_5"}, r"'tumor_size_cm' must be numeric.*P1 \('6_5'\)"),
+    ({"age": "٦٥"}, r"'age' must be numeric.*P1 \('٦٥'\)"),
+    ({"os_time": "4_00"}, r"'os_time' must be numeric \(days\).*P1 \('4_00'\)"),
 ])
 def test_the_loader_refuses_implausible_values_and_names_them(tmp_path, changes, match):
     with pytest.raises(CohortError, match=match):

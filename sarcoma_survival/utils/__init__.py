@@ -6,6 +6,7 @@ the bottom of the layers (see the Architecture page of the documentation). It is
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
+from ._curves import check_follow_up_times, curve_values  # noqa: F401
 from ._estimators import walk_estimators  # noqa: F401
 from ._files import (  # noqa: F401
     InputPathError,

@@ -19,12 +19,13 @@ from .._schema import (
     CLINICAL_COLUMNS,
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
+    parse_number,
 )
 from ..competing_risks import needs_competing_y
 from ..datasets import CohortError, parse_clinical_fields
 from ..nn import SurvivalNeuralNet
 from ..preprocessing import ClinicalEncoder
-from ..utils import walk_estimators
+from ..utils import check_follow_up_times, curve_values, walk_estimators
 from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
 
 #: Default evaluation times of ``POST /api/predict`` (1, 2 and 5 years, in days).
@@ -93,7 +94,7 @@ def parse_times(text):
     times = []
     for part in str(text).split(","):
         try:
-            value = float(part.strip())
+            value = parse_number(part)
         except ValueError:
             raise InputError(f"times: {part.strip()!r} is not a number of days", field="times") from None
         if not np.isfinite(value) or value <= 0:
@@ -210,12 +211,10 @@ class PredictionService:
             fn = model._predict_survival_function(model.baseline_model_, np.array([risk]), False)[0]
         else:
             fn = model.predict_survival_function(X)[0]
-        end = float(fn.domain[1] if fn.domain[1] is not None else fn.x[-1])
-        late = [t for t in times if t > end]
-        if late:
-            raise InputError(
-                f"times: {late[0]:g} days is beyond the {role} model's training follow-up "
-                f"({end:g} days)", field="times")
+        try:
+            check_follow_up_times(fn, times, what=f"the {role} model")
+        except ValueError as exc:
+            raise InputError(str(exc), field="times") from None
         return risk, fn
 
     def predict(self, fields, files, folder, limit_bytes, times_text=None, *, with_figures=True):
@@ -242,7 +241,7 @@ class PredictionService:
                 "risk": risk,
                 "risk_percentile": percentile(model.training_risks_, risk),
                 "times": list(times),
-                "survival": [float(v) for v in fn(np.asarray(times))],
+                "survival": curve_values(fn, times).tolist(),
             }
             curves[role] = fn
             if role == "os":
