@@ -32,7 +32,7 @@ from sksurv.metrics import cumulative_dynamic_auc as _sksurv_cumulative_dynamic_
 from sksurv.nonparametric import CensoringDistributionEstimator
 
 from .utils import check_cause, check_competing_y, check_risk_vector, curve_values, reference_censoring
-from .utils.validation import as_survival_array, check_survival_y
+from .utils.validation import as_survival_array, check_survival_y, check_time_values
 
 __all__ = [
     "UndefinedConcordanceWarning",
@@ -280,7 +280,7 @@ def _check_follow_up(reference, values, what, fix):
 
 
 def _check_times(time, times, what):
-    times = np.atleast_1d(np.asarray(times, dtype=float))
+    times = np.atleast_1d(np.asarray(check_time_values(times, what="times"), dtype=float))
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
         raise ValueError(f"times must be a non-empty 1-D array of finite values, got {times!r}")
     if times.size > 1 and np.any(np.diff(times) <= 0):

@@ -6,6 +6,7 @@ from sklearn.utils.validation import validate_data
 
 from ..utils import (  # noqa: F401 (re-exported to the estimators)
     CAUSE_CONSTRAINT,
+    check_competing_fit_y,
     check_competing_y,
     check_times,
     incidence_from_cause_hazards,
@@ -37,8 +38,8 @@ class CompetingRisksMixin:
         return concordance_index_competing(y, self.predict(X), cause=self.cause)
 
     def _validated_numeric_fit(self, X, y):
-        """Check ``y`` (first), the parameters and a numeric ``X``; set ``n_causes_``."""
-        event, time = check_competing_y(y, X)
+        """Check ``y`` (first, with the minimum fit size), the parameters and a numeric ``X``; set ``n_causes_``."""
+        event, time = check_competing_fit_y(y, X, self)
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
         self.n_causes_ = n_causes(event, self.cause)

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..models import EncodedFeatureNamesMixin, check_cohort_frame
 from ..preprocessing import ClinicalEncoder
-from ..utils import check_competing_y
+from ..utils import check_competing_fit_y
 from ._base import CAUSE_CONSTRAINT, CompetingRisksMixin, n_causes
 from ._fine_gray import FineGrayCoxPH
 
@@ -91,7 +91,7 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
         -------
         self
         """
-        check_competing_y(y, X)
+        check_competing_fit_y(y, X, self)
         self._validate_params()
         check_cohort_frame(X, self)
         self.features_ = ClinicalEncoder(

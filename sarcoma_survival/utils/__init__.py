@@ -34,6 +34,7 @@ _COMPETING = (
     "breslow_jumps",
     "censoring_survival",
     "check_cause",
+    "check_competing_fit_y",
     "check_competing_y",
     "check_risk_vector",
     "check_times",
