@@ -367,3 +367,32 @@ def test_the_competing_risks_estimators_keep_the_minimum_fit_size(name):
     one_event["event"][0] = 2
     with pytest.raises(ValueError, match=rf"{name}: cannot fit with 1 event.*at least {MIN_FIT_EVENTS}"):
         getattr(cr, name)().fit(X, one_event)
+
+
+def _float32_and_float64_fits(make, X, y):
+    import torch
+
+    reference = make().fit(X, y).predict(X)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        model = make().fit(X, y)
+        assert next(model.module_.parameters()).dtype == torch.float32
+        assert torch.get_default_dtype() == torch.float64  # the process's setting is left as it was
+        return reference, model.predict(X)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def test_neural_fits_follow_their_float32_modules_whatever_torchs_default_dtype(tiny_cohort):
+    # Before: "mat1 and mat2 must have the same dtype" in every neural fit.
+    from sarcoma_survival import DenseNetSurvival, VolumePreprocessor
+
+    X, y = _sarculator_table()
+    np.testing.assert_array_equal(*_float32_and_float64_fits(
+        lambda: ClinicalMLPSurvival(max_epochs=2, random_state=0), X[["age", "tumor_size_cm"]], y))
+    # augmentation included: its random draws do not depend on the default dtype either
+    make = lambda: DenseNetSurvival(  # noqa: E731
+        preprocessor=VolumePreprocessor(12, n4=False), max_epochs=1, batch_size=6, random_state=0,
+        module__init_features=4, module__growth_rate=2, module__block_config=(1, 1))
+    np.testing.assert_array_equal(*_float32_and_float64_fits(make, tiny_cohort.X, tiny_cohort.y_os))
