@@ -134,6 +134,7 @@ class CompetingRisksNetMixin:
                 self.__dict__.pop(name, None)
             return super().fit(X, y, validation_data=validation_data, **fit_params)
         event, time = check_competing_fit_y(y, X, self)
+        self._check_params()
         if n_causes(event, self.cause) == 1:
             raise ValueError(
                 f"{type(self).__name__}: y has an integer event field holding only 0 and 1, which "
@@ -141,7 +142,6 @@ class CompetingRisksNetMixin:
                 "sksurv.util.Surv.from_arrays(event == 1, time); for competing risks give every "
                 "cause its code 1..K (sarcoma_survival.competing_risks.competing_y)"
             )
-        self._check_params()
         self.__dict__.pop("baseline_model_", None)
         self.n_causes_ = n_causes(event, self.cause)
         with self._fit_data():
