@@ -99,6 +99,7 @@ def check_time_values(values, what="time"):
     Examples
     --------
     >>> import numpy as np
+    >>> from sarcoma_survival.utils.validation import check_time_values
     >>> check_time_values(np.array(["2020-01-31"], dtype="datetime64[D]"))
     Traceback (most recent call last):
     ...
