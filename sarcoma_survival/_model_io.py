@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -39,10 +40,15 @@ _NET_REBUILT = frozenset({
     "init_context_", "prefixes_", "cuda_dependent_attributes_", "device_",
     "validation_dataset_", "blend_dataset_",
 })
-# Parameters that name a folder of the fitting machine. They are not stored in a model file
-# (and are ignored in a file written before they were dropped): the reading site's own
-# settings apply (``SARCOMA_SURVIVAL_CACHE`` or its default cache folder).
-_SITE_PATH_PARAMS = ("cache_dir",)
+# Parameters that name a path of the fitting machine, and what a model file keeps of them
+# (also applied to a file written before they were dropped). ``cache_dir``: nothing, so the
+# reading site's own settings apply (``SARCOMA_SURVIVAL_CACHE`` or its default cache
+# folder). ``pretrained_weights`` (read only by a refit): the file's name without its
+# folder, so a refit elsewhere names the checkpoint it needs instead of a site's folders.
+_SITE_PATH_PARAMS = {
+    "cache_dir": lambda value: None,
+    "pretrained_weights": lambda value: Path(value).name,
+}
 # Trusted third-party types, measured on every exported estimator (skops itself trusts
 # scikit-learn's estimators and numpy's basic types). Loading builds instances of these
 # through their ordinary state restoration; no function named by the file is called.
@@ -230,33 +236,38 @@ def _net_state(model):
 
 
 def _site_path_parts(model):
-    """(part, parameter) pairs of ``model`` that hold a folder of this machine (``cache_dir``)."""
+    """(part, parameter, value, kept value) of every path of the fitting machine in ``model``."""
     from .utils import walk_estimators
 
-    return [(part, name) for part in walk_estimators(model, params=True)
-            for name in _SITE_PATH_PARAMS if vars(part).get(name) is not None]
+    found = []
+    for part in walk_estimators(model, params=True):
+        for name, keep in _SITE_PATH_PARAMS.items():
+            value = vars(part).get(name)
+            if isinstance(value, (str, os.PathLike)) and keep(value) != value:
+                found.append((part, name, value, keep(value)))
+    return found
 
 
 @contextlib.contextmanager
 def _site_paths_dropped(model):
-    """``model`` with its site paths (:data:`_SITE_PATH_PARAMS`) set to None inside the block.
+    """``model`` without its site paths (:data:`_SITE_PATH_PARAMS`) inside the block.
 
     The values are put back afterwards, so saving leaves the caller's model as it was.
     """
-    kept = [(part, name, getattr(part, name)) for part, name in _site_path_parts(model)]
-    for part, name, _ in kept:
-        setattr(part, name, None)
+    found = _site_path_parts(model)
+    for part, name, _, kept in found:
+        setattr(part, name, kept)
     try:
         yield model
     finally:
-        for part, name, value in kept:
+        for part, name, value, _ in found:
             setattr(part, name, value)
 
 
 def _drop_site_paths(model):
-    """A loaded model reads and writes its caches where the reading site says, not the file."""
-    for part, name in _site_path_parts(model):
-        setattr(part, name, None)
+    """A loaded model caches where the reading site says, whatever an older file holds."""
+    for part, name, _, kept in _site_path_parts(model):
+        setattr(part, name, kept)
     return model
 
 

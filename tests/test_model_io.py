@@ -332,6 +332,18 @@ def test_no_fitting_site_path_in_the_file(image_model, tiny_cohort, tmp_path, mo
     assert sorted(p.name for p in site.rglob("*")) == before
 
 
+def test_a_pretrained_checkpoint_is_named_without_the_sites_folders(image_model, tmp_path, monkeypatch):
+    model, _ = image_model
+    checkpoint = tmp_path / "site-folders" / "yaware_densenet121.pth"
+    monkeypatch.setattr(model, "pretrained_weights", str(checkpoint))  # as if fitted from it
+    path = save_model(model, tmp_path / "densenet.ssm")
+    with zipfile.ZipFile(path) as archive:
+        assert not any(b"site-folders" in archive.read(name) for name in archive.namelist())
+    assert model.pretrained_weights == str(checkpoint)  # the caller's model is left as it was
+    # a refit elsewhere needs the checkpoint: the parameter still names it
+    assert load_model(path).pretrained_weights == "yaware_densenet121.pth"
+
+
 def test_old_file_with_a_cache_dir_loads_and_ignores_it(image_model, tmp_path, monkeypatch):
     import contextlib
 
