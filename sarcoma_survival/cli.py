@@ -223,7 +223,7 @@ def _cmd_predict(args):
     if args.times:
         curves = model.predict_survival_function(cohort.X)
         # one model, one training follow-up (the same for every patient): the web service's rule
-        check_follow_up_times(curves[0], args.times, what=f"the model of {args.model_file}")
+        check_follow_up_times(curves[0], args.times)
         values = np.array([curve_values(fn, args.times, clip=True) for fn in curves]).reshape(len(curves), -1)
         for column, t in enumerate(args.times):
             table[f"survival_{t:g}d"] = values[:, column]

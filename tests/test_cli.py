@@ -469,7 +469,7 @@ def test_allow_pickle_reads_a_trusted_joblib_file_and_warns(tiny_cohort, tmp_pat
         (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "3_65"],
          "argument --times: expected comma-separated days such as 365,1825; '3_65' is not a number"),
         (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "365,99999"],
-         "times: 99999 days is beyond the model of {coxph}'s training follow-up ("),
+         "times: 99999 days is beyond the model's training follow-up ("),
         (["serve", "--model-file", "{coxph}", "--port", "99999"],
          "argument --port: expected a whole number from 1 to 65535, got '99999'"),
         (["serve", "--model-file", "{coxph}", "--port", "0"],
