@@ -298,8 +298,16 @@ def save_model(model, path):
     TypeError
         When ``model`` is not one of this package's estimators, or holds an object of a
         type the safe format cannot store (the message names the type).
+    ValueError
+        When a neural model's weights hold NaN or infinite values (the message names the
+        tensors).
     sklearn.exceptions.NotFittedError
         When ``model`` is not fitted.
+
+    Notes
+    -----
+    No path of the fitting machine is stored: ``cache_dir`` is left out (the reading site's
+    own cache settings apply) and ``pretrained_weights`` keeps only the file's name.
 
     Examples
     --------
@@ -555,8 +563,10 @@ def load_model(path, *, allow_pickle=False):
     ModelFileError
         (a :class:`ValueError`) When the file is missing, empty, of another kind (a CSV,
         another zip archive), damaged, holds a type outside the allow-list or an object
-        that is not one of this package's estimators, or is a pickle without
-        ``allow_pickle=True``. The message is one line naming the file.
+        that is not one of this package's estimators, lacks the weights of one of a
+        neural model's torch modules (or holds weights that do not match it exactly, or
+        that are NaN or infinite), or is a pickle without ``allow_pickle=True``. The
+        message is one line naming the file.
 
     Examples
     --------
