@@ -63,7 +63,7 @@ def test_map_mass_lies_in_the_tumor_where_the_signal_is():
     np.testing.assert_allclose(clone.predict(vols[:4]), net.predict(vols[:4]), rtol=1e-5)
 
 
-def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, tmp_path):
+def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, tmp_path, monkeypatch):
     X = tiny_cohort.X
     net = DenseNetSurvival(preprocessor=VolumePreprocessor(16, n4=False), max_epochs=1, batch_size=6,
                            random_state=0, **{**TINY, "module__block_config": (2, 2)})
@@ -87,6 +87,21 @@ def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, 
     mask = sitk.GetArrayFromImage(sitk.ReadImage(X.iloc[0]["mask"])) > 0
     assert crop[mask].all()  # the crop holds the whole tumour
     assert not (values[~crop] > 1e-6).any()  # no heat outside the crop
+
+    # A write that fails half-way (a full disk) leaves the earlier files whole, and no temporary file.
+    before = {p.name: p.read_bytes() for p in (tmp_path / "maps").iterdir()}
+
+    def full_disk(image, path, *args):
+        with open(path, "wb") as handle:
+            handle.write(b"\x1f\x8b truncated")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sitk, "WriteImage", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_gradcam(net, X.iloc[:1], tmp_path / "maps", nifti=True, min_resolution=4)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "maps").iterdir()}.keys() == before.keys()
+    nifti = f"{X.index[0]}_gradcam.nii.gz"
+    assert (tmp_path / "maps" / nifti).read_bytes() == before[nifti]
 
 
 def test_plot_and_errors():
