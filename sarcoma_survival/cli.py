@@ -316,13 +316,17 @@ def _cmd_compare(args):
 
     if args.output:
         check_output_file(args.output, inputs=[args.manifest])
-    cohort = load_cohort(args.manifest)
     names = args.models.split(",") if args.models else model_names()
+    if args.reference is not None and args.reference not in names:
+        raise ValueError(f"--reference {args.reference!r} is not one of the compared models: {', '.join(names)}")
+    if args.reference is not None and not args.seeds:
+        raise ValueError("--reference needs --seeds: its interval is over the seeds")
+    cohort = load_cohort(args.manifest)
     models = {name: _with_nonfinite(name, _seeded(make_model(name), args.random_state), args.nonfinite)
               for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
-                           n_jobs=args.n_jobs)
+                           random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs)
     print(table.to_string())
     if args.output:
         from .utils import atomic_path
@@ -451,6 +455,12 @@ def build_parser():
     p.add_argument("--cv", type=_whole(2), default=5, help="number of folds (>= 2; 5)")
     p.add_argument("--random-state", type=_seed, default=0,
                    help="seed of the folds, the bootstrap and every model (0)")
+    p.add_argument("--seeds", type=_seed, nargs="+", metavar="SEED",
+                   help="refit every model that has a random_state once per seed on the same folds: "
+                        "means and seed-to-seed SDs (instead of --random-state for the models)")
+    p.add_argument("--reference", metavar="MODEL",
+                   help="with --seeds: each row's paired C-index difference with this model and its "
+                        "95%% interval over the seeds")
     p.add_argument("--output", help="CSV path for the table")
     with_parallel(p)
     with_nonfinite(p)

@@ -138,6 +138,24 @@ def test_compare_matches_python_api(tiny_cohort, tmp_path, capsys):
     assert table["OS", "cv_c_index_mean"].between(0, 1).all()
 
 
+def test_compare_seeds_and_reference_match_python_api(tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival._registry import make_model
+    from sarcoma_survival.compare import compare_models
+
+    csv = tmp_path / "table.csv"
+    names = ["sarculator-coxph", "sarculator-rsf"]
+    assert main(["compare", str(tiny_cohort.manifest), "--models", ",".join(names), "--cv", "2",
+                 "--outcomes", "os", "--seeds", "3", "4", "--reference", "sarculator-coxph",
+                 "--output", str(csv)]) == 0
+    table = pd.read_csv(csv, header=[0, 1], index_col=0)
+    expected = compare_models(tiny_cohort.X, {"OS": tiny_cohort.y_os},
+                              models={name: make_model(name) for name in names}, cv=2, random_state=0,
+                              random_states=[3, 4], reference="sarculator-coxph")
+    for metric in ("cv_c_index_mean", "cv_c_index_seed_sd", "cv_c_index_diff", "n_seeds"):
+        np.testing.assert_allclose(table["OS", metric], expected["OS", metric], rtol=1e-9)
+    assert table.loc["sarculator-rsf", ("OS", "n_seeds")] == 2
+
+
 def test_preprocess(tiny_cohort, capsys):
     from sarcoma_survival.preprocessing import VolumePreprocessor
 
@@ -278,6 +296,10 @@ def test_demo_default_models_are_the_registered_ones(monkeypatch, tmp_path):
         (["predict", "{manifest}", "--model-file", "{missing}"], "does not exist"),
         (["evaluate", "{manifest}", "--model-file", "{missing}"], "does not exist"),
         (["compare", "{manifest}", "--models", "clinical-rsf,nope"], "unknown model 'nope'"),
+        (["compare", "{manifest}", "--models", "clinical-rsf", "--reference", "sarculator-rsf",
+          "--seeds", "0", "1"], "--reference 'sarculator-rsf' is not one of the compared models"),
+        (["compare", "{manifest}", "--models", "clinical-rsf", "--reference", "clinical-rsf"],
+         "--reference needs --seeds"),
         (["preprocess", "{missing}"], "file does not exist"),
         (["demo", "--models", "nope", "--output", "{tmp}/run"], "unknown model 'nope'"),
         (["demo", "--n-patients", "3", "--output", "{tmp}/run"], "n_patients must be"),
