@@ -33,7 +33,7 @@ covariates <- c("age", "nodes", "grade3", "size2050", "size50", "hormon")
 lp <- as.numeric(as.matrix(val[, covariates]) %*% coef(model))  # uncentred linear predictor
 bh <- basehaz(model, centered = FALSE)  # H0(t) for covariates 0, at dev's event/censor times
 bh <- bh[c(TRUE, diff(bh$hazard) > 0), ]  # keep the jumps
-write.csv(data.frame(time = val$time, status = val$status, lp = lp),
+write.csv(cbind(data.frame(time = val$time, status = val$status, lp = lp), val[, covariates]),
           file.path(out, "gbsg_data.csv"), row.names = FALSE)
 write.csv(data.frame(time = bh$time, cumhaz = bh$hazard),
           file.path(out, "rotterdam_baseline.csv"), row.names = FALSE)
@@ -101,6 +101,28 @@ f_all <- cif_at(mel$time, mel$status, 1)
 result$melanoma <- list(horizon = t0, thresholds = thresholds, net_benefit = nb,
                         net_benefit_all = f_all - (1 - f_all) * thresholds / (1 - thresholds),
                         observed_cif = f_all, observed_cif_2 = cif_at(mel$time, mel$status, 2))
+# --- Coefficient tables: coxph's model-based standard errors on real data ---
+tables <- list()
+form <- as.formula(paste("Surv(time, status) ~", paste(covariates, collapse = " + ")))
+for (ties in c("breslow", "efron")) {
+  fit <- coxph(form, data = val, ties = ties, control = tight)
+  tables[[paste0("gbsg_", ties)]] <- list(coef = unname(coef(fit)), se = unname(sqrt(diag(vcov(fit)))))
+}
+# ridge penalty theta/2 * sum(beta^2), as scikit-survival's alpha (not rescaled)
+ridge_form <- as.formula(paste("Surv(time, status) ~ ridge(", paste(covariates, collapse = ", "),
+                               ", theta = 1, scale = FALSE)"))
+fit <- coxph(ridge_form, data = val, ties = "breslow", control = tight)
+tables$gbsg_ridge1 <- list(coef = unname(coef(fit)), se = unname(sqrt(diag(fit$var))))
+# cause-specific Cox models of Melanoma (Breslow ties, as CauseSpecificCoxPH's default)
+for (cause in 1:2) {
+  fit <- coxph(Surv(time, status == cause) ~ age + logthick + ulcer, data = mel, ties = "breslow",
+               control = tight)
+  tables[[paste0("melanoma_csc_", cause)]] <- list(coef = unname(coef(fit)),
+                                                  se = unname(sqrt(diag(vcov(fit)))))
+}
+tables$covariates <- covariates
+writeLines(toJSON(tables, digits = NA, auto_unbox = TRUE, pretty = TRUE), file.path(out, "coef_r.json"))
+
 result$versions <- list(R = R.version.string, survival = as.character(packageVersion("survival")),
                         Hmisc = as.character(packageVersion("Hmisc")),
                         polspline = as.character(packageVersion("polspline")),

@@ -48,7 +48,10 @@ _COMPETING = (
 _SURVIVAL_STATS = (
     "aalen_johansen_curve",
     "censor_at",
+    "coef_table",
+    "cox_covariance",
     "cox_efron_fit",
+    "cox_information",
     "efron_survival_at",
     "incidence_at",
     "rcs_basis",

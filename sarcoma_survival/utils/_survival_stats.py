@@ -63,8 +63,12 @@ def censor_at(event, time, horizon):
     return np.where(time <= horizon, event, 0), np.minimum(time, horizon)
 
 
-def _efron_terms(Z, beta, event, time):
-    """Per-term arrays of Efron's approximation over the distinct event times."""
+def _efron_terms(Z, beta, event, time, ties="efron"):
+    """Per-term arrays of Efron's (or Breslow's) approximation over the distinct event times.
+
+    One term per death: at a time with ``d`` tied deaths, the ``k``-th term removes ``k/d``
+    of the deaths' weight from the risk set (Efron) or nothing (Breslow).
+    """
     eta = Z @ beta
     r = np.exp(eta - eta.max())
     uniq, inverse = np.unique(time, return_inverse=True)
@@ -87,6 +91,8 @@ def _efron_terms(Z, beta, event, time):
     d2 = group((r * dead)[:, None, None] * zz)
     j = np.repeat(np.flatnonzero(d > 0), d[d > 0].astype(int))
     frac = np.concatenate([np.arange(k) / k for k in d[d > 0].astype(int)]) if j.size else np.zeros(0)
+    if ties == "breslow":
+        frac = np.zeros_like(frac)
     den = s0[j] - frac * d0[j]
     num1 = s1[j] - frac[:, None] * d1[j]
     num2 = s2[j] - frac[:, None, None] * d2[j]
@@ -135,6 +141,62 @@ def cox_efron_fit(Z, event, time, *, max_iter=100, tol=1e-12):
         if converged:
             break
     return beta, means
+
+
+def cox_information(Z, beta, event, time, *, ties="efron", alpha=0.0):
+    """Observed information of the Cox partial likelihood at ``beta`` (plus ``alpha * I``).
+
+    The inverse is the model-based covariance that R's ``coxph`` prints (``vcov``), with
+    ``ties`` as its ``ties=`` and ``alpha`` the ridge penalty ``0.5 * alpha * ||beta||^2``
+    of scikit-survival's ``CoxPHSurvivalAnalysis`` (R: ``ridge(..., theta = alpha,
+    scale = FALSE)``).
+    """
+    Z = np.asarray(Z, dtype=float)
+    Zc = Z - Z.mean(axis=0)
+    event = np.asarray(event).astype(bool)
+    _, _, _, _, _, den, num1, num2, p = _efron_terms(Zc, np.asarray(beta, dtype=float), event,
+                                                     np.asarray(time, dtype=float), ties)
+    a = num1 / den[:, None]
+    info = (num2 / den[:, None, None]).sum(axis=0) - np.einsum("ki,kj->ij", a, a)
+    return info + alpha * np.eye(p)
+
+
+def coef_table(names, coef, covariance, *, level=0.95):
+    """The coefficient table a paper prints, as R's ``summary(coxph)`` does.
+
+    Returns a DataFrame indexed by ``names`` with columns ``coef, se, z, p, hr, hr_lower,
+    hr_upper``: Wald z, two-sided p-value and the ``level`` confidence interval of the hazard
+    ratio ``exp(coef)``.
+    """
+    import pandas as pd
+    from scipy.stats import norm
+
+    coef = np.asarray(coef, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.sqrt(np.diag(np.asarray(covariance, dtype=float)))
+        z = coef / se
+    half = norm.ppf(0.5 + level / 2) * se
+    return pd.DataFrame(
+        {"coef": coef, "se": se, "z": z, "p": 2 * norm.sf(np.abs(z)), "hr": np.exp(coef),
+         "hr_lower": np.exp(coef - half), "hr_upper": np.exp(coef + half)},
+        index=pd.Index(list(names), name="feature"),
+    )
+
+
+def cox_covariance(Z, coef, event, time, *, ties="efron", alpha=0.0):
+    """Covariance of a fitted Cox model's coefficients: the inverse (penalized) information.
+
+    All ``nan`` where the information is singular (a cause without any event, a constant
+    column).
+    """
+    coef = np.asarray(coef, dtype=float)
+    if not np.any(event):
+        return np.full((coef.size, coef.size), np.nan)
+    info = cox_information(Z, coef, event, time, ties=ties, alpha=alpha)
+    try:
+        return np.linalg.inv(info)
+    except np.linalg.LinAlgError:
+        return np.full(info.shape, np.nan)
 
 
 def efron_survival_at(Z, beta, means, event, time, horizon):
