@@ -3,7 +3,9 @@
 ``tests/fixtures/calibration/coef_r.json`` was written by
 ``scripts/regenerate_calibration_fixtures.py`` (R calls in ``scripts/calibration_fixtures.R``):
 ``coxph`` on GBSG (686 patients, 6 covariates; Breslow and Efron ties, and a ridge penalty)
-and cause-specific ``coxph`` on riskRegression's Melanoma (205 patients, two causes).
+and cause-specific ``coxph`` on riskRegression's Melanoma (205 patients, two causes);
+``cmprsk::crr``'s robust variance on Melanoma and on the competing-risks tests' synthetic
+cohort (400 patients, tied days).
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import pytest
 from scipy.stats import norm
 from sksurv.util import Surv
 
-from sarcoma_survival.competing_risks import CauseSpecificCoxPH, competing_y
+from sarcoma_survival.competing_risks import CauseSpecificCoxPH, FineGrayCoxPH, competing_y
 from sarcoma_survival.models import SarculatorCoxPH
 from sarcoma_survival.utils import coef_table, cox_covariance
 
@@ -112,3 +114,29 @@ def test_tables_survive_the_safe_model_file(tmp_path, r):
     model = CauseSpecificCoxPH().fit(data[["age", "logthick", "ulcer"]], y)
     save_model(model, tmp_path / "csc.zip")
     pd.testing.assert_frame_equal(load_model(tmp_path / "csc.zip").coef_table_, model.coef_table_)
+
+
+@pytest.mark.parametrize("cause", [1, 2])
+@pytest.mark.parametrize(("name", "path", "columns"), [
+    ("melanoma", "calibration/melanoma_data.csv", ["age", "logthick", "ulcer"]),
+    ("synthetic", "competing_risks/synthetic_data.csv", ["age10", "logsize", "grade_high", "mets"]),
+])
+def test_fine_gray_robust_standard_errors_match_crr(r, name, path, columns, cause):
+    data = pd.read_csv(FIXTURES.parent / path)
+    y = competing_y(data["status"].to_numpy(), data["time"].to_numpy(dtype=float))
+    table = FineGrayCoxPH(cause=cause, tol=1e-12).fit(data[columns], y).coef_table_
+    assert list(table.index) == columns and list(table.columns) == COLUMNS
+    np.testing.assert_allclose(table["coef"], r[f"{name}_crr_{cause}"]["coef"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(table["se"], r[f"{name}_crr_{cause}"]["se"], rtol=0, atol=1e-6)
+
+
+def test_fine_gray_table_without_event_of_the_cause_is_nan(tmp_path):
+    from sarcoma_survival import load_model, save_model
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    y = competing_y(rng.integers(0, 2, 40) * 2, rng.exponential(1.0, 40) + 0.01)
+    model = FineGrayCoxPH(cause=1).fit(X, y)
+    assert model.coef_table_["se"].isna().all() and (model.coef_table_["coef"] == 0).all()
+    save_model(model, tmp_path / "fg.zip")
+    pd.testing.assert_frame_equal(load_model(tmp_path / "fg.zip").coef_table_, model.coef_table_)
