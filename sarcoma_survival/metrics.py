@@ -625,12 +625,13 @@ def calibration_slope(y_true, survival, time):
     >>> import numpy as np
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.metrics import calibration_slope
-    >>> rng = np.random.default_rng(0)
-    >>> lp = rng.normal(size=300)
-    >>> y = Surv.from_arrays(np.ones(300, bool), rng.exponential(np.exp(-lp)))
-    >>> survival = np.exp(-1.0 * np.exp(lp))  # the true survival at t = 1
-    >>> round(calibration_slope(y, survival, 1.0), 1)
+    >>> x = np.linspace(-2, 2, 2000)
+    >>> t = np.random.default_rng(2).exponential(np.exp(-x))  # hazard exp(x)
+    >>> y = Surv.from_arrays(t < 3, np.minimum(t, 3))
+    >>> round(calibration_slope(y, np.exp(-np.exp(x)), 1.0), 1)  # the true survival at 1
     1.0
+    >>> round(calibration_slope(y, np.exp(-np.exp(2 * x)), 1.0), 1)  # too extreme
+    0.5
     """
     event, time_ = _calibration_outcome(y_true, None)
     horizon = _horizon(time_, time, "calibration_slope")
@@ -754,11 +755,12 @@ def integrated_calibration_index(y_true, survival, time, *, n_knots=3):
     >>> import numpy as np
     >>> from sksurv.util import Surv
     >>> from sarcoma_survival.metrics import integrated_calibration_index
-    >>> rng = np.random.default_rng(0)
-    >>> lp = rng.normal(size=300)
-    >>> y = Surv.from_arrays(np.ones(300, bool), rng.exponential(np.exp(-lp)))
-    >>> ici, e50, e90 = integrated_calibration_index(y, np.exp(-np.exp(lp)), 1.0)
-    >>> bool(ici < 0.05)
+    >>> x = np.random.default_rng(1).normal(size=400)
+    >>> t = np.random.default_rng(2).exponential(np.exp(-x))  # hazard exp(x)
+    >>> y = Surv.from_arrays(np.ones(400, bool), t)
+    >>> true_ici = integrated_calibration_index(y, np.exp(-np.exp(x)), 1.0)[0]
+    >>> extreme_ici = integrated_calibration_index(y, np.exp(-np.exp(2 * x)), 1.0)[0]
+    >>> bool(true_ici < 0.05 < extreme_ici)
     True
     """
     observed, predicted = _smoothed_calibration(y_true, survival, time, n_knots,

@@ -21,18 +21,18 @@ Three references, none of them a dependency of the library or of its tests:
 """
 from __future__ import annotations
 
-import argparse
 import json
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+from regenerate_r_fixtures import fixture_main  # noqa: E402  (the one fixture command line)
+
 FIXTURES = ROOT / "tests" / "fixtures" / "calibration"
 R_SCRIPT = ROOT / "scripts" / "calibration_fixtures.R"
 #: thresholds of the dcurves reference (its default grid, to 0.5)
@@ -98,59 +98,10 @@ def regenerate(folder):
     dcurves_reference(folder)
 
 
-def _numbers(path):
-    if path.suffix == ".csv":
-        return pd.read_csv(path).to_numpy(dtype=float).ravel()
-    values = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key in sorted(node):
-                if key not in ("versions", "version", "covariates"):
-                    walk(node[key])
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-        elif isinstance(node, (int, float)) or node is None:
-            values.append(np.nan if node is None else float(node))
-
-    walk(json.loads(path.read_text()))
-    return np.asarray(values)
-
-
-def check():
-    with tempfile.TemporaryDirectory() as tmp:
-        fresh = Path(tmp)
-        regenerate(fresh)
-        bad = []
-        for stored in sorted(FIXTURES.iterdir()):
-            new = fresh / stored.name
-            if not new.is_file():
-                bad.append(f"{stored.name}: not regenerated")
-                continue
-            a, b = _numbers(stored), _numbers(new)
-            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True):
-                bad.append(f"{stored.name}: differs from a fresh run")
-        if bad:
-            print("calibration fixtures out of date:\n  " + "\n  ".join(bad))
-            return 1
-        print(f"calibration fixtures match a fresh run ({len(list(FIXTURES.iterdir()))} files)")
-        return 0
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="compare instead of rewriting")
-    args = parser.parse_args(argv)
-    if shutil.which("Rscript") is None:
-        print("Rscript not found: install r-base-core r-cran-survival r-cran-hmisc "
-              "r-cran-polspline r-cran-cmprsk r-cran-riskregression r-cran-jsonlite")
-        return 2
-    if args.check:
-        return check()
-    regenerate(FIXTURES)
-    print(f"wrote {FIXTURES}")
-    return 0
+    return fixture_main(argv, __doc__.splitlines()[0], FIXTURES, regenerate,
+                        "r-base-core r-cran-survival r-cran-hmisc r-cran-polspline r-cran-cmprsk "
+                        "r-cran-riskregression r-cran-jsonlite", "calibration fixtures")
 
 
 if __name__ == "__main__":
