@@ -40,6 +40,7 @@ from .utils import (
     cox_efron_fit,
     efron_survival_at,
     incidence_at,
+    is_competing_y,
     rcs_basis,
     rcs_knots,
     reference_censoring,
@@ -514,9 +515,15 @@ def integrated_brier_score(y_true, survival, times, *, y_train=None):
 # --- Calibration at a horizon and decision curves (issue 27) --------------------------------
 
 
-def _calibration_outcome(y_true, cause):
+def _calibration_outcome(y_true, cause, what="this metric"):
     """``(event codes, time)`` of a survival outcome, or of a competing one when ``cause``."""
     if cause is None:
+        if is_competing_y(y_true):
+            raise ValueError(
+                f"{what}: y_true is a competing-risks outcome (integer cause codes); pass "
+                "cause= to calibration_in_the_large or net_benefit, or a survival y_true "
+                "(Surv.from_arrays) here"
+            )
         event, time = check_survival_y(y_true, allow_all_censored=True)
         return event.astype(int), time
     check_cause(cause)
@@ -584,7 +591,7 @@ def calibration_in_the_large(y_true, survival, time, *, cause=None):
     >>> calibration_in_the_large(y, [0.5, 0.5, 0.5, 0.5], 2.5)  # observed 1/4, expected 1/2
     0.5
     """
-    event, time_ = _calibration_outcome(y_true, cause)
+    event, time_ = _calibration_outcome(y_true, cause, "calibration_in_the_large")
     horizon = _horizon(time_, time, "calibration_in_the_large")
     surv = _survival_at(survival, horizon, time_.size)
     expected = float(np.mean(1.0 - surv))
@@ -633,7 +640,7 @@ def calibration_slope(y_true, survival, time):
     >>> round(calibration_slope(y, np.exp(-np.exp(2 * x)), 1.0), 1)  # too extreme
     0.5
     """
-    event, time_ = _calibration_outcome(y_true, None)
+    event, time_ = _calibration_outcome(y_true, None, "calibration_slope")
     horizon = _horizon(time_, time, "calibration_slope")
     cll = _cloglog(_survival_at(survival, horizon, time_.size), "calibration_slope")
     event_t, time_t = censor_at(event, time_, horizon)
@@ -702,7 +709,7 @@ def calibration_curve(y_true, survival, time, *, n_knots=3):
 def _smoothed_calibration(y_true, survival, time, n_knots, what):
     if not isinstance(n_knots, numbers.Integral) or isinstance(n_knots, bool) or not 3 <= n_knots <= 7:
         raise ValueError(f"{what}: n_knots must be an integer from 3 to 7, got {n_knots!r}")
-    event, time_ = _calibration_outcome(y_true, None)
+    event, time_ = _calibration_outcome(y_true, None, what)
     horizon = _horizon(time_, time, what)
     surv = _survival_at(survival, horizon, time_.size)
     cll = _cloglog(surv, what)
@@ -837,7 +844,8 @@ def d_calibration(y_true, survival_functions, *, n_bins=10):
     """
     if not isinstance(n_bins, numbers.Integral) or isinstance(n_bins, bool) or n_bins < 2:
         raise ValueError(f"n_bins must be an integer >= 2, got {n_bins!r}")
-    event, time_ = check_survival_y(y_true, allow_all_censored=True)
+    event, time_ = _calibration_outcome(y_true, None, "d_calibration")
+    event = event.astype(bool)
     probs = _survival_at_own_time(survival_functions, time_)
     edges = np.linspace(1.0, 0.0, n_bins + 1)
     # bin k (0-based) holds [edges[k + 1], edges[k]); a probability of exactly 1 goes to bin 0
@@ -901,7 +909,7 @@ def net_benefit(y_true, risk, time, thresholds, *, cause=None):
     >>> net_benefit(y, "all", 2.5, [0.3]).round(4).tolist()  # treat-all
     [-0.0714]
     """
-    event, time_ = _calibration_outcome(y_true, cause)
+    event, time_ = _calibration_outcome(y_true, cause, "net_benefit")
     horizon = _horizon(time_, time, "net_benefit")
     thresholds = np.atleast_1d(np.asarray(thresholds, dtype=float))
     if thresholds.ndim != 1 or thresholds.size == 0 or not np.all(np.isfinite(thresholds)) \

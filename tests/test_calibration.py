@@ -282,3 +282,13 @@ def test_net_benefit_refuses_bad_input():
         net_benefit(competing_y([1, 2, 0], [1.0, 2.0, 3.0]), [0.1, 0.2, 0.3], 2.5, [0.1], cause=0)
     with pytest.raises(ValueError, match="event field 'event' of y is boolean"):
         net_benefit(Y, SURV, 4.5, [0.1], cause=1)
+
+
+@pytest.mark.parametrize("metric", [calibration_slope, integrated_calibration_index,
+                                    calibration_in_the_large])
+def test_competing_outcome_without_cause_is_refused_with_a_hint(metric):
+    y = competing_y([1, 2, 0, 1, 0, 1, 2, 0], [1.0, 2, 3, 4, 5, 6, 7, 8])
+    with pytest.raises(ValueError, match="competing-risks outcome .* pass cause="):
+        metric(y, SURV, 4.5)
+    with pytest.raises(ValueError, match="d_calibration: y_true is a competing-risks outcome"):
+        d_calibration(y, [lambda t: 0.5] * 8)
