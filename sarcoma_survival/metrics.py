@@ -654,7 +654,8 @@ def calibration_slope(y_true, survival, time):
     return float(beta[0])
 
 
-def calibration_curve(y_true, survival, time, *, n_knots=3):
+def calibration_curve(y_true, survival, time, *, n_knots=3, n_bootstrap=0, conf_level=0.95,
+                      random_state=None):
     """Smoothed calibration curve at a horizon (Austin, Harrell & van Klaveren 2020).
 
     The outcome, censored at ``time``, is regressed (Cox, Efron's ties) on a restricted
@@ -676,6 +677,14 @@ def calibration_curve(y_true, survival, time, *, n_knots=3):
         The horizon, within the follow-up of ``y_true``.
     n_knots : int, default=3
         Knots of the spline (3 to 7), placed as by R's ``Hmisc::rcspline.eval``.
+    n_bootstrap : int, default=0
+        With a positive number, also return a percentile bootstrap band: patients are
+        resampled, the smoothing model refitted (knots kept) and the observed risk of every
+        patient predicted again; resamples without an event by ``time`` are skipped.
+    conf_level : float, default=0.95
+        Level of the band.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the resampling.
 
     Returns
     -------
@@ -683,6 +692,8 @@ def calibration_curve(y_true, survival, time, *, n_knots=3):
         Smoothed observed risk by ``time`` of each patient, ordered by predicted risk.
     predicted : ndarray of shape (n_samples,)
         Predicted risk ``1 - survival``, ascending.
+    lower, upper : ndarray of shape (n_samples,)
+        Only when ``n_bootstrap > 0``: the band of ``observed``.
 
     See Also
     --------
@@ -700,10 +711,32 @@ def calibration_curve(y_true, survival, time, *, n_knots=3):
     >>> bool(np.max(np.abs(observed - predicted)) < 0.1)
     True
     """
-    observed, predicted = _smoothed_calibration(y_true, survival, time, n_knots,
-                                                "calibration_curve")
+    if not isinstance(n_bootstrap, numbers.Integral) or isinstance(n_bootstrap, bool) \
+            or n_bootstrap < 0:
+        raise ValueError(f"n_bootstrap must be an integer >= 0, got {n_bootstrap!r}")
+    if not (isinstance(conf_level, numbers.Real) and 0 < conf_level < 1):
+        raise ValueError(f"conf_level must be a number strictly between 0 and 1, got {conf_level!r}")
+    observed, predicted, fit = _smoothed_calibration(y_true, survival, time, n_knots,
+                                                     "calibration_curve")
     order = np.argsort(predicted, kind="stable")
-    return observed[order], predicted[order]
+    if n_bootstrap == 0:
+        return observed[order], predicted[order]
+    basis, event_t, time_t, horizon = fit
+    rng = check_random_state(random_state)
+    curves = []
+    for _ in range(n_bootstrap):
+        rows = rng.randint(0, time_t.size, time_t.size)
+        if not event_t[rows].any():
+            continue
+        beta, means = cox_efron_fit(basis[rows], event_t[rows], time_t[rows])
+        curves.append(1.0 - efron_survival_at(basis[rows], beta, means, event_t[rows],
+                                              time_t[rows], horizon, Z_new=basis))
+    if not curves:
+        raise ValueError("calibration_curve: no bootstrap resample had an event by time; "
+                         "choose a later horizon")
+    tail = 50 * (1 - conf_level)
+    lower, upper = np.percentile(np.asarray(curves), [tail, 100 - tail], axis=0)
+    return observed[order], predicted[order], lower[order], upper[order]
 
 
 def _smoothed_calibration(y_true, survival, time, n_knots, what):
@@ -726,7 +759,7 @@ def _smoothed_calibration(y_true, survival, time, n_knots, what):
     basis = rcs_basis(cll, rcs_knots(cll, n_knots))
     beta, means = cox_efron_fit(basis, event_t, time_t)
     observed = 1.0 - efron_survival_at(basis, beta, means, event_t, time_t, horizon)
-    return observed, 1.0 - surv
+    return observed, 1.0 - surv, (basis, event_t, time_t, horizon)
 
 
 def integrated_calibration_index(y_true, survival, time, *, n_knots=3):
@@ -770,8 +803,8 @@ def integrated_calibration_index(y_true, survival, time, *, n_knots=3):
     >>> bool(true_ici < 0.05 < extreme_ici)
     True
     """
-    observed, predicted = _smoothed_calibration(y_true, survival, time, n_knots,
-                                                "integrated_calibration_index")
+    observed, predicted, _ = _smoothed_calibration(y_true, survival, time, n_knots,
+                                                   "integrated_calibration_index")
     err = np.abs(predicted - observed)
     return float(err.mean()), float(np.median(err)), float(np.quantile(err, 0.9))
 

@@ -64,3 +64,20 @@ def test_decision_curve_refuses_a_risk_score():
     y = Surv.from_arrays([True, False, True, False], [1.0, 2.0, 3.0, 4.0])
     with pytest.raises(ValueError, match="not a risk score from predict"):
         plot_decision_curve(y, [2.0, -1.0, 0.5, 0.1], 2.5)
+
+
+def test_bootstrap_band_surrounds_the_curve_and_is_reproducible(gbsg):
+    y, survival = gbsg
+    observed, predicted, lower, upper = calibration_curve(y, survival, 1826, n_bootstrap=50,
+                                                          random_state=0)
+    np.testing.assert_array_equal(calibration_curve(y, survival, 1826)[0], observed)
+    inside = (lower <= observed + 1e-12) & (observed <= upper + 1e-12)
+    assert inside.mean() > 0.95 and (upper - lower).min() > 0
+    again = calibration_curve(y, survival, 1826, n_bootstrap=50, random_state=0)
+    np.testing.assert_array_equal(again[2], lower)
+    ax = plot_calibration(y, survival, 1826, smooth=True, n_bootstrap=20, random_state=0)
+    (band,) = [c for c in ax.collections if c.get_label() == "95% bootstrap band"]
+    with pytest.raises(ValueError, match="n_bootstrap must be an integer >= 0"):
+        calibration_curve(y, survival, 1826, n_bootstrap=-1)
+    with pytest.raises(ValueError, match="conf_level must be a number strictly between 0 and 1"):
+        calibration_curve(y, survival, 1826, n_bootstrap=5, conf_level=95)

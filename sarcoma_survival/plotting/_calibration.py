@@ -90,6 +90,8 @@ def plot_calibration(
     label=None,
     smooth=False,
     histogram=False,
+    n_bootstrap=0,
+    random_state=None,
     ax=None,
 ):
     """Plot a calibration curve at a horizon: predicted vs Kaplan-Meier observed survival.
@@ -99,8 +101,8 @@ def plot_calibration(
     confidence interval of the observed value, and the diagonal of perfect calibration.
     ``smooth=True`` adds the smoothed curve of Austin et al. (2020)
     (:func:`sarcoma_survival.metrics.calibration_curve`, drawn on the survival scale) with
-    its ICI in the legend; ``histogram=True`` the distribution of predicted survival along
-    the bottom.
+    its ICI in the legend, and with ``n_bootstrap`` its percentile bootstrap band;
+    ``histogram=True`` the distribution of predicted survival along the bottom.
 
     Parameters
     ----------
@@ -125,6 +127,11 @@ def plot_calibration(
     histogram : bool, default=False
         Add a histogram of the predicted survival along the bottom (tallest bar 10 % of
         the axis).
+    n_bootstrap : int, default=0
+        With ``smooth=True``, resamples for the band of the smoothed curve (at
+        ``conf_level``); 0 draws no band.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the bootstrap.
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made when None.
 
@@ -163,10 +170,16 @@ def plot_calibration(
         label=label if label is not None else f"{len(table)} groups",
     )
     if smooth:
-        observed_risk, predicted_risk = calibration_curve(y, survival, time)
+        curve = calibration_curve(y, survival, time, n_bootstrap=n_bootstrap,
+                                  conf_level=conf_level, random_state=random_state)
+        observed_risk, predicted_risk = curve[:2]
         ici = float(np.mean(np.abs(observed_risk - predicted_risk)))
-        ax.plot(1.0 - predicted_risk, 1.0 - observed_risk, linewidth=1.5,
-                label=f"{label + ': ' if label else ''}smoothed (ICI {ici:.3f})")
+        (line,) = ax.plot(1.0 - predicted_risk, 1.0 - observed_risk, linewidth=1.5,
+                          label=f"{label + ': ' if label else ''}smoothed (ICI {ici:.3f})")
+        if n_bootstrap:
+            ax.fill_between(1.0 - predicted_risk, 1.0 - curve[3], 1.0 - curve[2],
+                            color=line.get_color(), alpha=0.2, linewidth=0,
+                            label=f"{conf_level:.0%} bootstrap band")
     if histogram:
         counts, edges = np.histogram(survival_at(survival, time), bins=50, range=(0, 1))
         ax.bar(edges[:-1], 0.1 * counts / max(counts.max(), 1), width=np.diff(edges),

@@ -199,12 +199,13 @@ def cox_covariance(Z, coef, event, time, *, ties="efron", alpha=0.0):
         return np.full(info.shape, np.nan)
 
 
-def efron_survival_at(Z, beta, means, event, time, horizon):
-    """Survival at ``horizon`` of each row of ``Z`` from a Cox fit, Efron-corrected hazard.
+def efron_survival_at(Z, beta, means, event, time, horizon, Z_new=None):
+    """Survival at ``horizon`` from a Cox fit on ``(Z, event, time)``, Efron-corrected hazard.
 
-    ``exp(-H0(horizon) exp((z - means) beta))`` with the baseline hazard of R's
-    ``survfit.coxph`` for an Efron fit (``ctype = 2``, ``stype = 2``): each distinct event
-    time with ``d`` deaths adds ``sum_{k<d} 1 / (S0 - k/d D0)``.
+    ``exp(-H0(horizon) exp((z - means) beta))`` for each row ``z`` of ``Z_new`` (default
+    ``Z``), with the baseline hazard of R's ``survfit.coxph`` for an Efron fit
+    (``ctype = 2``, ``stype = 2``): each distinct event time with ``d`` deaths adds
+    ``sum_{k<d} 1 / (S0 - k/d D0)``.
     """
     Zc = np.asarray(Z, dtype=float) - means
     event = np.asarray(event).astype(bool)
@@ -216,7 +217,8 @@ def efron_survival_at(Z, beta, means, event, time, horizon):
     cumhaz = np.cumsum(increments) * np.exp(-shift)
     idx = np.searchsorted(uniq, horizon, side="right") - 1
     h0 = cumhaz[idx] if idx >= 0 else 0.0
-    return np.exp(-h0 * np.exp(Zc @ beta))
+    new = Zc if Z_new is None else np.asarray(Z_new, dtype=float) - means
+    return np.exp(-h0 * np.exp(new @ beta))
 
 
 def rcs_knots(x, n_knots=3):
