@@ -56,8 +56,8 @@ print(f"D-calibration: chi2 {statistic:.2f}, p = {p_value:.3f}")
 # Calibration plot and decision curve
 # -----------------------------------
 # Left: grouped Kaplan-Meier points, the smoothed curve with its bootstrap band (200
-# resamples) and the distribution of predicted survival. Right: the net benefit of treating the patients whose predicted 3-year risk of
-# death reaches each threshold.
+# resamples) and the distribution of predicted survival. Right: the net benefit of
+# treating the patients whose predicted 3-year risk of death reaches each threshold.
 fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.5))
 plot_calibration(test.y_os, functions, horizon, n_groups=10, label="Sarculator Cox",
                  smooth=True, histogram=True, n_bootstrap=200, random_state=0, ax=left)

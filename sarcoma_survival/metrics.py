@@ -650,7 +650,7 @@ def calibration_slope(y_true, survival, time):
     if np.ptp(cll) == 0:
         raise ValueError("calibration_slope: every patient has the same predicted survival at "
                          "time; the slope needs predictions that differ")
-    beta, _ = cox_efron_fit(cll[:, None], event_t, time_t)
+    beta, _ = cox_efron_fit(cll[:, None], event_t, time_t, what="calibration_slope")
     return float(beta[0])
 
 
@@ -680,7 +680,8 @@ def calibration_curve(y_true, survival, time, *, n_knots=3, n_bootstrap=0, conf_
     n_bootstrap : int, default=0
         With a positive number, also return a percentile bootstrap band: patients are
         resampled, the smoothing model refitted (knots kept) and the observed risk of every
-        patient predicted again; resamples without an event by ``time`` are skipped.
+        patient predicted again; resamples without an event by ``time``, or whose fit
+        does not converge, are skipped.
     conf_level : float, default=0.95
         Level of the band.
     random_state : int, RandomState instance or None, default=None
@@ -728,7 +729,10 @@ def calibration_curve(y_true, survival, time, *, n_knots=3, n_bootstrap=0, conf_
         rows = rng.randint(0, time_t.size, time_t.size)
         if not event_t[rows].any():
             continue
-        beta, means = cox_efron_fit(basis[rows], event_t[rows], time_t[rows])
+        try:
+            beta, means = cox_efron_fit(basis[rows], event_t[rows], time_t[rows])
+        except ValueError:  # a resample whose events the predictions order perfectly
+            continue
         curves.append(1.0 - efron_survival_at(basis[rows], beta, means, event_t[rows],
                                               time_t[rows], horizon, Z_new=basis))
     if not curves:
@@ -757,7 +761,7 @@ def _smoothed_calibration(y_true, survival, time, n_knots, what):
         raise ValueError(f"{what}: no event by time {horizon:g}, so the observed risk is 0 "
                          "everywhere; choose a later horizon")
     basis = rcs_basis(cll, rcs_knots(cll, n_knots))
-    beta, means = cox_efron_fit(basis, event_t, time_t)
+    beta, means = cox_efron_fit(basis, event_t, time_t, what=what)
     observed = 1.0 - efron_survival_at(basis, beta, means, event_t, time_t, horizon)
     return observed, 1.0 - surv, (basis, event_t, time_t, horizon)
 

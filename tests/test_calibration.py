@@ -292,3 +292,15 @@ def test_competing_outcome_without_cause_is_refused_with_a_hint(metric):
         metric(y, SURV, 4.5)
     with pytest.raises(ValueError, match="d_calibration: y_true is a competing-risks outcome"):
         d_calibration(y, [lambda t: 0.5] * 8)
+
+
+def test_predictions_that_order_the_events_perfectly_are_refused():
+    # each event happens to the patient of highest predicted risk still at risk
+    survival = np.linspace(0.1, 0.9, 20)
+    event = np.r_[np.ones(10, bool), np.zeros(10, bool)]
+    time = np.r_[np.arange(1.0, 11.0), np.full(10, 20.0)]
+    y = Surv.from_arrays(event, time)
+    with pytest.raises(ValueError, match="calibration_slope: the Cox regression did not converge"):
+        calibration_slope(y, survival, 15.0)
+    with pytest.raises(ValueError, match="integrated_calibration_index: the Cox regression did not"):
+        integrated_calibration_index(y, survival, 15.0)

@@ -99,11 +99,13 @@ def _efron_terms(Z, beta, event, time, ties="efron"):
     return eta, r, uniq, d, j, den, num1, num2, p
 
 
-def cox_efron_fit(Z, event, time, *, max_iter=100, tol=1e-12):
+def cox_efron_fit(Z, event, time, *, max_iter=100, tol=1e-12, what="cox_efron_fit"):
     """Cox partial-likelihood fit with Efron's ties, by Newton-Raphson with step halving.
 
     The same estimate as R's ``survival::coxph(..., ties = "efron")`` (its default), run to
-    a tighter tolerance. Columns of ``Z`` are centred first, as coxph does.
+    a tighter tolerance. Columns of ``Z`` are centred first, as coxph does. Raises a
+    ``ValueError`` naming ``what`` when Newton-Raphson does not converge (an infinite
+    estimate: the covariates order the events perfectly).
 
     Returns
     -------
@@ -129,7 +131,10 @@ def cox_efron_fit(Z, event, time, *, max_iter=100, tol=1e-12):
     beta = np.zeros(Z.shape[1])
     loglik, grad, info = loglik_grad_info(beta)
     for _ in range(max_iter):
-        step = np.linalg.solve(info, grad)
+        try:
+            step = np.linalg.solve(info, grad)
+        except np.linalg.LinAlgError:
+            break
         for _halving in range(30):
             new_beta = beta + step
             new_loglik, new_grad, new_info = loglik_grad_info(new_beta)
@@ -139,8 +144,12 @@ def cox_efron_fit(Z, event, time, *, max_iter=100, tol=1e-12):
         converged = abs(new_loglik - loglik) <= tol * max(1.0, abs(loglik)) and np.max(np.abs(step)) < 1e-9
         beta, loglik, grad, info = new_beta, new_loglik, new_grad, new_info
         if converged:
-            break
-    return beta, means
+            return beta, means
+    raise ValueError(
+        f"{what}: the Cox regression did not converge in {max_iter} Newton steps (the "
+        "predictions order the events perfectly, or the spline columns are collinear); the "
+        "calibration measure is not defined on these data"
+    )
 
 
 def cox_information(Z, beta, event, time, *, ties="efron", alpha=0.0):
