@@ -47,11 +47,29 @@ _COMPETING = (
     "step_values",
 )
 
+#: Numerical cores of the calibration metrics (numpy only), imported on first use as well.
+_SURVIVAL_STATS = (
+    "aalen_johansen_curve",
+    "censor_at",
+    "coef_table",
+    "cox_covariance",
+    "cox_efron_fit",
+    "cox_information",
+    "efron_survival_at",
+    "incidence_at",
+    "rcs_basis",
+    "rcs_knots",
+)
+
 
 def __getattr__(name):
     if name in _COMPETING:
         from . import _competing
 
         return getattr(_competing, name)
+    if name in _SURVIVAL_STATS:
+        from . import _survival_stats
+
+        return getattr(_survival_stats, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
