@@ -366,6 +366,33 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
     return image
 
 
+def binary_mask_array(image, *, label=None, where="mask"):
+    """The tumour voxels of a label image as a boolean (z, y, x) array, with the mask rules.
+
+    ``label=None`` requires a binary mask (background 0 and one positive value); an integer
+    selects that label of a multi-label image. An empty result is an error. Used by
+    :func:`read_mask` and by the tumour measurements, so that both read a mask alike.
+    """
+    array = sitk.GetArrayViewFromImage(image)
+    values = np.unique(array)
+    if label is not None:
+        if label not in values:
+            raise ImageReadError(f"{where}: label {label} absent from the mask (values {values[:10].tolist()})")
+        binary = array == label
+    else:
+        positive = values[values != 0]
+        if len(positive) > 1 or (len(positive) == 1 and positive[0] < 0):
+            shown = values[:10].tolist()
+            raise ImageReadError(
+                f"{where}: mask is not binary (values {shown}{'...' if len(values) > 10 else ''}); "
+                "give a 0/1 mask or choose the tumour label with mask_label"
+            )
+        binary = array != 0
+    if not binary.any():
+        raise ImageReadError(f"{where}: mask is empty (no tumour voxel)")
+    return np.asarray(binary)
+
+
 def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None, column="mask"):
     """Read a tumour mask and put it on the grid of ``reference`` (the T1).
 
@@ -420,23 +447,7 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
                 raise ImageReadError(f"{where}: ROI {roi_name!r} covers no voxel of the T1 image")
             return mask
     image = read_image(path, patient=patient, column=column, pixel_type=None)
-    array = sitk.GetArrayFromImage(image)
-    values = np.unique(array)
-    if label is not None:
-        if label not in values:
-            raise ImageReadError(f"{where}: label {label} absent from the mask (values {values[:10].tolist()})")
-        binary = array == label
-    else:
-        positive = values[values != 0]
-        if len(positive) > 1 or (len(positive) == 1 and positive[0] < 0):
-            shown = values[:10].tolist()
-            raise ImageReadError(
-                f"{where}: mask is not binary (values {shown}{'...' if len(values) > 10 else ''}); "
-                "give a 0/1 mask or choose the tumour label with mask_label"
-            )
-        binary = array != 0
-    if not binary.any():
-        raise ImageReadError(f"{where}: mask is empty (no tumour voxel)")
+    binary = binary_mask_array(image, label=label, where=where)
     mask = sitk.GetImageFromArray(binary.astype(np.uint8))
     mask.CopyInformation(image)
     if same_grid(mask, reference):
