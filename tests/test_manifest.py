@@ -90,8 +90,8 @@ def tree(tmp_path_factory):
         "patient_id": ids,
         "age": rng.integers(30, 80, len(ids)),
         "sex": ["F", "M"] * (len(ids) // 2),
-        "grade": ["high", "low", "high"] * 4 + ["high", "low"],
-        "histology": "leiomyosarcoma",
+        "grade": ["Grade 3", "1", "high"] + ["high", "low", "high"] * 3 + ["high", "low"],
+        "histology": ["MFH", "Myxoid/round cell liposarcoma", *["leiomyosarcoma"] * (len(ids) - 2)],
         "location": "lower_extremity",
         "tumor_size_cm": ["", "", "7.5", *[""] * (len(ids) - 3)],  # P_NII0 has a pathology size
         "os_event": [1, 0] * (len(ids) // 2),
@@ -126,6 +126,13 @@ def test_measurements_fill_only_empty_cells(built):
         assert float(table.loc[patient, "tumor_size_cm"]) == pytest.approx(_box_size_cm(), rel=1e-3)
         assert float(table.loc[patient, "tumor_volume_cm3"]) == pytest.approx(_box_volume_cm3(), rel=1e-3)
     assert table.loc["P_NII0", "tumor_size_cm"] == "7.5"  # the clinical value is kept
+
+
+def test_categories_are_written_in_their_canonical_spelling(built):
+    table = built.table
+    assert table.loc["P_RT", "histology"] == "undifferentiated pleomorphic sarcoma"  # MFH
+    assert table.loc["P_SEG", "histology"] == "myxoid liposarcoma"
+    assert table.loc[["P_RT", "P_SEG"], "grade"].tolist() == ["high", "low"]  # FNCLCC 3 and 1
 
 
 def test_report_names_every_patient_left_out_and_why(built):

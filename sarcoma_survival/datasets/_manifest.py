@@ -11,7 +11,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from .._output_paths import check_patient_id
-from .._schema import CLINICAL_COLUMNS, OUTCOME_COLUMNS, PATIENT_ID_COLUMN
+from .._schema import CLINICAL_COLUMNS, OUTCOME_COLUMNS, PATIENT_ID_COLUMN, categorical_columns
 from ..preprocessing import (
     ImageReadError,
     read_image,
@@ -216,8 +216,11 @@ def _patient(folder, patient, *, patterns, sequences, roi_name, mask_label, meas
         if measure == "always" or (measure == "missing" and empty):
             fields[column] = f"{measured():.4g}"
     try:
-        parse_clinical_fields({c: fields.get(c, "") for c in CLINICAL_COLUMNS}, patient=patient,
-                              where=where_clinical)
+        parsed = parse_clinical_fields({c: fields.get(c, "") for c in CLINICAL_COLUMNS}, patient=patient,
+                                       where=where_clinical)
+        for column in categorical_columns(CLINICAL_COLUMNS):  # canonical spelling ("MFH" -> its WHO name)
+            value = parsed[column].iloc[0]
+            fields[column] = "" if pd.isna(value) else value
         for outcome in OUTCOME_COLUMNS:
             names = OUTCOME_COLUMNS[outcome]
             if names[0] in fields:
