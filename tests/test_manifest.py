@@ -250,3 +250,25 @@ def test_cli_help_lists_the_manifest_command(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["manifest", "root", "--measure", "sometimes"])
     assert exit_info.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
+@pytest.mark.realdata
+def test_the_51_tcia_nifti_patients_give_the_built_in_loader_cohort(validation_dir, tmp_path):
+    """The TCIA cohort walked through the new path: its NIfTI folders + a clinical CSV -> the
+    same table and outcomes as load_tcia_sts (sizes and volumes measured by the same functions)."""
+    from sarcoma_survival.datasets import load_tcia_sts
+
+    reference = load_tcia_sts(validation_dir / "sts_tcia")
+    clinical = reference.X.drop(columns=["t1", "mask", "tumor_size_cm", "tumor_volume_cm3"])
+    for outcome in ("os", "dm"):
+        y = reference[f"y_{outcome}"]
+        clinical[f"{outcome}_event"], clinical[f"{outcome}_time"] = y["event"].astype(int), y["time"]
+    clinical.to_csv(tmp_path / "clinical.csv")
+    built = build_manifest(validation_dir / "sts_tcia" / "nifti", tmp_path / "manifest.csv",
+                           clinical=tmp_path / "clinical.csv", sequences=("t1",))
+    assert built.problems["status"].eq("warning").all()  # only: no size/volume column in the table
+    cohort = load_cohort(built.manifest)
+    # the sheet rounds mask volumes to 0.001 cm3 (1.3e-5 relative at most, measured)
+    pd.testing.assert_frame_equal(cohort.X, reference.X, check_dtype=False, rtol=5e-5)
+    np.testing.assert_array_equal(cohort.y_os, reference.y_os)
+    np.testing.assert_array_equal(cohort.y_dm, reference.y_dm)

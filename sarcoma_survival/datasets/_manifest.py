@@ -214,7 +214,7 @@ def _patient(folder, patient, *, patterns, sequences, roi_name, mask_label, meas
                              ("tumor_volume_cm3", lambda: tumor_volume_cm3(mask))):
         empty = not str(fields.get(column, "")).strip()
         if measure == "always" or (measure == "missing" and empty):
-            fields[column] = f"{measured():.4g}"
+            fields[column] = f"{measured():.6g}"
     try:
         parsed = parse_clinical_fields({c: fields.get(c, "") for c in CLINICAL_COLUMNS}, patient=patient,
                                        where=where_clinical)
