@@ -272,3 +272,17 @@ def test_the_51_tcia_nifti_patients_give_the_built_in_loader_cohort(validation_d
     pd.testing.assert_frame_equal(cohort.X, reference.X, check_dtype=False, rtol=5e-5)
     np.testing.assert_array_equal(cohort.y_os, reference.y_os)
     np.testing.assert_array_equal(cohort.y_dm, reference.y_dm)
+
+
+def test_ambiguous_and_damaged_candidates_are_reported(tmp_path):
+    root = tmp_path / "root"
+    _nifti_patient(root / "P_BOTH", 1, names=("t1_t2_fused.nii.gz", None, "T1_mask.nii.gz"))
+    _nifti_patient(root / "P_OK", 2)
+    (root / "P_OK" / "notes.dcm").write_bytes(b"not a DICOM file")  # reported, the patient is kept
+    (root / "P_OK" / "README.txt").write_text("ignored")  # not DICOM, not .dcm: silently ignored
+    built = build_manifest(root, tmp_path / "m.csv")
+    assert list(built.table.index) == ["P_OK"]
+    problems = built.problems.set_index("patient_id")
+    assert "matches both the t1 and the t2 rule" in problems.loc["P_BOTH", "problem"]
+    assert problems.loc["P_OK", "status"] == "warning"
+    assert problems.loc["P_OK", "problem"] == "file 'notes.dcm' is not a readable DICOM file"
