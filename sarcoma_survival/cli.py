@@ -348,7 +348,7 @@ def _cmd_manifest(args):
     built = build_manifest(args.root, output, clinical=args.clinical, id_column=args.id_column, rules=rules,
                            sequences=("t1",) if args.t1_only else ("t1", "t2"), roi_name=args.roi_name,
                            mask_label=args.mask_label, measure=args.measure, diameter=args.diameter,
-                           report=report)
+                           report=report, verbose=not args.quiet)
     excluded = built.problems.loc[built.problems["status"] == "excluded", "patient_id"].nunique()
     print(f"wrote {built.manifest} ({len(built.table)} patients); {excluded} patient(s) left out, "
           f"{len(built.problems)} line(s) in {built.report}")
@@ -502,6 +502,7 @@ def build_parser():
                    help="fill tumor_size_cm and tumor_volume_cm3 from the mask: where empty (default), always, never")
     p.add_argument("--diameter", choices=("centers", "corners"), default="centers",
                    help="largest diameter between voxel centres (default) or outer voxel corners")
+    p.add_argument("--quiet", action="store_true", help="no line per patient")
     p.set_defaults(func=_cmd_manifest)
 
     p = sub.add_parser("serve", help="local web page and JSON API for one patient at a time")

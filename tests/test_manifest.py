@@ -157,8 +157,11 @@ def test_manifest_loads_and_a_model_fits_through_the_cli(built, tree, capsys):
     manifest = out / "m.csv"
     assert main(["manifest", str(tree / "patients"), "--output", str(manifest),
                  "--clinical", str(tree / "clinical.csv")]) == 0
-    printed = capsys.readouterr().out
-    assert "(10 patients); 4 patient(s) left out" in printed and (out / "m-report.csv").is_file()
+    captured = capsys.readouterr()
+    assert "(10 patients); 4 patient(s) left out" in captured.out and (out / "m-report.csv").is_file()
+    progress = captured.err.splitlines()  # one line per patient folder, with its time
+    assert len(progress) == 13 and progress[0].startswith("[1/13] P_BAD: left out: patient P_BAD, column 't1'")
+    assert any(line.startswith("[5/13] P_NII3: ok (") for line in progress)
     pd.testing.assert_frame_equal(pd.read_csv(manifest), pd.read_csv(built.manifest))  # same as the function
     model = out / "model.ssm"
     assert main(["fit", str(manifest), "--model", "sarculator-coxph", "--output", str(model)]) == 0

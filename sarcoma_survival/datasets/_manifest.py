@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,9 +144,9 @@ def _clinical_table(clinical, id_column):
     duplicated = sorted(set(ids[ids.duplicated()]))
     if duplicated:
         raise CohortError(f"{where}: duplicate patient id(s): {', '.join(duplicated)}")
-    for event, time in OUTCOME_COLUMNS.values():
-        if (event in table.columns) != (time in table.columns):
-            present, absent = (event, time) if event in table.columns else (time, event)
+    for event, days in OUTCOME_COLUMNS.values():
+        if (event in table.columns) != (days in table.columns):
+            present, absent = (event, days) if event in table.columns else (days, event)
             raise CohortError(f"{where}: column {present!r} is present but {absent!r} is missing")
     notes = []
     absent = [c for c in CLINICAL_COLUMNS if c not in table.columns]
@@ -235,7 +237,8 @@ def _patient(folder, patient, *, patterns, sequences, roi_name, mask_label, meas
 
 
 def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, rules=None, sequences=("t1", "t2"),
-                   roi_name="GTV_Mass", mask_label=None, measure="missing", diameter="centers", report=None):
+                   roi_name="GTV_Mass", mask_label=None, measure="missing", diameter="centers", report=None,
+                   verbose=False):
     """Build a manifest CSV from a folder tree with one folder per patient.
 
     Each sub-folder of ``root`` is a patient (its name is the patient id). Inside it, in
@@ -284,6 +287,8 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
     report : str or Path, optional
         Report CSV (``patient_id, status, problem``; status ``excluded`` or ``warning``);
         default: ``<manifest stem>-report.csv`` next to the manifest.
+    verbose : bool, default=False
+        Print one line per patient (on stderr): its number, id, outcome and time.
 
     Returns
     -------
@@ -327,21 +332,26 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
     problems = [("(cohort)", "warning", note) for note in notes]
     records = []
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    for folder in folders:
+    for number, folder in enumerate(folders, start=1):
+        start = time.perf_counter()
         try:
             patient = check_patient_id(folder.name, where=f"folder {str(folder)!r}")
         except ValueError as exc:
-            problems.append((folder.name, "excluded", str(exc)))
-            continue
-        if clinical is not None and patient not in rows:
-            problems.append((patient, "excluded", f"no row in the clinical table (column {id_column!r})"))
-            continue
-        record, found = _patient(folder, patient, patterns=patterns, sequences=tuple(sequences), roi_name=roi_name,
-                                 mask_label=mask_label, measure=measure, convention=diameter,
-                                 row=rows.get(patient), where_clinical=where_clinical)
+            found, record, patient = [("excluded", str(exc))], None, folder.name
+        else:
+            if clinical is not None and patient not in rows:
+                found, record = [("excluded", f"no row in the clinical table (column {id_column!r})")], None
+            else:
+                record, found = _patient(folder, patient, patterns=patterns, sequences=tuple(sequences),
+                                         roi_name=roi_name, mask_label=mask_label, measure=measure,
+                                         convention=diameter, row=rows.get(patient), where_clinical=where_clinical)
         problems += [(patient, severity, problem) for severity, problem in found]
         if record is not None:
             records.append(record)
+        if verbose:
+            outcome = "ok" if record is not None else f"left out: {found[-1][1]}"
+            print(f"[{number}/{len(folders)}] {patient}: {outcome} ({time.perf_counter() - start:.1f} s)",
+                  file=sys.stderr, flush=True)
     names = {f.name for f in folders}
     problems += [(pid, "excluded", f"in the clinical table but no folder {pid!r} under {str(root)!r}")
                  for pid in rows if pid not in names]
