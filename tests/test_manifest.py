@@ -289,3 +289,11 @@ def test_ambiguous_and_damaged_candidates_are_reported(tmp_path):
     assert "matches both the t1 and the t2 rule" in problems.loc["P_BOTH", "problem"]
     assert problems.loc["P_OK", "status"] == "warning"
     assert problems.loc["P_OK", "problem"] == "file 'notes.dcm' is not a readable DICOM file"
+
+
+def test_the_documented_default_rules_are_the_rules():
+    from sarcoma_survival.datasets._manifest import DEFAULT_RULES
+
+    guide = (Path(__file__).parents[1] / "docs" / "user_guide" / "cohort.rst").read_text()
+    for pattern in DEFAULT_RULES.values():
+        assert f"``{pattern}``" in build_manifest.__doc__.replace("\n        ", " ") and f"``{pattern}``" in guide

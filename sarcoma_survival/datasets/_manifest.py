@@ -265,7 +265,9 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
         Patient id column of ``clinical``.
     rules : dict, optional
         Regular expressions by role, ``{"t1": ..., "t2": ..., "mask": ...}``, searched
-        case-insensitively; a role left out keeps :data:`DEFAULT_RULES`. The text searched
+        case-insensitively; a role left out keeps its default: ``t1``
+        ``(?<![a-z0-9])t1(?![0-9])``, ``t2`` ``(?<![a-z0-9])t2(?![0-9])|stir``, ``mask``
+        ``mask|seg|label|roi|gtv|contour|rtstruct``. The text searched
         is ``"<SeriesDescription> | <folder>"`` for a DICOM series, RTSTRUCT or SEG and the
         path inside the patient folder for a file (``"MR/T1_post.nii.gz"``). A candidate
         matching the mask rule is never an image.
