@@ -297,3 +297,21 @@ def test_the_documented_default_rules_are_the_rules():
     guide = (Path(__file__).parents[1] / "docs" / "user_guide" / "cohort.rst").read_text()
     for pattern in DEFAULT_RULES.values():
         assert f"``{pattern}``" in build_manifest.__doc__.replace("\n        ", " ") and f"``{pattern}``" in guide
+
+
+def test_dicom_files_without_preamble_are_found(tmp_path):
+    import pydicom
+
+    patient = tmp_path / "root" / "P1"
+    write_mr_series(_image(1), patient / "t1", "T1 POST", patient_id="P1")
+    for path in (patient / "t1").iterdir():  # rewrite without the 128-byte preamble and "DICM"
+        ds = pydicom.dcmread(path)
+        ds.preamble = None
+        del ds.file_meta  # a bare data set, implicit VR little endian, as old exports write
+        path.unlink()
+        ds.save_as(path, enforce_file_format=False, implicit_vr=True, little_endian=True)
+        assert path.read_bytes()[128:132] != b"DICM"
+    sitk.WriteImage(_image(0, _box_mask()), str(patient / "mask.nii.gz"))
+    built = build_manifest(tmp_path / "root", tmp_path / "m.csv", sequences=("t1",))
+    assert built.table.loc["P1", "t1"] == "root/P1/t1"
+    assert float(built.table.loc["P1", "tumor_volume_cm3"]) == pytest.approx(_box_volume_cm3(), rel=1e-5)

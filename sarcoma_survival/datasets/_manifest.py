@@ -65,6 +65,22 @@ def _referenced_series(ds):
         return None
 
 
+def _dicom_header(path, pydicom):
+    """The DICOM header of ``path``, or None; a ``.dcm`` file without the DICM preamble (old
+    exports) is read too, as GDCM reads it, when it holds the elements of an SOP instance."""
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001 (anything pydicom raises on a file that is not DICOM)
+        pass
+    if path.suffix.lower() != ".dcm":
+        return None
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+    except Exception:  # noqa: BLE001
+        return None
+    return ds if "SOPClassUID" in ds and "Modality" in ds else None
+
+
 def _scan(folder):
     """(candidates, problems) of one patient folder, read recursively (headers only)."""
     import pydicom
@@ -77,9 +93,8 @@ def _scan(folder):
         if path.name.lower().endswith(IMAGE_SUFFIXES):
             candidates.append(_Candidate("file", path, relative))
             continue
-        try:
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
-        except Exception:  # not DICOM: notes, spreadsheets, licences
+        ds = _dicom_header(path, pydicom)
+        if ds is None:  # not DICOM: notes, spreadsheets, licences, the data file of an .mhd
             if path.suffix.lower() == ".dcm":
                 problems.append(f"file {relative!r} is not a readable DICOM file")
             continue
@@ -127,7 +142,7 @@ def _pick_mask(candidates, t1, patterns):
 
 
 def _clinical_table(clinical, id_column):
-    """(rows by patient id, cohort-level notes) of the clinical CSV."""
+    """(rows by patient id, outcome columns present, where, cohort-level notes) of the clinical CSV."""
     path = Path(clinical)
     where = f"clinical table {str(path)!r}"
     if not path.is_file():
