@@ -6,6 +6,7 @@ neither scikit-learn nor pandas, which were most of a worker's start-up time.
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import SimpleITK as sitk
@@ -21,7 +22,7 @@ from ._geometry import (
     tumour_box,
 )
 from ._intensity import foreground_mask, n4_correct, zscore_stats
-from ._io import ImageReadError, read_image, read_mask
+from ._io import PARTIAL_COVERAGE, ImageReadError, read_image, read_mask
 
 logger = logging.getLogger("sarcoma_survival")
 
@@ -150,6 +151,13 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
                 raise ImageReadError(
                     f"{where}: does not cover the "
                     f"tumour of the mask ({paths['mask']!r})"
+                )
+            covered = float(np.isfinite(on_region[mask_region]).mean())
+            if covered < PARTIAL_COVERAGE:
+                warnings.warn(
+                    f"{where}: covers only {covered:.0%} of the tumour of the mask ({paths['mask']!r}); "
+                    "the tumour voxels outside it get fill_value",
+                    UserWarning, stacklevel=2,
                 )
         if region == "image":
             values = sitk.GetArrayViewFromImage(image).ravel()
