@@ -15,6 +15,8 @@ _LAZY = {
     "read_image": "._io",
     "ImageReadError": "._io",
     "NONFINITE_POLICIES": "._io",
+    "DEFAULT_MAX_VOXELS": "._io",
+    "check_image": "._io",
 }
 
 __all__ = [

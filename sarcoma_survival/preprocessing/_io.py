@@ -10,8 +10,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from ..utils import InputPathError, input_files
-from ..utils._headers import IMAGE_IOS, image_format
+from ..utils import IMAGE_IOS, MAX_HEADER_BYTES, InputPathError, image_format, input_files
 
 #: Default bound on the voxels of one image (``max_voxels``), checked from its header before
 #: anything is allocated: 2**28 voxels (1 GiB as float32; 1024 x 1024 x 256).
@@ -124,7 +123,7 @@ def check_image(path, *, patient=None, column=None, max_voxels=DEFAULT_MAX_VOXEL
     The one check of every image the package reads (:func:`read_image`, hence the estimators,
     the command line and the web service, which also calls it on each upload before queuing
     the request): what kind of path it is, the data files its header names (see
-    :func:`~sarcoma_survival.utils.input_files`), the format, the sizes and spacing its header
+    ``sarcoma_survival.utils.input_files``), the format, the sizes and spacing its header
     declares, and for a DICOM series the spacing of its slices. Only headers are read.
 
     Parameters
@@ -327,8 +326,6 @@ def _describe_size(size, bits):
 
 def _header_fields(path, kind):
     """The text fields of an NRRD or MetaImage header (keys lower-case, without spaces)."""
-    from ..utils._headers import MAX_HEADER_BYTES
-
     with open(path, "rb") as handle:
         head = handle.read(MAX_HEADER_BYTES)
     fields = {}
@@ -538,7 +535,9 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
     contours = [item for item in roi_contours if int(getattr(item, "ReferencedROINumber", -1)) == numbers[0]]
     sequences = [getattr(item, "ContourSequence", None) for item in contours]
     if not any(sequences):
-        raise ImageReadError(f"{where}: ROI {roi_name!r} has no contour (no ContourSequence); it holds no tumour outline")
+        raise ImageReadError(
+            f"{where}: ROI {roi_name!r} has no contour (no ContourSequence); it holds no tumour outline"
+        )
     direction = np.array(reference.GetDirection(), dtype=float).reshape(3, 3)
     matrix = direction @ np.diag(reference.GetSpacing())
     origin = np.array(reference.GetOrigin(), dtype=float)
@@ -598,7 +597,8 @@ def _contour_points(contour, where, roi_name, number):
     return values.reshape(-1, 3)
 
 
-def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None, column="mask"):
+def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None, column="mask",
+              max_voxels=None):
     """Read a tumour mask and put it on the grid of ``reference`` (the T1).
 
     Accepts a label image (NIfTI, NRRD, DICOM series) or a DICOM RTSTRUCT (file or folder).
@@ -618,6 +618,8 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
         ROI of an RTSTRUCT.
     patient, column : optional
         Used only in error messages.
+    max_voxels : int, optional
+        Largest number of voxels of a label image (see :func:`read_image`).
 
     Returns
     -------
@@ -651,7 +653,7 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
             if not sitk.GetArrayViewFromImage(mask).any():
                 raise ImageReadError(f"{where}: ROI {roi_name!r} covers no voxel of the T1 image")
             return mask
-    image = read_image(path, patient=patient, column=column, pixel_type=None)
+    image = read_image(path, patient=patient, column=column, pixel_type=None, max_voxels=max_voxels)
     array = sitk.GetArrayFromImage(image)
     values = np.unique(array)
     if label is not None:

@@ -116,9 +116,10 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
 
     ``n4_cache``: folder of the cache of N4-corrected native images (None: no cache).
     """
-    t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"])
+    t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"],
+                    max_voxels=settings["max_voxels"])
     mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
-                     patient=patient, column="mask")
+                     patient=patient, column="mask", max_voxels=settings["max_voxels"])
     box = tumour_box(mask, settings["margin_mm"])
     t1_region = region_covering(t1, box)
     mask_region = sitk.GetArrayFromImage(region_covering(mask, box)).astype(bool)
@@ -127,7 +128,8 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
     for channel in channels:
         where = f"patient {patient}, column {channel!r}, file {paths[channel]!r}"
         image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel,
-                                                      nonfinite=settings["nonfinite"])
+                                                      nonfinite=settings["nonfinite"],
+                                                      max_voxels=settings["max_voxels"])
         if min(image.GetSize()) < 2:
             # linear resampling needs 2 voxels per axis: a single slice would come out as fill_value only
             raise ImageReadError(

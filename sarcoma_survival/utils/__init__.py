@@ -20,6 +20,7 @@ from ._files import (  # noqa: F401
     write_record,
     write_verified,
 )
+from ._headers import IMAGE_IOS, MAX_HEADER_BYTES, image_format  # noqa: F401
 from ._images import same_grid  # noqa: F401
 from ._lazy import lazy_exports  # noqa: F401
 

@@ -79,7 +79,7 @@ def input_files(path):
     A regular file stands for itself and, when it is a header keeping its voxels in other
     files (MetaImage ``ElementDataFile``, NRRD ``data file``, an Analyze/NIfTI ``.hdr``), for
     its data file too, which must be a regular file next to the header (see
-    :func:`~sarcoma_survival.utils._headers.detached_data_files`; a data file elsewhere, or a
+    ``detached_data_files``; a data file elsewhere, or a
     device, is refused without being opened). A folder (a DICOM series, read without recursion as
     SimpleITK's series reader does) for its regular files, at most ``MAX_FOLDER_FILES``
     files and ``MAX_FOLDER_BYTES`` bytes, at least one of them DICOM. Anything else (a
