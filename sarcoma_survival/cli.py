@@ -144,8 +144,8 @@ def _cmd_preprocess(args):
     from .preprocessing import VolumePreprocessor
 
     cohort = load_cohort(args.manifest)
-    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, n_jobs=args.n_jobs,
-                             verbose=not args.quiet)
+    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, max_voxels=args.max_voxels,
+                             n_jobs=args.n_jobs, verbose=not args.quiet)
     start = time.perf_counter()
     volumes = pre.fit(cohort.X).transform(cohort.X)
     print(
@@ -263,7 +263,7 @@ def _cmd_serve(args):
         models["dm_model"] = _serve_model(args.dm_model_file, args.allow_pickle)
     if args.clinical_model_file:
         models["clinical_model"] = _serve_model(args.clinical_model_file, args.allow_pickle)
-    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
+    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels)
     return 0
 
 
@@ -372,6 +372,8 @@ def build_parser():
 
     p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
     p.add_argument("--image-size", type=_positive_int, default=48)
+    p.add_argument("--max-voxels", type=_positive_int, default=None,
+                   help="largest input image in voxels, checked from its header (default 2**28)")
     with_parallel(p)
     with_nonfinite(p)
     p.add_argument("--quiet", action="store_true")
@@ -427,6 +429,8 @@ def build_parser():
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--max-upload-mb", type=float, default=200,
                    help="largest upload per request in MB, enforced while reading (200)")
+    p.add_argument("--max-voxels", type=_positive_int, default=1 << 26,
+                   help="largest uploaded image in voxels, checked from its header (67108864 = 2**26)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="accept pickle/joblib model files, which run code when loaded (trusted files only)")
     p.set_defaults(func=_cmd_serve)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from ..utils import IMAGE_IOS, MAX_HEADER_BYTES, InputPathError, image_format, input_files
+from ..utils import IMAGE_IOS, MAX_DEFLATE_RATIO, MAX_HEADER_BYTES, InputPathError, image_format, input_files
 
 #: Default bound on the voxels of one image (``max_voxels``), checked from its header before
 #: anything is allocated: 2**28 voxels (1 GiB as float32; 1024 x 1024 x 256).
@@ -27,9 +27,6 @@ PARTIAL_COVERAGE = 0.95
 
 #: What ``nonfinite`` may be: refuse NaN/inf voxels, or replace them by 0 with a warning.
 NONFINITE_POLICIES = ("error", "fill")
-
-#: Deflate cannot compress more than about 1032:1; a file claiming more voxels is impossible.
-_MAX_DEFLATE_RATIO = 1032
 
 _PIXEL_BYTES = {
     sitk.sitkUInt8: 1, sitk.sitkInt8: 1, sitk.sitkUInt16: 2, sitk.sitkInt16: 2, sitk.sitkUInt32: 4,
@@ -117,7 +114,7 @@ def read_image(path, *, patient=None, column=None, pixel_type=sitk.sitkFloat32, 
     return image
 
 
-def check_image(path, *, patient=None, column=None, max_voxels=DEFAULT_MAX_VOXELS):
+def check_image(path, *, patient=None, column=None, max_voxels=DEFAULT_MAX_VOXELS, allow_rtstruct=False):
     """Apply the reader policy to an image path without reading a voxel; return ITK's reader.
 
     The one check of every image the package reads (:func:`read_image`, hence the estimators,
@@ -134,11 +131,15 @@ def check_image(path, *, patient=None, column=None, max_voxels=DEFAULT_MAX_VOXEL
         Used only in error messages.
     max_voxels : int, default=DEFAULT_MAX_VOXELS
         Largest number of voxels accepted.
+    allow_rtstruct : bool, default=False
+        Accept a DICOM RTSTRUCT (a file, or a folder holding one), as a mask may be; it has
+        no voxels of its own (it is rasterised on the T1's grid).
 
     Returns
     -------
-    SimpleITK.ImageFileReader or SimpleITK.ImageSeriesReader
-        A reader set up for the path, with its reader class fixed by the format found.
+    SimpleITK.ImageFileReader or SimpleITK.ImageSeriesReader or None
+        A reader set up for the path, with its reader class fixed by the format found
+        (None for an accepted RTSTRUCT).
 
     Raises
     ------
@@ -151,6 +152,8 @@ def check_image(path, *, patient=None, column=None, max_voxels=DEFAULT_MAX_VOXEL
         files = input_files(path)
     except InputPathError as exc:
         raise ImageReadError(f"{where}: {exc.reason}") from None
+    if allow_rtstruct and (path.is_dir() or image_format(path) == "dicom") and _rtstruct_file(path, where):
+        return None
     if path.is_dir():
         return _check_series(path, files, where, max_voxels)
     kind = image_format(path)
@@ -308,13 +311,15 @@ def _head(path, size=4096):
         return b"", True
 
 
-def _gzip_length(path):
-    """Length of the decompressed stream: the trailer when it agrees, else by decompressing."""
+def _gzip_length(path, enough):
+    """Length of the decompressed stream, decompressing no further than ``enough`` bytes."""
     total = 0
     try:
         with gzip.open(path, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 22), b""):
                 total += len(block)
+                if total >= enough:
+                    break
     except (EOFError, OSError, zlib.error) as exc:
         return total, f"{type(exc).__name__}: {exc}"
     return total, None
@@ -352,10 +357,10 @@ def _max_voxel_bytes_per_byte(kind, fields, voxel_bytes):
     """
     if kind == "nrrd":
         encoding = fields.get("encoding")
-        return {"raw": 1, "gzip": _MAX_DEFLATE_RATIO, "gz": _MAX_DEFLATE_RATIO, "ascii": voxel_bytes,
+        return {"raw": 1, "gzip": MAX_DEFLATE_RATIO, "gz": MAX_DEFLATE_RATIO, "ascii": voxel_bytes,
                 "text": voxel_bytes, "txt": voxel_bytes, "hex": 0.5}.get(encoding)
     if fields.get("compresseddata", "false") == "true":
-        return _MAX_DEFLATE_RATIO
+        return MAX_DEFLATE_RATIO
     return 1
 
 
@@ -386,7 +391,7 @@ def _check_header(path, files, kind, where, max_voxels):
         expected = offset + (int(np.prod(size, dtype=np.int64)) * bits + 7) // 8
         described = _describe_size(size, bits)
         _check_voxels(size, described, where, max_voxels)
-        if expected > data_length * (_MAX_DEFLATE_RATIO if compressed else 1):
+        if expected > data_length * (MAX_DEFLATE_RATIO if compressed else 1):
             _impossible(where, described, expected, data_length)
         if compressed:
             _check_gzip_length(path, expected, described, where)
@@ -429,7 +434,7 @@ def _check_gzip_length(path, expected, described, where):
         trailer = struct.unpack("<I", raw.read(4))[0]
     if trailer == expected % (1 << 32):
         return
-    length, problem = _gzip_length(path)
+    length, problem = _gzip_length(path, expected)
     if problem is not None or length < expected:
         detail = f"; {problem}" if problem else ""
         raise ImageReadError(

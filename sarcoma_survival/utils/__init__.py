@@ -6,7 +6,10 @@ the bottom of the layers (see the Architecture page of the documentation). It is
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
+from ._archives import MAX_DEFLATE_RATIO, ArchiveError, open_bounded_zip  # noqa: F401
 from ._files import (  # noqa: F401
+    MAX_FOLDER_BYTES,
+    MAX_FOLDER_FILES,
     InputPathError,
     atomic_path,
     clean_stale_temp_files_once,
