@@ -17,7 +17,7 @@ from ..utils import IMAGE_IOS, MAX_DEFLATE_RATIO, MAX_HEADER_BYTES, InputPathErr
 DEFAULT_MAX_VOXELS = 1 << 28
 
 #: Plausible voxel spacing in mm; a header outside this range is refused (damaged or another unit).
-SPACING_RANGE_MM = (1e-3, 100.0)
+SPACING_RANGE_MM = (1e-3, 1000.0)
 
 #: Slice positions of a DICOM series must be evenly spaced within this share of the spacing.
 SLICE_SPACING_TOLERANCE = 0.05
