@@ -9,6 +9,7 @@ import os
 import resource
 import struct
 import sys
+import threading
 import time
 import zipfile
 
@@ -95,7 +96,7 @@ HOSTILE = {
     "parent folder": ("t2", lambda _: ("t2.nrrd", _nrrd("encoding: raw\ndata file: ../../x.raw")), 422,
                       "not a file next"),
     "file list": ("t1", lambda _: ("t1.mha", _mha("LIST")), 422, "names several data files"),
-    "ascii nrrd": ("t1", lambda _: ("t1.nrrd", _nrrd("encoding: ascii", "1000 1000 400", b"0 0\n")), 422,
+    "ascii nrrd": ("t1", lambda _: ("t1.nrrd", _nrrd("encoding: ascii", "400 400 400", b"0 0\n")), 422,
                    "impossible in a file of"),
     "voxel bomb": ("t1", lambda _: ("t1.nii.gz", _nifti_declaring((512, 512, 300))), 422,
                    "more than the limit of"),
@@ -120,13 +121,16 @@ def test_a_hostile_upload_is_answered_4xx_fast_without_waiting_for_the_models(
     upload = make(tmp_path)
     client = TestClient(service_app)
     parts = form(cells, cohort.X.index[0], **{field: upload})
-    service_app.state.service.lock.acquire()  # the models are busy: a refusal must not wait for them
+    lock = service_app.state.service.lock
+    lock.acquire()  # the models are busy for 3 s: a refusal must not wait for them
+    timer = threading.Timer(3.0, lock.release)
+    timer.start()
     try:
         start = time.perf_counter()
         response = post(client, temp_root, parts)
         elapsed = time.perf_counter() - start
     finally:
-        service_app.state.service.lock.release()
+        timer.join()
     assert response.status_code == status, response.json()
     assert response.json()["field"] == field
     assert words in response.json()["detail"]
