@@ -142,6 +142,13 @@ def test_voxel_bound_is_checked_before_reading(tmp_path, monkeypatch):
         VolumePreprocessor(size=8, n4=False, cache=False, max_voxels=1000).fit_transform(X)
 
 
+def test_cli_preprocess_takes_max_voxels(tiny_cohort, capsys):
+    from sarcoma_survival.cli import main
+
+    assert main(["preprocess", str(tiny_cohort.manifest), "--image-size", "8", "--max-voxels", "100", "--quiet"]) == 2
+    assert "more than the limit of 100 voxels" in capsys.readouterr().err
+
+
 def test_a_small_compressed_nifti_declaring_a_huge_volume_is_refused_by_default(tmp_path, monkeypatch):
     # 1024**3 zero voxels compress to about 1 MB; the default bound refuses them from the header
     path = tmp_path / "bomb.nii.gz"
