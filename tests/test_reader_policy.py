@@ -5,45 +5,17 @@ from __future__ import annotations
 
 import gzip
 import os
-import threading
 
 import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
+from test_image_reading import SHAPE, _finishes, _mask_array
+from test_image_reading import _t1_array as _array
 
 from sarcoma_survival.preprocessing import VolumePreprocessor
 from sarcoma_survival.preprocessing._io import ImageReadError, rasterize_rtstruct, read_image, read_mask
 from sarcoma_survival.utils import file_digest
-
-SHAPE = (12, 16, 16)  # z, y, x
-
-
-def _array(seed=0):
-    return np.random.default_rng(seed).uniform(50, 150, SHAPE).astype(np.float32)
-
-
-def _mask_array():
-    zz, yy, xx = np.indices(SHAPE)
-    inside = ((zz - 5.7) / 3.1) ** 2 + ((yy - 7.8) / 4.3) ** 2 + ((xx - 8.2) / 3.7) ** 2
-    return (inside <= 1).astype(np.uint8)
-
-
-def _finishes(function, timeout=10.0):
-    """Run ``function`` in a thread; return what it raised (fail if it still runs after ``timeout``)."""
-    outcome = {}
-
-    def target():
-        try:
-            function()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the test
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    assert not thread.is_alive(), "still running: a data file was opened (a FIFO blocks its reader)"
-    return outcome.get("error")
 
 
 def _mhd(folder, data_file, name="t1.mhd", dims=(16, 16, 12)):
