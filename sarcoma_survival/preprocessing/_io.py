@@ -448,8 +448,8 @@ def _check_voxels(size, described, where, max_voxels):
     if count > max_voxels:
         raise ImageReadError(
             f"{where}: its header declares {described} ({count} voxels), more than the limit of "
-            f"{max_voxels} voxels; pass a larger max_voxels (command line: --max-voxels) for an image "
-            "this large"
+            f"{max_voxels} voxels; for an image this large pass a larger max_voxels (read_image, "
+            "VolumePreprocessor; command line: --max-voxels of preprocess and serve)"
         )
 
 
