@@ -161,3 +161,18 @@ def test_hostile_uploads_leave_peak_memory_bounded(service_app, temp_root, cohor
     grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
     assert grown_mb < 150, f"peak memory grew by {grown_mb:.0f} MB"
     assert post(client, temp_root, form(cells, cohort.X.index[0])).status_code == 200
+
+
+def test_serve_takes_max_voxels(models, tmp_path, monkeypatch):
+    import uvicorn
+
+    from sarcoma_survival import save_model
+    from sarcoma_survival.cli import main
+
+    path = save_model(models["clinical_only"], tmp_path / "model.ssm")
+    apps = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: apps.append(app))
+    assert main(["serve", "--model-file", str(path)]) == 0
+    assert apps[-1].state.service.max_voxels == 1 << 26
+    assert main(["serve", "--model-file", str(path), "--max-voxels", "1000"]) == 0
+    assert apps[-1].state.service.max_voxels == 1000
