@@ -146,19 +146,27 @@ def detached_data_files(path):
     if kind in ("nrrd", "metaimage"):
         head = _read_head(path, MAX_HEADER_BYTES)
     file_length = path.stat().st_size
-    name = path.name.lower()
     if kind == "nrrd":
         value = _nrrd_data_file(head, file_length)
         return [] if value is None else [_named_file(path, value, "NRRD 'data file' field")]
     if kind == "metaimage":
         value = _metaimage_data_file(head, file_length)
         return [] if value.upper() == "LOCAL" else [_named_file(path, value, "ElementDataFile field")]
-    if name.endswith((".hdr", ".hdr.gz")):
-        stem = path.name[: -len(".hdr.gz")] if name.endswith(".gz") else path.name[:-4]
-        candidates = [f"{stem}.img", f"{stem}.img.gz", f"{stem}.IMG"]
-        present = [c for c in candidates if os.path.lexists(path.parent / c)]
+    pair = _analyze_pair(path.name)
+    if pair is not None:
+        present = [c for c in pair if os.path.lexists(path.parent / c)]
         if not present:
-            raise HeaderError(f"its data file {str(path.parent / candidates[0])!r} (the .img of the "
-                              ".hdr header) does not exist")
-        return [_named_file(path, present[0], ".hdr header")]
+            raise HeaderError(f"its data file {str(path.parent / pair[0])!r} (the other half of the "
+                              "Analyze/NIfTI .hdr/.img pair) does not exist")
+        return [_named_file(path, c, ".hdr/.img pair") for c in present]
     return []
+
+
+def _analyze_pair(name):
+    """The names of the other half of an Analyze/NIfTI .hdr/.img pair, None for another file."""
+    lower = name.lower()
+    for suffix, other in ((".hdr.gz", ".img"), (".hdr", ".img"), (".img.gz", ".hdr"), (".img", ".hdr")):
+        if lower.endswith(suffix):
+            stem = name[: -len(suffix)]
+            return [f"{stem}{other}", f"{stem}{other}.gz", f"{stem}{other.upper()}"]
+    return None
