@@ -16,19 +16,18 @@ import numbers
 import numpy as np
 import torch
 from sklearn.utils.validation import check_is_fitted
-from sksurv.util import Surv
 
 from ..metrics import concordance_index_competing
 from ..utils import (
     CAUSE_CONSTRAINT,
     breslow_jumps,
+    check_competing_fit_y,
     check_competing_y,
     check_times,
     incidence_from_cause_hazards,
     is_competing_y,
     n_causes,
 )
-from ..utils.validation import check_fit_y
 from ._base import SurvivalNeuralNet
 
 #: Attributes of a model fitted on a competing-risks outcome.
@@ -134,10 +133,15 @@ class CompetingRisksNetMixin:
             for name in _COMPETING_ATTRIBUTES:
                 self.__dict__.pop(name, None)
             return super().fit(X, y, validation_data=validation_data, **fit_params)
-        event, time = check_competing_y(y, X)
-        # the minimum fit size of the survival models, counting an event of any cause
-        check_fit_y(Surv.from_arrays(event > 0, time), X, self)
+        event, time = check_competing_fit_y(y, X, self)
         self._check_params()
+        if n_causes(event, self.cause) == 1:
+            raise ValueError(
+                f"{type(self).__name__}: y has an integer event field holding only 0 and 1, which "
+                "would make a one-cause competing-risks model: for a survival outcome build y with "
+                "sksurv.util.Surv.from_arrays(event == 1, time); for competing risks give every "
+                "cause its code 1..K (sarcoma_survival.competing_risks.competing_y)"
+            )
         self.__dict__.pop("baseline_model_", None)
         self.n_causes_ = n_causes(event, self.cause)
         with self._fit_data():

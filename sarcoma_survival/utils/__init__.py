@@ -7,6 +7,8 @@ package's internal toolbox, not part of the public API: it has no ``__all__``, s
 reference and its documentation checks leave it out.
 """
 from ._archives import MAX_DEFLATE_RATIO, ArchiveError, open_bounded_zip  # noqa: F401
+from ._curves import check_follow_up_times, curve_values  # noqa: F401
+from ._estimators import walk_estimators  # noqa: F401
 from ._files import (  # noqa: F401
     MAX_FOLDER_BYTES,
     MAX_FOLDER_FILES,
@@ -36,6 +38,7 @@ _COMPETING = (
     "breslow_jumps",
     "censoring_survival",
     "check_cause",
+    "check_competing_fit_y",
     "check_competing_y",
     "check_risk_vector",
     "check_times",
@@ -48,11 +51,29 @@ _COMPETING = (
     "step_values",
 )
 
+#: Numerical cores of the calibration metrics (numpy only), imported on first use as well.
+_SURVIVAL_STATS = (
+    "aalen_johansen_curve",
+    "censor_at",
+    "coef_table",
+    "cox_covariance",
+    "cox_efron_fit",
+    "cox_information",
+    "efron_survival_at",
+    "incidence_at",
+    "rcs_basis",
+    "rcs_knots",
+)
+
 
 def __getattr__(name):
     if name in _COMPETING:
         from . import _competing
 
         return getattr(_competing, name)
+    if name in _SURVIVAL_STATS:
+        from . import _survival_stats
+
+        return getattr(_survival_stats, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
