@@ -66,10 +66,11 @@ def test_a_missing_data_file_is_named(tmp_path):
 
 
 @pytest.mark.parametrize("make", [_mhd, _nhdr])
-def test_data_file_next_to_the_header_reads_and_is_part_of_the_digest(tmp_path, make):
+@pytest.mark.parametrize("name", ["t1.raw", "./t1.raw"])
+def test_data_file_next_to_the_header_reads_and_is_part_of_the_digest(tmp_path, make, name):
     raw = tmp_path / "t1.raw"
     raw.write_bytes(_array(0).tobytes())
-    header = make(tmp_path, "t1.raw")
+    header = make(tmp_path, name)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(read_image(header)), _array(0))
     before = file_digest(header)
     raw.write_bytes(_array(1).tobytes())  # same size, other voxels: the header is unchanged

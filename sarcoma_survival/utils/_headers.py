@@ -88,6 +88,7 @@ def _metaimage_data_file(head, file_length):
 
 def _named_file(header, name, kind):
     """``name`` (from ``header``) as a regular file next to the header, checked with stat only."""
+    name = name[2:] if name.startswith("./") else name
     several = (name.split()[:1] == ["LIST"] or "%" in name
                or (len(name.split()) > 1 and not (header.parent / name).exists()))
     if several:
