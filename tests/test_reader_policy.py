@@ -289,3 +289,24 @@ def test_t2_covering_part_of_the_tumour_warns(tmp_path):
     with pytest.warns(UserWarning, match=r"patient P, column 't2', file .*t2\.nii\.gz'.*covers only \d+% of the "
                                          r"tumour"):
         VolumePreprocessor(size=8, n4=False, cache=False).fit_transform(X)
+
+
+@pytest.mark.parametrize("preprocessor", [None, "default"])
+def test_radiomics_extractor_takes_max_voxels(tmp_path, preprocessor):
+    from sarcoma_survival.radiomics import RadiomicsExtractionError, RadiomicsExtractor
+
+    sitk.WriteImage(sitk.GetImageFromArray(_array()), str(tmp_path / "t1.nii.gz"))
+    sitk.WriteImage(sitk.GetImageFromArray(_mask_array()), str(tmp_path / "mask.nii.gz"))
+    X = pd.DataFrame({c: [str(tmp_path / f"{c}.nii.gz")] for c in ("t1", "mask")}, index=["P"])
+    extractor = RadiomicsExtractor(preprocessor=preprocessor, max_voxels=1000, cache=False)
+    with pytest.raises((ImageReadError, RadiomicsExtractionError), match=r"more than the limit of 1000 voxels"):
+        extractor.fit_transform(X)
+
+
+def test_cli_fit_takes_max_voxels(tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival.cli import main
+
+    args = ["fit", str(tiny_cohort.manifest), "--model", "radiomics-rsf", "--max-voxels", "100",
+            "--output", str(tmp_path / "m.ssm")]
+    assert main(args) == 2
+    assert "more than the limit of 100 voxels" in capsys.readouterr().err
