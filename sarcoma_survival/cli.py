@@ -410,7 +410,7 @@ def build_parser():
         p.add_argument("--nonfinite", choices=["error", "fill"], default="error", metavar="POLICY",
                        help="NaN or infinite voxels in a T1/T2 file (NRRD, MHA): 'error' names the patient "
                             "and file (default); 'fill' replaces them by 0 with a warning giving their number")
-        p.add_argument("--max-voxels", type=_positive_int, default=None,
+        p.add_argument("--max-voxels", type=_positive_int, metavar="N", default=None,
                        help="largest input image in voxels, checked from its header before reading "
                             "(default 268435456 = 2**28)")
 
@@ -483,7 +483,7 @@ def build_parser():
     p.add_argument("--port", type=_port, default=8000, help="TCP port, 1 to 65535 (8000)")
     p.add_argument("--max-upload-mb", type=_positive_float, default=200,
                    help="largest upload per request in MB, enforced while reading (200)")
-    p.add_argument("--max-voxels", type=_positive_int, default=1 << 26,
+    p.add_argument("--max-voxels", type=_positive_int, metavar="N", default=1 << 26,
                    help="largest uploaded image in voxels, checked from its header (67108864 = 2**26)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="accept pickle/joblib model files, which run code when loaded (trusted files only)")
