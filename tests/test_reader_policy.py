@@ -310,3 +310,15 @@ def test_cli_fit_takes_max_voxels(tiny_cohort, tmp_path, capsys):
             "--output", str(tmp_path / "m.ssm")]
     assert main(args) == 2
     assert "more than the limit of 100 voxels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cls", ["VolumePreprocessor", "RadiomicsExtractor"])
+def test_readers_saved_before_max_voxels_existed_still_load(cls):
+    import pickle
+
+    import sarcoma_survival
+
+    reader = getattr(sarcoma_survival, cls)()
+    del reader.max_voxels  # as in a file written before the parameter existed
+    restored = pickle.loads(pickle.dumps(reader))
+    assert restored.get_params()["max_voxels"] is None

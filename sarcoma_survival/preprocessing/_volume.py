@@ -203,6 +203,11 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __setstate__(self, state):
+        # objects saved before max_voxels existed (model files, pickles) read with its default
+        state.setdefault("max_voxels", None)
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------ fit / transform
     def fit(self, X, y=None):
         """Validate the parameters and record the channels present in ``X``.

@@ -183,6 +183,11 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __setstate__(self, state):
+        # objects saved before max_voxels existed (model files, pickles) read with its default
+        state.setdefault("max_voxels", None)
+        super().__setstate__(state)
+
     def fit(self, X, y=None):
         """Validate the table and the parameters, and record the output feature names.
 
