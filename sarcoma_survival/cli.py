@@ -115,8 +115,8 @@ def _parse_params(pairs):
     return params
 
 
-def _with_nonfinite(name, model, policy):
-    """Give every image reader of registry model ``name`` the ``--nonfinite`` policy.
+def _with_nonfinite(name, model, policy, max_voxels=None):
+    """Give every image reader of registry model ``name`` the ``--nonfinite`` policy (and ``--max-voxels``).
 
     Defaults built inside ``fit`` (an image model's ``preprocessor="auto"``, a radiomics
     model's ``extractor=None``) are made explicit first, with the same settings, so that the
@@ -125,12 +125,14 @@ def _with_nonfinite(name, model, policy):
     from ._registry import MODELS, explicit_readers
 
     model.set_params(**explicit_readers(model, images=MODELS[name].images))
-    _set_nonfinite(model, policy)
+    _set_nonfinite(model, policy, max_voxels)
     return model
 
 
-def _set_nonfinite(estimator, policy):
-    """Set ``nonfinite`` on ``estimator`` and every estimator it holds, on the objects themselves.
+def _set_nonfinite(estimator, policy, max_voxels=None):
+    """Set ``nonfinite`` (and ``max_voxels`` unless None) on ``estimator`` and every estimator it holds.
+
+    Set on the objects themselves.
 
     (A skorch net would take ``set_params(preprocessor__nonfinite=...)`` as an argument of
     its own and refuse it at ``fit``.)
@@ -138,9 +140,11 @@ def _set_nonfinite(estimator, policy):
     params = estimator.get_params(deep=False)
     if "nonfinite" in params:
         estimator.set_params(nonfinite=policy)
+    if "max_voxels" in params and max_voxels is not None:
+        estimator.set_params(max_voxels=max_voxels)
     for value in params.values():
         if hasattr(value, "get_params") and not isinstance(value, type):
-            _set_nonfinite(value, policy)
+            _set_nonfinite(value, policy, max_voxels)
 
 
 def _target(bunch, outcome):
@@ -173,8 +177,8 @@ def _cmd_preprocess(args):
     from .preprocessing import VolumePreprocessor
 
     cohort = load_cohort(args.manifest)
-    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, n_jobs=args.n_jobs,
-                             verbose=not args.quiet)
+    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, max_voxels=args.max_voxels,
+                             n_jobs=args.n_jobs, verbose=not args.quiet)
     start = time.perf_counter()
     volumes = pre.fit(cohort.X).transform(cohort.X)
     print(
@@ -191,7 +195,8 @@ def _cmd_fit(args):
     from .datasets import load_cohort
 
     output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
-    model = _with_nonfinite(args.model, make_model(args.model, **_parse_params(args.param)), args.nonfinite)
+    model = _with_nonfinite(args.model, make_model(args.model, **_parse_params(args.param)), args.nonfinite,
+                           args.max_voxels)
     if args.n_jobs is not None:
         model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
     cohort = load_cohort(args.manifest)
@@ -297,7 +302,7 @@ def _cmd_serve(args):
         models["dm_model"] = _serve_model(args.dm_model_file, args.allow_pickle)
     if args.clinical_model_file:
         models["clinical_model"] = _serve_model(args.clinical_model_file, args.allow_pickle)
-    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
+    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels)
     return 0
 
 
@@ -322,7 +327,8 @@ def _cmd_compare(args):
     if args.reference is not None and not args.seeds:
         raise ValueError("--reference needs --seeds: its interval is over the seeds")
     cohort = load_cohort(args.manifest)
-    models = {name: _with_nonfinite(name, _seeded(make_model(name), args.random_state), args.nonfinite)
+    models = {name: _with_nonfinite(name, _seeded(make_model(name), args.random_state), args.nonfinite,
+                                  args.max_voxels)
               for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
@@ -422,6 +428,9 @@ def build_parser():
         p.add_argument("--nonfinite", choices=["error", "fill"], default="error", metavar="POLICY",
                        help="NaN or infinite voxels in a T1/T2 file (NRRD, MHA): 'error' names the patient "
                             "and file (default); 'fill' replaces them by 0 with a warning giving their number")
+        p.add_argument("--max-voxels", type=_positive_int, metavar="N", default=None,
+                       help="largest input image in voxels, checked from its header before reading "
+                            "(default 268435456 = 2**28)")
 
     def with_parallel(p):
         p.add_argument("--n-jobs", type=_n_jobs, default=None,
@@ -514,6 +523,8 @@ def build_parser():
     p.add_argument("--port", type=_port, default=8000, help="TCP port, 1 to 65535 (8000)")
     p.add_argument("--max-upload-mb", type=_positive_float, default=200,
                    help="largest upload per request in MB, enforced while reading (200)")
+    p.add_argument("--max-voxels", type=_positive_int, metavar="N", default=1 << 26,
+                   help="largest uploaded image in voxels, checked from its header (67108864 = 2**26)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="accept pickle/joblib model files, which run code when loaded (trusted files only)")
     p.set_defaults(func=_cmd_serve)
