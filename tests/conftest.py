@@ -54,6 +54,19 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip_slow)
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_locale():
+    """Put the process locale back after each test: ITK's DICOM writer, which the tests use
+    to build series, sets LC_CTYPE to "C", and a later test that writes non-ASCII text with
+    the default encoding would then fail for a reason of its own."""
+    import locale
+
+    before = locale.setlocale(locale.LC_ALL)
+    yield
+    if locale.setlocale(locale.LC_ALL) != before:
+        locale.setlocale(locale.LC_ALL, before)
+
+
 @pytest.fixture(scope="session")
 def validation_dir() -> Path:
     """``../shared/validation`` (or ``$SARCOMA_SURVIVAL_VALIDATION``); skips when absent."""

@@ -276,5 +276,5 @@ def test_gzip_file_cut_inside_its_first_block_is_refused(tmp_path):
     path = tmp_path / "t1.nii.gz"
     sitk.WriteImage(_image(np.random.default_rng(0).normal(size=(8, 14, 12)).astype(np.float32)), str(path))
     _cut(path)
-    with pytest.raises(ImageReadError, match=r"patient P2, column 't1', file .*t1.nii.gz.*truncated or damaged gzip"):
+    with pytest.raises(ImageReadError, match=r"patient P2, column 't1', file .*t1.nii.gz.*truncated"):
         read_image(path, patient="P2", column="t1")

@@ -234,7 +234,7 @@ def _manifest(tmp_path, **changes):
            "rt_timing": "preop", "os_event": "1", "os_time": "400"}
     row.update(changes)
     path = tmp_path / "cohort.csv"
-    path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n")
+    path.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
     return path
 
 

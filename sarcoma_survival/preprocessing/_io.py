@@ -202,13 +202,14 @@ def _check_slice_positions(names, where):
     normal = None
     for name in names:
         try:
-            ds = pydicom.dcmread(name, stop_before_pixels=True,
+            # force: old exports write bare data sets without the preamble, which ITK reads
+            ds = pydicom.dcmread(name, stop_before_pixels=True, force=True,
                                  specific_tags=["ImagePositionPatient", "ImageOrientationPatient"])
             origin = np.asarray(ds.ImagePositionPatient, dtype=float)
             if normal is None:
                 cosines = np.asarray(ds.ImageOrientationPatient, dtype=float)
                 normal = np.cross(cosines[:3], cosines[3:])
-        except (AttributeError, ValueError, TypeError, OSError):
+        except (AttributeError, ValueError, TypeError, OSError, pydicom.errors.InvalidDicomError):
             raise ImageReadError(
                 f"{where}: slice {Path(name).name!r} has no valid ImagePositionPatient/ImageOrientationPatient; "
                 "the slices cannot be placed"
