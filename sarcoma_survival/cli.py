@@ -18,6 +18,8 @@ import sys
 import time
 import warnings
 
+from ._config import config_context
+
 _OUTCOMES = ("os", "dm")
 _PROG = "sarcoma-survival"
 
@@ -86,34 +88,6 @@ def _parse_params(pairs):
     return params
 
 
-def _with_nonfinite(name, model, policy):
-    """Give every image reader of registry model ``name`` the ``--nonfinite`` policy.
-
-    Defaults built inside ``fit`` (an image model's ``preprocessor="auto"``, a radiomics
-    model's ``extractor=None``) are made explicit first, with the same settings, so that the
-    policy reaches them.
-    """
-    from ._registry import MODELS, explicit_readers
-
-    model.set_params(**explicit_readers(model, images=MODELS[name].images))
-    _set_nonfinite(model, policy)
-    return model
-
-
-def _set_nonfinite(estimator, policy):
-    """Set ``nonfinite`` on ``estimator`` and every estimator it holds, on the objects themselves.
-
-    (A skorch net would take ``set_params(preprocessor__nonfinite=...)`` as an argument of
-    its own and refuse it at ``fit``.)
-    """
-    params = estimator.get_params(deep=False)
-    if "nonfinite" in params:
-        estimator.set_params(nonfinite=policy)
-    for value in params.values():
-        if hasattr(value, "get_params") and not isinstance(value, type):
-            _set_nonfinite(value, policy)
-
-
 def _target(bunch, outcome):
     y = bunch.get(f"y_{outcome}")
     if y is None:
@@ -162,11 +136,12 @@ def _cmd_fit(args):
     from .datasets import load_cohort
 
     output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
-    model = _with_nonfinite(args.model, make_model(args.model, **_parse_params(args.param)), args.nonfinite)
+    model = make_model(args.model, **_parse_params(args.param))
     if args.n_jobs is not None:
         model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
     cohort = load_cohort(args.manifest)
-    model.fit(cohort.X, _target(cohort, args.outcome))
+    with config_context(nonfinite=args.nonfinite):  # every image reader, defaults built in fit too
+        model.fit(cohort.X, _target(cohort, args.outcome))
     save_model(model, output)
     print(f"fitted {args.model} on {len(cohort.X)} patients ({args.outcome.upper()}); saved {output}")
     return 0
@@ -284,11 +259,11 @@ def _cmd_compare(args):
         check_output_file(args.output, inputs=[args.manifest])
     cohort = load_cohort(args.manifest)
     names = args.models.split(",") if args.models else model_names()
-    models = {name: _with_nonfinite(name, _seeded(make_model(name), args.random_state), args.nonfinite)
-              for name in names}
+    models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
-    table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
-                           n_jobs=args.n_jobs)
+    with config_context(nonfinite=args.nonfinite):
+        table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
+                               n_jobs=args.n_jobs)
     print(table.to_string())
     if args.output:
         table.to_csv(args.output)

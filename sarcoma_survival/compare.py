@@ -17,6 +17,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
+from ._parallel import with_config
 from .competing_risks import censor_competing, is_competing_model, needs_competing_y, row_label, score_competing_fit
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
@@ -442,7 +443,7 @@ def compare_models(
     for i, task in enumerate(tasks):
         first.setdefault(task[:2], i)
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_guarded)(
+        delayed(with_config(_guarded))(  # the reader settings reach the workers
             task,
             n_bootstraps=n_bootstraps if task[2] == "test" else None,
             random_state=random_state,

@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 #: part of the package (subpackage or top-level module) -> layer; a part imports only
 #: parts of strictly lower layers. Keep in step with docs/architecture.rst.
 LAYERS = {
-    "_parallel": 0,
+    "_config": 0,
+    "_parallel": 1,
     "_schema": 0,
     "_output_paths": 0,
     "utils": 1,

@@ -2,8 +2,9 @@
 
 The fitted models are private deep copies, loaded once. Every cache inside them (image
 preprocessing, radiomics) is pointed at the request's private folder while the request
-holds the lock, so a patient's volumes never outlive the request, Grad-CAM reuses the
-volumes preprocessed for the prediction, and two requests never see each other's data.
+holds the lock (:func:`~sarcoma_survival.config_context`, which wins over the folder a
+model was fitted with), so a patient's volumes never outlive the request, Grad-CAM reuses
+the volumes preprocessed for the prediction, and two requests never see each other's data.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from .._config import config_context
 from .._schema import (
     BOOLEAN_COLUMNS,
     CATEGORIES,
@@ -158,14 +160,9 @@ class PredictionService:
                         "refit it with this version of sarcoma_survival"
                     )
             self.models[role] = copy.deepcopy(model)
-        self._caches = [part for model in self.models.values() for part in _walk(model)
-                        if hasattr(part, "cache") and hasattr(part, "cache_dir")]
-        for part in self._caches:
-            part.cache = False
-            if hasattr(part, "n_jobs"):
-                part.n_jobs = None
-            if hasattr(part, "verbose"):
-                part.verbose = 0
+        for part in (part for model in self.models.values() for part in _walk(model)):
+            if hasattr(part, "cache_dir") and hasattr(part, "verbose"):
+                part.verbose = 0  # an image reader: no progress bars in the server's log
         self.lock = threading.Lock()
         self.fields = _clinical_fields(self.models.values())
         self.image_columns = _image_columns(self.models.values())
@@ -245,14 +242,8 @@ class PredictionService:
         times = parse_times(times_text)
         X = self._patient(fields, files, folder, limit_bytes)
         cache_dir = Path(folder) / "cache"
-        with self.lock:
-            for part in self._caches:
-                part.cache, part.cache_dir = True, str(cache_dir)
-            try:
-                return self._predict_locked(X, times, with_figures)
-            finally:
-                for part in self._caches:
-                    part.cache, part.cache_dir = False, None
+        with self.lock, config_context(cache=True, cache_dir=cache_dir, n_jobs=1):
+            return self._predict_locked(X, times, with_figures)
 
     def _predict_locked(self, X, times, with_figures):
         from ._figures import curves_png, gradcam_png
