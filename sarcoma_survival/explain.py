@@ -49,9 +49,9 @@ def _gradcam_parts(estimator, X):
             image, clinical_rows = inputs
             return module(clinical_rows, image)[0]  # the fused (multimodal) risk
 
-        return estimator.module_, volumes, batch, forward, "image_net.encoder.features."
+        return estimator.module_, volumes, batch, forward, estimator.gradcam_layer_prefix
     if isinstance(estimator, DenseNetSurvival):
-        volumes = estimator._transform_inputs(X)
+        volumes = estimator.transform_inputs(X)
 
         def batch(idx):
             return (torch.as_tensor(np.stack([np.asarray(volumes[i], np.float32) for i in idx])),)
@@ -59,7 +59,7 @@ def _gradcam_parts(estimator, X):
         def forward(module, inputs):
             return module(inputs[0])
 
-        return estimator.module_, volumes, batch, forward, "encoder.features."
+        return estimator.module_, volumes, batch, forward, estimator.gradcam_layer_prefix
     raise TypeError(
         f"Grad-CAM needs an image model (DenseNetSurvival or MMNNSurvival); got {type(estimator).__name__}"
     )

@@ -61,6 +61,9 @@ def test_fit_predict_reproducible(volumes):
     assert risk.shape == (16,) and np.isfinite(risk).all()
     np.testing.assert_array_equal(risk, b.predict(X))  # augmentation is seeded too
     assert a.n_channels_ == 2 and a.module_.encoder.features.conv0.in_channels == 2
+    # public: the module inputs and the layers Grad-CAM chooses from
+    np.testing.assert_array_equal(a.transform_inputs(X[:2]), X[:2])
+    assert f"{a.gradcam_layer_prefix}denseblock1" in dict(a.module_.named_modules())
     surv = a.predict_survival_function(X[:2], return_array=True)
     assert np.all(np.diff(surv, axis=1) <= 1e-12)
 

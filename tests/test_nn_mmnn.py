@@ -402,6 +402,7 @@ def test_clone_pickle_t1_only_and_gradcam_access(tiny_cohort):
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     np.testing.assert_array_equal(restored.blending_weights_, model.blending_weights_)
+    assert f"{model.gradcam_layer_prefix}denseblock1" in dict(model.module_.named_modules())
     inputs = model.transform_inputs(X.iloc[:2])
     image = torch.as_tensor(np.asarray(inputs["image"][0]))[None]
     cam = grad_cam_3d(model.module_.image_net, image, "encoder.features.denseblock1")

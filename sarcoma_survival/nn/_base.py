@@ -596,6 +596,53 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         check_is_fitted(self, "training_risks_")
         return self._predict_transformed(self._transform_inputs(X))
 
+    def transform_inputs(self, X):
+        """Preprocessed network inputs of patients (what the module receives).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Patients, as :meth:`predict` takes them.
+
+        Returns
+        -------
+        ndarray, array-like of volumes, or dict
+            A float32 table (clinical networks), an array-like of (C, D, H, W) float32
+            volumes (image networks; a lazy
+            :class:`~sarcoma_survival.preprocessing.VolumeArray` with the default
+            preprocessor), or a dict of both (:class:`~sarcoma_survival.nn.MMNNSurvival`).
+        """
+        check_is_fitted(self, "training_risks_")
+        return self._transform_inputs(X)
+
+    def survival_function_from_risk(self, risk, return_array=False):
+        """Survival functions at given risk scores, without a pass through the network.
+
+        ``predict_survival_function(X)`` is ``survival_function_from_risk(predict(X))``: a
+        caller that already holds the risks (a web request that shows both) saves the
+        second forward pass.
+
+        Parameters
+        ----------
+        risk : array-like of shape (n_samples,)
+            Risk scores as :meth:`predict` returns them.
+        return_array : bool, default=False
+            As in :meth:`predict_survival_function`.
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+
+        Raises
+        ------
+        AttributeError
+            For a model fitted on a competing-risks outcome.
+        """
+        check_is_fitted(self, "training_risks_")
+        self._outcome().require_survival_function(self, "survival function")
+        risk = np.asarray(risk, dtype=np.float64).reshape(-1)
+        return self._predict_survival_function(self.baseline_model_, risk, return_array)
+
     def predict_survival_function(self, X, return_array=False):
         """Survival functions of the patients (Breslow baseline x exp(risk)).
 

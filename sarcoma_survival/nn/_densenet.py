@@ -72,6 +72,10 @@ class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
     }
 
+    #: Dotted path, in ``module_``, of the DenseNet's dense blocks, among which Grad-CAM
+    #: (:func:`~sarcoma_survival.explain.gradcam`) chooses its target layer.
+    gradcam_layer_prefix = "encoder.features."
+
     def __init__(self, preprocessor="auto", *, module=DenseNetRisk, **kwargs):
         super().__init__(module=module, **kwargs)
         self.preprocessor = preprocessor

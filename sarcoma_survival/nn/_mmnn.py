@@ -224,6 +224,10 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         self.blend_smoothing = blend_smoothing
         self.blend_refit = blend_refit
 
+    #: Dotted path, in ``module_``, of the DenseNet's dense blocks, among which Grad-CAM
+    #: (:func:`~sarcoma_survival.explain.gradcam`) chooses its target layer.
+    gradcam_layer_prefix = "image_net.encoder.features."
+
     @property
     def _default_callbacks(self):
         return one_cycle_callbacks(("gradient_blending", GradientBlending()),
@@ -296,25 +300,6 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         clinical = as_float_table(self.clinical_preprocessor_.transform(X))
         check_width(clinical, self.n_encoded_features_, "clinical features after encoding")
         return {"clinical": clinical, "image": self._transform_volumes(X)}
-
-    def transform_inputs(self, X):
-        """Preprocessed network inputs of patients (what the module receives).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Cohort table.
-
-        Returns
-        -------
-        dict
-            ``"clinical"``: float32 ndarray (n, ``n_encoded_features_``); ``"image"``: an
-            array-like of (C, D, H, W) float32 volumes (a lazy
-            :class:`~sarcoma_survival.preprocessing.VolumeArray` with the default
-            preprocessor; ``np.asarray(inputs["image"][i])[None]`` is the batch of one
-            patient, e.g. for Grad-CAM on ``module_.image_net``).
-        """
-        return self._transform_inputs(X)
 
     def get_dataset(self, X, y=None):
         if isinstance(X, dict) and set(X) == {"clinical", "image"} and self._preloaded_inputs(X) is None:

@@ -66,11 +66,9 @@ def _clinical_fields(models):
             if not isinstance(part, ClinicalEncoder) or not hasattr(part, "transformer_"):
                 continue
             used.update(part.feature_names_in_)
-            if part.categorical_columns_:
-                onehot = part.transformer_.named_transformers_["categorical"][-1]
-                for column, categories in zip(part.categorical_columns_, onehot.categories_):
-                    known = seen_categories.setdefault(column, [])
-                    known.extend(str(c) for c in categories if str(c) not in known)
+            for column, categories in part.categories_.items():
+                known = seen_categories.setdefault(column, [])
+                known.extend(str(c) for c in categories if str(c) not in known)
     fields = []
     for column in CLINICAL_COLUMNS:
         if column not in used:
@@ -224,9 +222,8 @@ class PredictionService:
     def _risk_and_curve(model, role, X, times):
         risk = float(model.predict(X)[0])
         if isinstance(model, SurvivalNeuralNet):
-            # What its predict_survival_function computes (Breslow baseline at this risk),
-            # without a second forward pass through the network.
-            fn = model._predict_survival_function(model.baseline_model_, np.array([risk]), False)[0]
+            # What its predict_survival_function computes, without a second forward pass.
+            fn = model.survival_function_from_risk([risk])[0]
         else:
             fn = model.predict_survival_function(X)[0]
         end = float(fn.domain[1] if fn.domain[1] is not None else fn.x[-1])
