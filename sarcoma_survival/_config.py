@@ -114,14 +114,8 @@ def config_context(*, nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANG
 
     Parameters
     ----------
-    nonfinite : {"error", "fill"} or None
-        Policy of readers whose own ``nonfinite`` is None (recorded when they are fitted).
-    cache : bool or None
-        Turns every reader's cache on or off (wins over their ``cache``).
-    cache_dir : str, path-like or None
-        Cache root of every reader (wins over their ``cache_dir``).
-    n_jobs : int or None
-        Patients processed at once by every reader (wins over their ``n_jobs``).
+    nonfinite, cache, cache_dir, n_jobs
+        As in :func:`set_config`.
 
     Yields
     ------

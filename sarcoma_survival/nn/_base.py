@@ -627,16 +627,11 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         risk : array-like of shape (n_samples,)
             Risk scores as :meth:`predict` returns them.
         return_array : bool, default=False
-            As in :meth:`predict_survival_function`.
+            As in :meth:`predict_survival_function`, which gives the returns and errors.
 
         Returns
         -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-
-        Raises
-        ------
-        AttributeError
-            For a model fitted on a competing-risks outcome.
+        ndarray
         """
         check_is_fitted(self, "training_risks_")
         self._outcome().require_survival_function(self, "survival function")
