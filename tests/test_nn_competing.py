@@ -230,3 +230,18 @@ def test_the_base_net_picks_the_outcome_from_y():
     net.set_params(cause=1).fit(X, Surv.from_arrays(y["event"] > 0, y["time"]))
     assert isinstance(net._outcome(), SurvivalOutcome) and net.criterion_.n_causes is None
     assert not hasattr(net, "n_causes_") and net.predict_survival_function(X[:2], return_array=True).shape[0] == 2
+
+
+def test_a_base_net_pickled_before_it_had_cause_still_predicts():
+    from sarcoma_survival.nn import ClinicalMLP, SurvivalNeuralNet
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = Surv.from_arrays(rng.random(40) < 0.7, rng.uniform(1, 100, 40))
+    net = SurvivalNeuralNet(ClinicalMLP, module__in_features=3, max_epochs=2, random_state=0).fit(X, y)
+    state = net.__getstate__()
+    del state["cause"]  # SurvivalNeuralNet had no cause parameter before the outcome object
+    old = SurvivalNeuralNet.__new__(SurvivalNeuralNet)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.predict(X), net.predict(X))
+    assert old.predict_survival_function(X[:2], return_array=True).shape[0] == 2

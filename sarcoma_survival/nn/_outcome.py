@@ -227,4 +227,5 @@ def pick_outcome(y, cause):
 def fitted_outcome(net):
     """The outcome a fitted (or fitting) ``net`` was given, rebuilt from ``cause`` and ``n_causes_``."""
     n = net.__dict__.get("n_causes_")
-    return SurvivalOutcome(net.cause) if n is None else CompetingRisksOutcome(net.cause, n)
+    cause = getattr(net, "cause", 1)  # a SurvivalNeuralNet pickled before it had the parameter
+    return SurvivalOutcome(cause) if n is None else CompetingRisksOutcome(cause, n)
