@@ -44,11 +44,5 @@ _COMPETING = (
     "step_values",
 )
 
-
-def __getattr__(name):
-    if name in _COMPETING:
-        from . import _competing
-
-        return getattr(_competing, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _ = lazy_exports(__name__, dict.fromkeys(_COMPETING, "._competing"))
 
