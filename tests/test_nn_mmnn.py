@@ -388,7 +388,7 @@ def test_model_selection_on_whole_validation_set_fused_loss(tiny_cohort):
 
 
 def test_clone_pickle_t1_only_and_gradcam_access(tiny_cohort):
-    from sarcoma_survival._gradcam import grad_cam_3d
+    from sarcoma_survival.explain._gradcam import grad_cam_3d
 
     X = tiny_cohort.X.drop(columns=["t2"])
     model = tiny(optimizer__weight_decay=0.0, blend_warmup=3)
