@@ -147,10 +147,12 @@ def _cmd_fit(args):
     return 0
 
 
-def _load_model(args):
+def _load_model(args, path=None):
+    """The model file ``path`` (default ``--model-file``): the safe model format, pickle/joblib
+    only with ``--allow-pickle``."""
     from ._model_io import load_model
 
-    return load_model(args.model_file, allow_pickle=args.allow_pickle)
+    return load_model(args.model_file if path is None else path, allow_pickle=args.allow_pickle)
 
 
 def _cmd_predict(args):
@@ -219,13 +221,6 @@ def _cmd_explain(args):
     return 0
 
 
-def _serve_model(path, allow_pickle):
-    """A model file for ``serve`` (safe model format; pickle/joblib only with ``--allow-pickle``)."""
-    from ._model_io import load_model
-
-    return load_model(path, allow_pickle=allow_pickle)
-
-
 def _cmd_serve(args):
     try:
         from .web import serve
@@ -233,11 +228,11 @@ def _cmd_serve(args):
         raise ImportError(
             f"serve needs the web extra ({exc.name} is missing): pip install 'sarcoma-survival[web]'"
         ) from None
-    models = {"os_model": _serve_model(args.model_file, args.allow_pickle)}
+    models = {"os_model": _load_model(args)}
     if args.dm_model_file:
-        models["dm_model"] = _serve_model(args.dm_model_file, args.allow_pickle)
+        models["dm_model"] = _load_model(args, args.dm_model_file)
     if args.clinical_model_file:
-        models["clinical_model"] = _serve_model(args.clinical_model_file, args.allow_pickle)
+        models["clinical_model"] = _load_model(args, args.clinical_model_file)
     serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
     return 0
 
