@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import time as _time
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -203,6 +204,20 @@ def _fit_and_score(
     if count_flops:
         result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X_test, [0]))
     return result, Bunch(estimator=estimator, risk=risk, survival=fns)
+
+
+class _Task(NamedTuple):
+    """One fit of ``compare_models``: a model on an outcome, on one split."""
+
+    outcome: str | None
+    name: str
+    protocol: str  # "test" (the held-out split) or "cv"
+    fold: int
+    model: object
+    X: object
+    y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
 
 
 def _guarded(task, **kwargs):
@@ -434,22 +449,22 @@ def compare_models(
     for outcome, y_k in outcomes.items():
         for name, model in models.items():
             if held_out is not None:
-                tasks.append((outcome, name, "test", 0, model, X, y_k, *held_out))
+                tasks.append(_Task(outcome, name, "test", 0, model, X, y_k, *held_out))
             if splitter is not None:
                 y_split = censor_competing(y_k) if is_competing_y(y_k) else y_k
                 for fold, (train, test) in enumerate(splitter.split(X, y_split, groups)):
-                    tasks.append((outcome, name, "cv", fold, model, X, y_k, train, test))
+                    tasks.append(_Task(outcome, name, "cv", fold, model, X, y_k, train, test))
     first = {}
     for i, task in enumerate(tasks):
-        first.setdefault(task[:2], i)
+        first.setdefault((task.outcome, task.name), i)
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
         delayed(with_config(_guarded))(  # the reader settings reach the workers
             task,
-            n_bootstraps=n_bootstraps if task[2] == "test" else None,
+            n_bootstraps=n_bootstraps if task.protocol == "test" else None,
             random_state=random_state,
             times=times,
             n_times=n_times,
-            count_flops=first[task[:2]] == i,
+            count_flops=first[task.outcome, task.name] == i,
         )
         for i, task in enumerate(tasks)
     )
