@@ -6,8 +6,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _toys import RecordingAugment
 from monai.networks.nets import DenseNet
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 from skorch.history import History
@@ -197,19 +198,6 @@ class Spy(Callback):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         if self.splits_ is None:
             self.splits_ = (dataset_train, dataset_valid, net.blend_dataset_)
-
-
-class RecordingAugment(BaseEstimator):
-    def __init__(self, random_state=None):
-        self.random_state = random_state
-
-    def reset(self):
-        self.calls_ = []
-        return self
-
-    def __call__(self, batch):
-        self.calls_.append(tuple(batch.shape))
-        return batch
 
 
 def _absolute(dataset):
