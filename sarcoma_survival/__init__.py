@@ -20,6 +20,7 @@ _LAZY = {
     "ClinicalRSF": "sarcoma_survival.models",
     "RadiomicsRSF": "sarcoma_survival.models",
     "RadiomicsCoxNet": "sarcoma_survival.models",
+    "SeedEnsemble": "sarcoma_survival.models",
     "ClinicalMLPSurvival": "sarcoma_survival.nn",
     "DenseNetSurvival": "sarcoma_survival.nn",
     "MMNNSurvival": "sarcoma_survival.nn",

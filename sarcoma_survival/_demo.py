@@ -20,6 +20,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 
 from ._config import config_context
+from .utils import atomic_path
 
 __all__ = ["run_demo"]
 
@@ -371,7 +372,8 @@ def to_markdown(table, title):
 
 
 def _save(fig, path, written):
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    with atomic_path(path) as tmp:  # a failed write never leaves half a figure
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
     written.append(path)
 
 
@@ -631,13 +633,14 @@ def _tables(rows, folder, n_patients, n_test):
     results.insert(3, "n_test", n_test)
     table = wide_table(results)
     csv_path = folder / "table.csv"
-    with open(csv_path, "w", encoding="utf-8") as handle:
+    with atomic_path(csv_path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
         handle.write(f"# {SIMULATED_NOTE}\n")
         results.to_csv(handle, index=False)
     title = (f"Table 3 on simulated data: trained on {n_patients} synthetic patients, "
              f"tested on {n_test} fresh ones")
     md_path = folder / "table.md"
-    md_path.write_text(to_markdown(table, title), encoding="utf-8")
+    with atomic_path(md_path) as tmp:
+        tmp.write_text(to_markdown(table, title), encoding="utf-8")
     return results, table, title, [csv_path, md_path]
 
 

@@ -15,8 +15,10 @@ reads them only with ``allow_pickle=True``, and warns.
 """
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
+import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -38,6 +40,15 @@ _NET_REBUILT = frozenset({
     "init_context_", "prefixes_", "cuda_dependent_attributes_", "device_",
     "validation_dataset_", "blend_dataset_",
 })
+# Parameters that name a path of the fitting machine, and what a model file keeps of them
+# (also applied to a file written before they were dropped). ``cache_dir``: nothing, so the
+# reading site's own settings apply (``SARCOMA_SURVIVAL_CACHE`` or its default cache
+# folder). ``pretrained_weights`` (read only by a refit): the file's name without its
+# folder, so a refit elsewhere names the checkpoint it needs instead of a site's folders.
+_SITE_PATH_PARAMS = {
+    "cache_dir": lambda value: None,
+    "pretrained_weights": lambda value: Path(value).name,
+}
 # Trusted third-party types, measured on every exported estimator (skops itself trusts
 # scikit-learn's estimators and numpy's basic types). Loading builds instances of these
 # through their ordinary state restoration; no function named by the file is called.
@@ -182,6 +193,29 @@ def _decode_frame(value):
     return frame
 
 
+def _is_stored_attribute(key, params):
+    """Whether a skorch estimator's attribute ``key`` goes into the model file."""
+    # private attributes are skorch's own bookkeeping, except those it lists as params
+    return not ((key.startswith("_") and key not in params) or key in _NET_REBUILT)
+
+
+def _torch_module_names(net):
+    """Names of the fitted torch modules of a skorch estimator that a model file stores."""
+    import torch
+
+    params = net.get_params(deep=False)
+    return sorted(key for key, value in vars(net).items()
+                  if isinstance(value, torch.nn.Module) and _is_stored_attribute(key, params))
+
+
+def _nonfinite_tensors(tensors):
+    """Names of the floating-point tensors of a state dict that hold a NaN or an infinity."""
+    import torch
+
+    return sorted(name for name, tensor in tensors.items()
+                  if torch.is_floating_point(tensor) and not bool(torch.isfinite(tensor).all()))
+
+
 def _net_state(model):
     """Split a fitted skorch estimator into (skops-safe dict, torch state dicts, histories)."""
     import torch
@@ -192,8 +226,7 @@ def _net_state(model):
     for key, value in vars(model).items():
         if isinstance(value, History):
             histories[key] = list(value)
-        # private attributes are skorch's own bookkeeping, except those it lists as params
-        elif (key.startswith("_") and key not in params) or key in _NET_REBUILT:
+        elif not _is_stored_attribute(key, params):
             continue
         elif isinstance(value, torch.nn.Module):
             modules[key] = {k: v.detach().cpu().contiguous() for k, v in value.state_dict().items()}
@@ -202,6 +235,42 @@ def _net_state(model):
         else:
             state[key] = _without_generators(value)
     return state, modules, histories
+
+
+def _site_path_parts(model):
+    """(part, parameter, value, kept value) of every path of the fitting machine in ``model``."""
+    from .utils import walk_estimators
+
+    found = []
+    for part in walk_estimators(model, params=True):
+        for name, keep in _SITE_PATH_PARAMS.items():
+            value = vars(part).get(name)
+            if isinstance(value, (str, os.PathLike)) and keep(value) != value:
+                found.append((part, name, value, keep(value)))
+    return found
+
+
+@contextlib.contextmanager
+def _site_paths_dropped(model):
+    """``model`` without its site paths (:data:`_SITE_PATH_PARAMS`) inside the block.
+
+    The values are put back afterwards, so saving leaves the caller's model as it was.
+    """
+    found = _site_path_parts(model)
+    for part, name, _, kept in found:
+        setattr(part, name, kept)
+    try:
+        yield model
+    finally:
+        for part, name, value, _ in found:
+            setattr(part, name, value)
+
+
+def _drop_site_paths(model):
+    """A loaded model caches where the reading site says, whatever an older file holds."""
+    for part, name, _, kept in _site_path_parts(model):
+        setattr(part, name, kept)
+    return model
 
 
 def save_model(model, path):
@@ -231,8 +300,16 @@ def save_model(model, path):
     TypeError
         When ``model`` is not one of this package's estimators, or holds an object of a
         type the safe format cannot store (the message names the type).
+    ValueError
+        When a neural model's weights hold NaN or infinite values (the message names the
+        tensors).
     sklearn.exceptions.NotFittedError
         When ``model`` is not fitted.
+
+    Notes
+    -----
+    No path of the fitting machine is stored: ``cache_dir`` is left out (the reading site's
+    own cache settings apply) and ``pretrained_weights`` keeps only the file's name.
 
     Examples
     --------
@@ -263,21 +340,38 @@ def save_model(model, path):
     # skorch sets some fitted-looking attributes in __init__: a neural model is fitted
     # once it has its training risks (set by a fit on a survival or a competing y)
     check_is_fitted(model, "training_risks_" if _is_net_class(type(model)) else None)
+    members = [m for m in getattr(model, "estimators_", ()) if _is_net_class(type(m))]
+    if members:
+        raise TypeError(
+            f"{name} of neural members ({type(members[0]).__name__}) cannot be stored in a safe "
+            "model file yet (only its forest and Cox members can); use joblib for a model file "
+            "that stays at your site"
+        )
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"the folder of model file {str(path)!r} does not exist")
 
-    if _is_net_class(type(model)):
-        state, modules, histories = _net_state(model)
-    else:
-        state, modules, histories = model, {}, {}
-    try:
-        payload = sio.dumps(state)
-    except Exception as exc:
-        raise TypeError(
-            f"{name} holds an object that the safe model format cannot store ({exc}); use joblib "
-            "for a model file that stays at your site"
-        ) from exc
+    with _site_paths_dropped(model):
+        if _is_net_class(type(model)):
+            state, modules, histories = _net_state(model)
+        else:
+            state, modules, histories = model, {}, {}
+        try:
+            payload = sio.dumps(state)
+        except Exception as exc:
+            raise TypeError(
+                f"{name} holds an object that the safe model format cannot store ({exc}); use joblib "
+                "for a model file that stays at your site"
+            ) from exc
+        params = _jsonable(model.get_params(deep=False))
+    for key, tensors in modules.items():
+        bad = _nonfinite_tensors(tensors)
+        if bad:
+            raise ValueError(
+                f"{name}: the weights of {key} hold NaN or infinite values ({', '.join(bad[:5])}); a "
+                "model with such weights predicts NaN, so it is not saved: refit it (lower the "
+                "learning rate) and save again"
+            )
     untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(_trusted_types()))
     if untrusted:
         raise TypeError(
@@ -289,7 +383,7 @@ def save_model(model, path):
         "format_version": FORMAT_VERSION,
         "package_version": importlib.import_module("sarcoma_survival").__version__,
         "class": name,
-        "params": _jsonable(model.get_params(deep=False)),
+        "params": params,
         "torch_modules": sorted(modules),
     }
     from safetensors.torch import save
@@ -365,7 +459,7 @@ def _read_safe(path, archive):
         if not isinstance(obj, dict):
             raise ModelFileError(f"model file {str(path)!r} is damaged: its estimator part is not a dict")
         try:
-            return _rebuild_net(path, cls, obj, manifest, archive)
+            return _drop_site_paths(_rebuild_net(path, cls, obj, manifest, archive))
         except ModelFileError:
             raise
         except Exception as exc:  # noqa: BLE001 - whatever the stored parameters break
@@ -376,7 +470,7 @@ def _read_safe(path, archive):
         raise ModelFileError(
             f"model file {str(path)!r} says {cls.__name__} but holds {_type_name(type(obj))}"
         )
-    return obj
+    return _drop_site_paths(obj)
 
 
 def _rebuild_net(path, cls, state, manifest, archive):
@@ -400,14 +494,34 @@ def _rebuild_net(path, cls, state, manifest, archive):
     if pretrained is not None:
         net.pretrained_weights = pretrained
     vars(net).update(fitted)  # initialize() may reset some of them
-    for key in manifest.get("torch_modules", []):
+    listed = manifest.get("torch_modules")
+    if not isinstance(listed, list) or not all(isinstance(key, str) for key in listed):
+        raise ModelFileError(f"model file {str(path)!r} is damaged: its manifest's torch_modules is not a "
+                             "list of names")
+    expected = _torch_module_names(net)
+    missing, unknown = sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))
+    if missing or unknown:
+        what = (f"lists no weights for {', '.join(missing)}" if missing
+                else f"lists weights for {', '.join(unknown)}, which {cls.__name__} does not have")
+        raise ModelFileError(
+            f"model file {str(path)!r} {what}: it would predict with untrained weights; the file is "
+            "damaged or was not written by save_model, so save the fitted model again"
+        )
+    for key in expected:
         try:
             tensors = load(archive.read(f"{key}.safetensors"))
-            getattr(net, key).load_state_dict(tensors)
+            getattr(net, key).load_state_dict(tensors, strict=True)
         except Exception as exc:  # noqa: BLE001 - safetensors, shapes or names: one message
             raise ModelFileError(
-                f"model file {str(path)!r}: the weights of {key} do not load: {type(exc).__name__}: {exc}"
+                f"model file {str(path)!r}: the weights of {key} do not load: {type(exc).__name__}: "
+                + " ".join(str(exc).split())  # torch's message spans lines: one line
             ) from None
+        bad = _nonfinite_tensors(tensors)
+        if bad:
+            raise ModelFileError(
+                f"model file {str(path)!r}: the weights of {key} hold NaN or infinite values "
+                f"({', '.join(bad[:5])}); such a model predicts NaN: refit it and save it again"
+            )
     if _HISTORY in archive.namelist():
         for key, rows in json.loads(archive.read(_HISTORY)).items():
             setattr(net, key, History(rows))
@@ -458,8 +572,10 @@ def load_model(path, *, allow_pickle=False):
     ModelFileError
         (a :class:`ValueError`) When the file is missing, empty, of another kind (a CSV,
         another zip archive), damaged, holds a type outside the allow-list or an object
-        that is not one of this package's estimators, or is a pickle without
-        ``allow_pickle=True``. The message is one line naming the file.
+        that is not one of this package's estimators, lacks the weights of one of a
+        neural model's torch modules (or holds weights that do not match it exactly, or
+        that are NaN or infinite), or is a pickle without ``allow_pickle=True``. The
+        message is one line naming the file.
 
     Examples
     --------

@@ -97,3 +97,39 @@ PLAUSIBLE_RANGES = {
 
 #: Columns whose lower bound is exclusive (a zero is implausible).
 POSITIVE_COLUMNS = ("tumor_size_cm", "tumor_volume_cm3", "time_days")
+
+
+def parse_number(text):
+    """THE parser of a number written as text (manifest cells, web form fields, CLI days).
+
+    Python's ``float`` also reads ``"6_5"`` as 65 (underscores group digits in Python
+    source) and digits of other scripts (``"٦٥"``); in a clinical table either is a typing
+    error, so both are refused. Surrounding spaces are ignored. ``"nan"`` and ``"inf"``
+    are returned as such: each caller refuses them with its own message.
+
+    Parameters
+    ----------
+    text : str or number
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When the text is not a plain decimal number.
+
+    Examples
+    --------
+    >>> parse_number(" 6.5 ")
+    6.5
+    >>> parse_number("6_5")
+    Traceback (most recent call last):
+    ...
+    ValueError: '6_5' is not a number (an underscore or a non-ASCII character)
+    """
+    text = str(text).strip()
+    if "_" in text or not text.isascii():
+        raise ValueError(f"{text!r} is not a number (an underscore or a non-ASCII character)")
+    return float(text)

@@ -19,6 +19,7 @@ import time
 import warnings
 
 from ._config import config_context
+from ._schema import parse_number
 
 _OUTCOMES = ("os", "dm")
 _PROG = "sarcoma-survival"
@@ -31,13 +32,40 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _positive_int(text):
+def _whole(low=None, high=None, *, zero=True):
+    """An argparse type: a whole number from ``low`` (to ``high``); ``zero=False`` refuses 0."""
+    if low is None:
+        bounds = "other than 0 (-1: all cores)"
+    else:
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+
+    def parse(text):
+        try:
+            value = parse_number(text)
+        except ValueError:
+            value = math.nan
+        if (not value.is_integer() or (low is not None and value < low)
+                or (high is not None and value > high) or (not zero and value == 0)):
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {text!r}")
+        return int(value)
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+_positive_int = _whole(1)
+_port = _whole(1, 65535)
+_seed = _whole(0, 2**32 - 1)  # numpy's seeds
+_n_jobs = _whole(zero=False)  # joblib: -1 all cores, -2 all but one; 0 is not a count
+
+
+def _positive_float(text):
     try:
-        value = int(text)
+        value = parse_number(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
     return value
 
 
@@ -46,7 +74,7 @@ def _days(text):
     values = []
     for item in text.split(","):
         try:
-            value = float(item)
+            value = parse_number(item)
         except ValueError:
             raise argparse.ArgumentTypeError(
                 f"expected comma-separated days such as 365,1825; {item.strip()!r} is not a number"
@@ -161,6 +189,7 @@ def _cmd_predict(args):
 
     from ._output_paths import check_output_file
     from .datasets import load_cohort
+    from .utils import atomic_path, check_follow_up_times, curve_values
 
     output = check_output_file(args.output or "predictions.csv", inputs=[args.manifest, args.model_file])
     cohort = load_cohort(args.manifest)
@@ -169,9 +198,13 @@ def _cmd_predict(args):
     table = pd.DataFrame({"risk": risk}, index=cohort.X.index)
     if args.times:
         curves = model.predict_survival_function(cohort.X)
-        for t in args.times:
-            table[f"survival_{t:g}d"] = [fn(np.clip(t, fn.domain[0], fn.domain[1])) for fn in curves]
-    table.to_csv(output)
+        # one model, one training follow-up (the same for every patient): the web service's rule
+        check_follow_up_times(curves[0], args.times)
+        values = np.array([curve_values(fn, args.times, clip=True) for fn in curves]).reshape(len(curves), -1)
+        for column, t in enumerate(args.times):
+            table[f"survival_{t:g}d"] = values[:, column]
+    with atomic_path(output) as tmp:
+        table.to_csv(tmp)
     print(f"wrote predictions for {len(table)} patients to {output}")
     return 0
 
@@ -252,16 +285,23 @@ def _cmd_compare(args):
 
     if args.output:
         check_output_file(args.output, inputs=[args.manifest])
-    cohort = load_cohort(args.manifest)
     names = args.models.split(",") if args.models else model_names()
+    if args.reference is not None and args.reference not in names:
+        raise ValueError(f"--reference {args.reference!r} is not one of the compared models: {', '.join(names)}")
+    if args.reference is not None and not args.seeds:
+        raise ValueError("--reference needs --seeds: its interval is over the seeds")
+    cohort = load_cohort(args.manifest)
     models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     with config_context(nonfinite=args.nonfinite):
         table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
-                               n_jobs=args.n_jobs)
+                               random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs)
     print(table.to_string())
     if args.output:
-        table.to_csv(args.output)
+        from .utils import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            table.to_csv(tmp)
         print(f"saved {args.output}")
     return 0
 
@@ -308,18 +348,18 @@ def build_parser():
                       help="run folder (default: ./sarcoma_survival_runs/demo-<date>-<time>)")
     demo.add_argument("--n-patients", type=_positive_int, default=287, help="training cohort size (287)")
     demo.add_argument("--n-test", type=_positive_int, default=200, help="fresh test cohort size (200)")
-    demo.add_argument("--image-size", type=int, default=None,
+    demo.add_argument("--image-size", type=_positive_int, default=None,
                       help="edge of the synthetic images and of the image models' grid (32)")
     demo.add_argument("--models", default=None,
                       help="comma-separated model names (default: every registered one)")
-    demo.add_argument("--max-epochs", type=int, default=None,
+    demo.add_argument("--max-epochs", type=_positive_int, default=None,
                       help="training epochs of the image models (12)")
     demo.add_argument("--net", choices=("compact", "densenet121"), default="compact",
                       help="image network size: a compact DenseNet (default, CPU-sized) or the "
                            "paper's DenseNet-121")
-    demo.add_argument("--random-state", type=int, default=0,
+    demo.add_argument("--random-state", type=_seed, default=0,
                       help="seed of the training cohort and the models; the test cohort uses +1")
-    demo.add_argument("--n-jobs", type=int, default=-1, help="processes (-1: all cores)")
+    demo.add_argument("--n-jobs", type=_n_jobs, default=-1, help="processes (-1: all cores)")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     demo.set_defaults(func=_cmd_demo)
 
@@ -335,7 +375,7 @@ def build_parser():
                             "and file (default); 'fill' replaces them by 0 with a warning giving their number")
 
     def with_parallel(p):
-        p.add_argument("--n-jobs", type=int, default=None,
+        p.add_argument("--n-jobs", type=_n_jobs, default=None,
                        help="parallel jobs (joblib; default 1, or the Dask cluster's with --scheduler; -1: all cores)")
         p.add_argument("--scheduler", metavar="ADDR",
                        help="run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs the dask extra)")
@@ -381,9 +421,15 @@ def build_parser():
     p = with_manifest("compare", "the paper's Table 3 by cross-validation", _cmd_compare)
     p.add_argument("--models", help="comma-separated model names (default: every registered one)")
     p.add_argument("--outcomes", default="os,dm")
-    p.add_argument("--cv", type=_positive_int, default=5)
-    p.add_argument("--random-state", type=int, default=0,
+    p.add_argument("--cv", type=_whole(2), default=5, help="number of folds (>= 2; 5)")
+    p.add_argument("--random-state", type=_seed, default=0,
                    help="seed of the folds, the bootstrap and every model (0)")
+    p.add_argument("--seeds", type=_seed, nargs="+", metavar="SEED",
+                   help="refit every model that has a random_state once per seed on the same folds: "
+                        "means and seed-to-seed SDs (instead of --random-state for the models)")
+    p.add_argument("--reference", metavar="MODEL",
+                   help="with --seeds: each row's paired C-index difference with this model and its "
+                        "95%% interval over the seeds")
     p.add_argument("--output", help="CSV path for the table")
     with_parallel(p)
     with_nonfinite(p)
@@ -394,8 +440,8 @@ def build_parser():
     p.add_argument("--clinical-model-file", help="fitted clinical-only OS model, shown side by side")
     p.add_argument("--host", default="127.0.0.1",
                    help="interface to bind (127.0.0.1: this computer only; others are warned about)")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--max-upload-mb", type=float, default=200,
+    p.add_argument("--port", type=_port, default=8000, help="TCP port, 1 to 65535 (8000)")
+    p.add_argument("--max-upload-mb", type=_positive_float, default=200,
                    help="largest upload per request in MB, enforced while reading (200)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="accept pickle/joblib model files, which run code when loaded (trusted files only)")

@@ -25,7 +25,7 @@ from .model_selection import SurvivalStratifiedKFold, train_val_test_split
 from .utils import check_competing_y, is_competing_y
 from .utils.validation import check_survival_y
 
-__all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison"]
+__all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison", "paired_interval"]
 
 #: Metric columns of the table, for each outcome, in this order.
 TEST_COLUMNS = ("test_c_index", "test_c_index_sd", "test_ibs")
@@ -218,19 +218,22 @@ class _Task(NamedTuple):
     y: np.ndarray
     train: np.ndarray
     test: np.ndarray
+    seed: object  # the model's random_state in a multi-seed comparison, else None
 
 
 def _guarded(task, **kwargs):
-    outcome, name, protocol, fold, model, X, y, train, test = task
+    outcome, name, protocol, fold, model, X, y, train, test, seed = task
     try:
         result, _ = _fit_and_score(
             model, _safe_indexing(X, train), y[train], _safe_indexing(X, test), y[test], **kwargs
         )
     except Exception as exc:
         where = f"model {name!r}" + (f", outcome {outcome!r}" if outcome is not None else "")
-        exc.add_note(f"while evaluating {where} ({protocol}, fold {fold})")
+        seeded = f", random_state={seed}" if seed is not None else ""
+        exc.add_note(f"while evaluating {where} ({protocol}, fold {fold}{seeded})")
         raise
-    return {"outcome": outcome, "model": name, "protocol": protocol, "fold": fold, **result}
+    return {"outcome": outcome, "model": name, "protocol": protocol, "fold": fold, "seed": seed,
+            **result}
 
 
 # ------------------------------------------------------------------ input checks
@@ -329,6 +332,8 @@ def compare_models(
     times=None,
     n_times=50,
     random_state=None,
+    random_states=None,
+    reference=None,
     n_jobs=None,
     verbose=0,
     return_details=False,
@@ -387,8 +392,25 @@ def compare_models(
     random_state : int, RandomState instance or None, default=None
         Seeds the ``test_size`` split, the folds of an int ``cv`` and the bootstrap (the
         same resamples for every model, so the SDs are paired).
+    random_states : sequence of int, optional
+        Seeds of the models: each model that has a ``random_state`` parameter is refitted
+        once per seed (``set_params(random_state=seed)``) on the same splits, so the
+        table shows how much of a difference between two rows is the seed's noise. The
+        C-index and Brier columns are then means over seeds (``cv_*_sd``: the SD over every
+        fold of every seed), and ``*_seed_sd`` columns give the SD over seeds (ddof=1; for
+        CV, of each seed's fold mean). Models without
+        ``random_state`` are fitted once. ``random_state`` still seeds the split, the
+        folds and the bootstrap.
+    reference : str, optional
+        Name of a row of ``models`` (with ``random_states``): every row gets the paired
+        difference of its C-index with the reference's, seed by seed on the same split
+        (a model fitted once is paired with each seed of the other), its mean and a 95 %
+        t-interval over seeds: ``test_c_index_diff``, ``test_c_index_diff_low``,
+        ``test_c_index_diff_high`` (``cv_...`` for CV; NaN on the reference row). An
+        interval that excludes 0 says the difference is larger than the seed-to-seed
+        noise of these splits; it says nothing of other patients.
     n_jobs : int, optional
-        Fits run in parallel with joblib (one job per model x outcome x split).
+        Fits run in parallel with joblib (one job per model x outcome x split x seed).
     verbose : int, default=0
         joblib progress messages.
     return_details : bool, default=False
@@ -405,7 +427,10 @@ def compare_models(
         ``n_parameters`` and ``flops_per_sample`` (from the first fit; NaN for models
         without a torch ``module_``, see :func:`count_parameters` and
         :func:`flops_per_sample`); ``fit_time_s`` (mean over fits). The integrated Brier
-        score is NaN for a model without ``predict_survival_function``.
+        score is NaN for a model without ``predict_survival_function``. With
+        ``random_states``: also ``n_seeds``, ``test_c_index_seed_sd`` /
+        ``cv_c_index_seed_sd`` and, with ``reference``, the paired differences (the
+        reference's name is in ``table.attrs["reference"]``).
     details : DataFrame
         Only with ``return_details=True``.
 
@@ -445,15 +470,17 @@ def compare_models(
                     "survival outcome"
                 )
 
+    seeds = _check_seeds(random_states, reference, models)
     tasks = []
     for outcome, y_k in outcomes.items():
         for name, model in models.items():
-            if held_out is not None:
-                tasks.append(_Task(outcome, name, "test", 0, model, X, y_k, *held_out))
-            if splitter is not None:
-                y_split = censor_competing(y_k) if is_competing_y(y_k) else y_k
-                for fold, (train, test) in enumerate(splitter.split(X, y_split, groups)):
-                    tasks.append(_Task(outcome, name, "cv", fold, model, X, y_k, train, test))
+            for seed, seeded in _seeded_models(model, seeds):
+                if held_out is not None:
+                    tasks.append(_Task(outcome, name, "test", 0, seeded, X, y_k, *held_out, seed))
+                if splitter is not None:
+                    y_split = censor_competing(y_k) if is_competing_y(y_k) else y_k
+                    for fold, (train, test) in enumerate(splitter.split(X, y_split, groups)):
+                        tasks.append(_Task(outcome, name, "cv", fold, seeded, X, y_k, train, test, seed))
     first = {}
     for i, task in enumerate(tasks):
         first.setdefault((task.outcome, task.name), i)
@@ -478,7 +505,111 @@ def compare_models(
         results, list(dict.fromkeys(labels.values())), list(outcomes), held_out is not None,
         splitter is not None,
     )
+    if seeds is not None:
+        table = _add_seed_columns(table, results, list(outcomes), labels, reference)
     return (table, pd.DataFrame(results)) if return_details else table
+
+
+def _check_seeds(random_states, reference, models):
+    """The list of seeds (or None), checked; ``reference`` must name a model."""
+    if random_states is None:
+        if reference is not None:
+            raise ValueError("reference= needs random_states=: its interval is over seeds")
+        return None
+    seeds = list(random_states)
+    if not seeds or any(not isinstance(s, numbers.Integral) or isinstance(s, bool) for s in seeds):
+        raise ValueError(f"random_states must be a non-empty list of integers, got {random_states!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"random_states {seeds!r} repeat a seed; give distinct seeds")
+    if reference is not None and reference not in models:
+        raise ValueError(f"reference {reference!r} is not one of the models: {sorted(models)}")
+    return [int(s) for s in seeds]
+
+
+def _seeded_models(model, seeds):
+    """(seed, model) pairs: one per seed for a model with ``random_state``, else (None, model)."""
+    if seeds is None or "random_state" not in model.get_params(deep=False):
+        return [(None, model)]
+    return [(seed, clone(model).set_params(random_state=seed)) for seed in seeds]
+
+
+def _per_seed(results, outcome, label, protocol):
+    """C-index per seed (a CV seed: its fold mean), as {seed: value}."""
+    by_seed = {}
+    for r in results:
+        if r["outcome"] == outcome and r["model"] == label and r["protocol"] == protocol:
+            by_seed.setdefault(r["seed"], []).append(r["c_index"])
+    return {seed: float(np.mean(values)) for seed, values in by_seed.items()}
+
+
+def paired_interval(differences, confidence=0.95):
+    """Mean of paired differences and its t-interval: ``(mean, low, high)``.
+
+    Parameters
+    ----------
+    differences : array-like of float
+        One difference per pair (e.g. per seed).
+    confidence : float, default=0.95
+
+    Returns
+    -------
+    tuple of float
+        The mean and the interval ``mean -/+ t(1 - (1 - confidence) / 2, n - 1) * SD / sqrt(n)``
+        (SD with ddof=1); the bounds are NaN for fewer than 2 differences.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.compare import paired_interval
+    >>> [round(v, 4) for v in paired_interval([0.01, 0.03, 0.02])]
+    [0.02, -0.0048, 0.0448]
+    """
+    from scipy.stats import t
+
+    d = np.asarray(differences, dtype=float)
+    mean = float(d.mean())
+    if d.size < 2:
+        return mean, float("nan"), float("nan")
+    half = float(t.ppf(1 - (1 - confidence) / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size))
+    return mean, mean - half, mean + half
+
+
+def _add_seed_columns(table, results, outcomes, labels, reference):
+    """Seed counts, SDs over seeds and paired differences with the reference row."""
+    blocks = {}
+    for outcome in outcomes:
+        block = table[outcome].copy() if outcome is not None else table.copy()
+        protocols = [p for p in ("test", "cv") if f"{p}_c_index" in block or f"{p}_c_index_mean" in block]
+        ref_label = labels.get((outcome, reference)) if reference is not None else None
+        for label in block.index:
+            for protocol in protocols:
+                values = _per_seed(results, outcome, label, protocol)
+                block.loc[label, "n_seeds"] = len(values)
+                spread = np.std(list(values.values()), ddof=1) if len(values) > 1 else np.nan
+                block.loc[label, f"{protocol}_c_index_seed_sd"] = spread
+                if ref_label is None:
+                    continue
+                diff = [np.nan] * 3
+                if label != ref_label:
+                    ref = _per_seed(results, outcome, ref_label, protocol)
+                    pairs = _pair_seeds(values, ref)
+                    diff = list(paired_interval([a - b for a, b in pairs]))
+                block.loc[label, [f"{protocol}_c_index_diff", f"{protocol}_c_index_diff_low",
+                                  f"{protocol}_c_index_diff_high"]] = diff
+        blocks[outcome] = block
+    out = blocks[None] if outcomes == [None] else pd.concat(blocks, axis=1, names=["outcome", "metric"])
+    out.attrs["reference"] = reference
+    return out
+
+
+def _pair_seeds(values, ref):
+    """(value, reference) pairs by seed; a single fit (seed None) pairs with every seed."""
+    if None in values and None in ref:
+        return [(values[None], ref[None])]
+    if None in values:
+        return [(values[None], r) for r in ref.values()]
+    if None in ref:
+        return [(v, ref[None]) for v in values.values()]
+    return [(values[seed], ref[seed]) for seed in values]
 
 
 def _summarize(results, names, outcomes, has_test, has_cv):
@@ -491,13 +622,12 @@ def _summarize(results, names, outcomes, has_test, has_cv):
                 continue
             kept.append(name)
             row = {}
-            if has_test:
-                (test,) = [r for r in fits if r["protocol"] == "test"]
-                row.update(
-                    test_c_index=test["c_index"],
-                    test_c_index_sd=test["c_index_sd"],
-                    test_ibs=test["ibs"],
-                )
+            if has_test:  # one fit, or one per seed (then means over the seeds)
+                tests = [r for r in fits if r["protocol"] == "test"]
+                row.update({
+                    f"test_{key}": float(np.mean([r[name] for r in tests]))
+                    for key, name in (("c_index", "c_index"), ("c_index_sd", "c_index_sd"), ("ibs", "ibs"))
+                })
             if has_cv:
                 c = np.array([r["c_index"] for r in fits if r["protocol"] == "cv"], dtype=float)
                 ibs = np.array([r["ibs"] for r in fits if r["protocol"] == "cv"], dtype=float)
@@ -531,7 +661,9 @@ def format_comparison(table, decimals=3):
     Returns
     -------
     DataFrame of str
-        Columns ``"C-index (SD)"`` (test), ``"CV C-index (SD)"``, ``"IBS"``,
+        Columns ``"C-index (SD)"`` (test), ``"CV C-index (SD)"``, with ``random_states``
+        ``"seed SD"`` and, with a reference, ``"C - <reference> [95% CI]"`` (the paired
+        difference over seeds, test protocol when there is one), then ``"IBS"``,
         ``"parameters"`` and ``"FLOPs"`` where available, per outcome.
 
     Examples
@@ -563,6 +695,13 @@ def format_comparison(table, decimals=3):
     if "cv_c_index_mean" in table:
         pairs = zip(table["cv_c_index_mean"], table["cv_c_index_sd"])
         out["CV C-index (SD)"] = [f"{num(c)} ({num(s)})" for c, s in pairs]
+    protocol = "test" if "test_c_index" in table else "cv"
+    if f"{protocol}_c_index_seed_sd" in table:
+        out["seed SD"] = [num(v) for v in table[f"{protocol}_c_index_seed_sd"]]
+    if f"{protocol}_c_index_diff" in table:
+        cells = zip(*(table[f"{protocol}_c_index_diff{part}"] for part in ("", "_low", "_high")))
+        name = f"C - {table.attrs.get('reference') or 'reference'} [95% CI]"
+        out[name] = ["-" if pd.isna(d) else f"{d:+.{decimals}f} [{num(lo)}; {num(hi)}]" for d, lo, hi in cells]
     ibs = table["test_ibs"] if "test_ibs" in table else table["cv_ibs_mean"]
     out["IBS"] = [num(v) for v in ibs]
     out["parameters"] = [count(v) for v in table["n_parameters"]]

@@ -31,8 +31,8 @@ from sksurv.metrics import concordance_index_ipcw as _sksurv_concordance_index_i
 from sksurv.metrics import cumulative_dynamic_auc as _sksurv_cumulative_dynamic_auc
 from sksurv.nonparametric import CensoringDistributionEstimator
 
-from .utils import check_cause, check_competing_y, check_risk_vector, reference_censoring
-from .utils.validation import as_survival_array, check_survival_y
+from .utils import check_cause, check_competing_y, check_risk_vector, curve_values, reference_censoring
+from .utils.validation import as_survival_array, check_survival_y, check_time_values
 
 __all__ = [
     "UndefinedConcordanceWarning",
@@ -280,7 +280,7 @@ def _check_follow_up(reference, values, what, fix):
 
 
 def _check_times(time, times, what):
-    times = np.atleast_1d(np.asarray(times, dtype=float))
+    times = np.atleast_1d(np.asarray(check_time_values(times, what="times"), dtype=float))
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)):
         raise ValueError(f"times must be a non-empty 1-D array of finite values, got {times!r}")
     if times.size > 1 and np.any(np.diff(times) <= 0):
@@ -387,7 +387,7 @@ def _survival_matrix(survival, times, n):
     if not (isinstance(survival, np.ndarray) and survival.dtype != object):
         survival = list(survival)
         if survival and callable(survival[0]):
-            survival = [fn(times) for fn in survival]
+            survival = [curve_values(fn, times) for fn in survival]
     return probability_matrix(
         survival, n, times, "survival", shape_hint=f" or be a sequence of {n} survival functions"
     )

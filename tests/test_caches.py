@@ -188,14 +188,40 @@ def test_stale_temp_files_are_cleaned_young_ones_kept(tmp_path):
     except KeyboardInterrupt:
         pass
     stale.write_bytes(b"partial")  # the kill came before the clean-up could run
-    young = stale.with_name(stale.name.replace(".tmp-", ".tmp-young"))
-    young.write_bytes(b"in progress")
-    two_days_ago = time.time() - 2 * 86400
-    os.utime(stale, (two_days_ago, two_days_ago))
-    _files._CLEANED.clear()  # a new process
-    VolumePreprocessor(size=8, n4=False, cache_dir=cache).fit_transform(X)
-    assert not stale.exists() and young.exists() and npy.exists()
-    assert clean_stale_temp_files(cache, max_age=0) == 1 and not young.exists()
+    with atomic_path(npy) as tmp:
+        young = tmp  # another worker's write in progress
+        young.write_bytes(b"in progress")
+        two_days_ago = time.time() - 2 * 86400
+        os.utime(stale, (two_days_ago, two_days_ago))
+        _files._CLEANED.clear()  # a new process
+        VolumePreprocessor(size=8, n4=False, cache_dir=cache).fit_transform(X)
+        assert not stale.exists() and young.exists() and npy.exists()
+        assert clean_stale_temp_files(cache, max_age=0) == 1 and not young.exists()
+        young.write_bytes(b"done")
+
+
+def test_the_cleaner_deletes_only_temporary_files_it_wrote(tmp_path):
+    """Before, any old file named like ``.*.tmp-*`` under the cache was deleted."""
+    with atomic_path(tmp_path / "a.npy") as tmp:
+        ours = tmp
+    ours.write_bytes(b"left by a killed write")
+    lookalikes = [tmp_path / ".notes.tmp-draft.txt",  # a user's own file
+                  tmp_path / ours.name.replace(ours.name[-12:-4], "00000000"),  # a wrong tag
+                  tmp_path / ours.name.replace("a.npy", "b.npy", 1)]  # tag of another target
+    for path in lookalikes:
+        path.write_bytes(b"keep me")
+    old = time.time() - 2 * 86400
+    for path in [ours, *lookalikes]:
+        os.utime(path, (old, old))
+    assert clean_stale_temp_files(tmp_path) == 1
+    assert not ours.exists() and all(path.read_bytes() == b"keep me" for path in lookalikes)
+
+
+def test_temporary_files_keep_every_suffix_of_their_target(tmp_path):
+    with atomic_path(tmp_path / "overlay.nii.gz") as tmp:
+        assert tmp.name.endswith(".nii.gz") and tmp.name.startswith(".overlay.nii.gz.tmp-")
+        tmp.write_bytes(b"x")
+    assert (tmp_path / "overlay.nii.gz").read_bytes() == b"x"
 
 
 # ---------------------------------------------------------------------------- N4-corrected native images

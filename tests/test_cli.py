@@ -85,6 +85,28 @@ def test_fit_predict_evaluate(tiny_cohort, tmp_path, capsys):
     assert f"DM Harrell C-index on 24 patients: {c:.3f} (bootstrap SD " in out
 
 
+def test_predict_one_time_point_and_an_atomic_csv(tiny_cohort, coxph_file, tmp_path, monkeypatch, capsys):
+    csv = tmp_path / "pred.csv"
+    manifest = str(tiny_cohort.manifest)
+    assert main(["predict", manifest, "--model-file", str(coxph_file), "--times", "365",
+                 "--output", str(csv)]) == 0
+    table = pd.read_csv(csv, index_col=0)
+    expected = [fn(365.0) for fn in load_model(coxph_file).predict_survival_function(tiny_cohort.X)]
+    np.testing.assert_allclose(table["survival_365d"], expected, rtol=1e-10)
+    before = csv.read_bytes()
+
+    def full_disk(self, path, *args, **kwargs):
+        Path(path).write_text("patient_id,risk\nP0")  # a truncated write, then the disk is full
+        raise OSError(28, "No space left on device")
+
+    capsys.readouterr()
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    assert main(["predict", manifest, "--model-file", str(coxph_file), "--output", str(csv)]) == 2
+    assert "No space left on device" in _error_line(capsys, "predict")
+    assert csv.read_bytes() == before  # the earlier predictions are intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred.csv"]  # no temporary file left
+
+
 def test_fit_param_and_default_output(tiny_cohort, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["fit", str(tiny_cohort.manifest), "--model", "clinical-rsf",
@@ -114,6 +136,24 @@ def test_compare_matches_python_api(tiny_cohort, tmp_path, capsys):
     for metric in ("cv_c_index_mean", "cv_c_index_sd", "cv_ibs_mean"):
         np.testing.assert_allclose(table["OS", metric], expected["OS", metric], rtol=1e-9)
     assert table["OS", "cv_c_index_mean"].between(0, 1).all()
+
+
+def test_compare_seeds_and_reference_match_python_api(tiny_cohort, tmp_path, capsys):
+    from sarcoma_survival._registry import make_model
+    from sarcoma_survival.compare import compare_models
+
+    csv = tmp_path / "table.csv"
+    names = ["sarculator-coxph", "sarculator-rsf"]
+    assert main(["compare", str(tiny_cohort.manifest), "--models", ",".join(names), "--cv", "2",
+                 "--outcomes", "os", "--seeds", "3", "4", "--reference", "sarculator-coxph",
+                 "--output", str(csv)]) == 0
+    table = pd.read_csv(csv, header=[0, 1], index_col=0)
+    expected = compare_models(tiny_cohort.X, {"OS": tiny_cohort.y_os},
+                              models={name: make_model(name) for name in names}, cv=2, random_state=0,
+                              random_states=[3, 4], reference="sarculator-coxph")
+    for metric in ("cv_c_index_mean", "cv_c_index_seed_sd", "cv_c_index_diff", "n_seeds"):
+        np.testing.assert_allclose(table["OS", metric], expected["OS", metric], rtol=1e-9)
+    assert table.loc["sarculator-rsf", ("OS", "n_seeds")] == 2
 
 
 def test_preprocess(tiny_cohort, capsys):
@@ -256,6 +296,10 @@ def test_demo_default_models_are_the_registered_ones(monkeypatch, tmp_path):
         (["predict", "{manifest}", "--model-file", "{missing}"], "does not exist"),
         (["evaluate", "{manifest}", "--model-file", "{missing}"], "does not exist"),
         (["compare", "{manifest}", "--models", "clinical-rsf,nope"], "unknown model 'nope'"),
+        (["compare", "{manifest}", "--models", "clinical-rsf", "--reference", "sarculator-rsf",
+          "--seeds", "0", "1"], "--reference 'sarculator-rsf' is not one of the compared models"),
+        (["compare", "{manifest}", "--models", "clinical-rsf", "--reference", "clinical-rsf"],
+         "--reference needs --seeds"),
         (["preprocess", "{missing}"], "file does not exist"),
         (["demo", "--models", "nope", "--output", "{tmp}/run"], "unknown model 'nope'"),
         (["demo", "--n-patients", "3", "--output", "{tmp}/run"], "n_patients must be"),
@@ -443,6 +487,25 @@ def test_allow_pickle_reads_a_trusted_joblib_file_and_warns(tiny_cohort, tmp_pat
          "is a file, not a folder"),
         (["evaluate", "{one}", "--model-file", "{coxph}"],
          "cannot evaluate on 1 patient(s) with"),
+        # issue 23: underscores in numbers, times beyond follow-up, argument ranges
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "3_65"],
+         "argument --times: expected comma-separated days such as 365,1825; '3_65' is not a number"),
+        (["predict", "{manifest}", "--model-file", "{coxph}", "--times", "365,99999"],
+         "times: 99999 days is beyond the model's training follow-up ("),
+        (["serve", "--model-file", "{coxph}", "--port", "99999"],
+         "argument --port: expected a whole number from 1 to 65535, got '99999'"),
+        (["serve", "--model-file", "{coxph}", "--port", "0"],
+         "argument --port: expected a whole number from 1 to 65535, got '0'"),
+        (["serve", "--model-file", "{coxph}", "--max-upload-mb", "-1"],
+         "argument --max-upload-mb: expected a number > 0, got '-1'"),
+        (["compare", "{manifest}", "--cv", "1"], "argument --cv: expected a whole number >= 2, got '1'"),
+        (["compare", "{manifest}", "--n-jobs", "0"],
+         "argument --n-jobs: expected a whole number other than 0 (-1: all cores), got '0'"),
+        (["demo", "--random-state", "-1"],
+         "argument --random-state: expected a whole number from 0 to 4294967295, got '-1'"),
+        (["demo", "--image-size", "0"], "argument --image-size: expected a whole number >= 1, got '0'"),
+        (["explain", "{manifest}", "--model-file", "{coxph}", "--n-patients", "1_0"],
+         "argument --n-patients: expected a whole number >= 1, got '1_0'"),
     ],
 )
 def test_cli_failures_are_one_named_line(argv, message, tiny_cohort, coxph_file, tmp_path, capsys):
@@ -457,6 +520,7 @@ def test_cli_failures_are_one_named_line(argv, message, tiny_cohort, coxph_file,
              "one": str(_manifest_copy(tiny_cohort, one, rows=[0]))}
     before = Path(paths["manifest"]).read_bytes()
     argv = [a.format(**paths) for a in argv]
+    message = message.format(**paths)
     try:
         rc = main(argv)
     except SystemExit as exc:  # argparse's own errors

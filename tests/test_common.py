@@ -85,6 +85,12 @@ def _raw_radiomics():
     return RadiomicsExtractor(preprocessor=None)  # the stored files, no N4: fast
 
 
+def _clinical_rsf_member():
+    from sarcoma_survival import ClinicalRSF
+
+    return ClinicalRSF(n_estimators=5)
+
+
 def _tiny_densenet():
     return dict(module__init_features=8, module__growth_rate=4, module__block_config=(1, 1))
 
@@ -128,6 +134,11 @@ FAST = {
         {"lr": [1e-3, 1e-2]},
         1e-6,
     ),
+    "SeedEnsemble": (
+        lambda: dict(estimator=_clinical_rsf_member(), random_states=(0, 1)),
+        {"estimator__min_samples_leaf": [3, 6]},
+        1e-6,  # a Breslow baseline on the mean score: S = exp(-H) to rounding
+    ),
 }
 
 
@@ -143,9 +154,10 @@ def _is_survival_estimator(obj):
         and callable(getattr(obj, "predict_survival_function", None))
     ):
         return False
+    # a meta-estimator's ``estimator`` is given by its FAST factory (scikit-learn's convention)
     required = [
         p for p in inspect.signature(obj.__init__).parameters.values()
-        if p.name != "self" and p.default is p.empty
+        if p.name not in ("self", "estimator") and p.default is p.empty
         and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     ]
     return not required
@@ -764,7 +776,7 @@ NUMERIC_TABLE = {
     "ClinicalMLPSurvival": {},
 }
 COHORT_ONLY = {"SarculatorRSF", "SarculatorCoxPH", "RadiomicsRSF", "RadiomicsCoxNet",
-               "DenseNetSurvival", "MMNNSurvival"}
+               "DenseNetSurvival", "MMNNSurvival", "SeedEnsemble"}
 
 
 def test_every_estimator_is_classed_for_the_frame_input_checks():

@@ -307,3 +307,63 @@ def test_errors_are_clear():
     with pytest.raises(ValueError) as info:
         compare_models(X, {"OS": y}, {"broken": broken}, cv=2)
     assert "while evaluating model 'broken', outcome 'OS' (cv, fold 0)" in info.value.__notes__
+
+
+# ---------------------------------------------------------------------------- seeds
+def test_random_states_refit_seeded_models_and_pair_them_with_the_reference():
+    from scipy.stats import t as student
+
+    X, y, _ = _cohort()
+    train, test = _split(len(X))
+    seeds = [3, 5, 8, 13]
+    models = {"cox": _cox(), "net": TinyTorchSurvival()}
+    table = compare_models(X, y, models, split=(train, test), random_states=seeds, reference="cox",
+                           n_bootstraps=20, random_state=0)
+    cox = clone(_cox()).fit(X.iloc[train], y[train]).predict(X.iloc[test])
+    c_cox = concordance_index_censored(y["event"][test], y["time"][test], cox)[0]
+    per_seed = []
+    for seed in seeds:  # the same split, one fit per seed, by hand
+        risk = TinyTorchSurvival(random_state=seed).fit(X.iloc[train], y[train]).predict(X.iloc[test])
+        per_seed.append(concordance_index_censored(y["event"][test], y["time"][test], risk)[0])
+    assert len(set(per_seed)) > 1  # the seeds do change the network
+    diff = np.array(per_seed) - c_cox
+    half = student.ppf(0.975, len(seeds) - 1) * diff.std(ddof=1) / np.sqrt(len(seeds))
+    row = table.loc["net"]
+    assert row["n_seeds"] == 4 and table.loc["cox", "n_seeds"] == 1  # no random_state: fitted once
+    assert row["test_c_index"] == pytest.approx(np.mean(per_seed), abs=1e-12)
+    assert row["test_c_index_seed_sd"] == pytest.approx(np.std(per_seed, ddof=1), abs=1e-12)
+    assert row["test_c_index_diff"] == pytest.approx(diff.mean(), abs=1e-12)
+    assert row["test_c_index_diff_low"] == pytest.approx(diff.mean() - half, abs=1e-12)
+    assert row["test_c_index_diff_high"] == pytest.approx(diff.mean() + half, abs=1e-12)
+    assert table.loc["cox", ["test_c_index_diff", "test_c_index_diff_low"]].isna().all()
+    assert table.attrs["reference"] == "cox"
+    cells = format_comparison(table)
+    assert cells.loc["net", "C - cox [95% CI]"] == (
+        f"{diff.mean():+.3f} [{diff.mean() - half:.3f}; {diff.mean() + half:.3f}]")
+    assert cells.loc["cox", "C - cox [95% CI]"] == "-"
+
+
+def test_two_seeded_models_pair_seed_by_seed_in_cv():
+    X, y, _ = _cohort()
+    folds = KFold(3, shuffle=True, random_state=0)
+    table, details = compare_models(X, y, {"a": TinyTorchSurvival(), "b": TinyTorchSurvival()}, cv=folds,
+                                    random_states=[0, 1, 2], reference="a", return_details=True)
+    # two copies of one model: the same fits seed by seed, so every paired difference is 0
+    assert table.loc["b", "cv_c_index_diff"] == 0.0
+    assert table.loc["b", "cv_c_index_diff_low"] == table.loc["b", "cv_c_index_diff_high"] == 0.0
+    assert sorted(details["seed"].unique()) == [0, 1, 2]
+    by_seed = details[details["model"] == "a"].groupby("seed")["c_index"].mean()
+    assert table.loc["a", "cv_c_index_seed_sd"] == pytest.approx(by_seed.std(ddof=1), abs=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(random_states=[]), "non-empty list of integers"),
+    (dict(random_states=[0, 0]), "repeat a seed"),
+    (dict(random_states=[0, 1.5]), "non-empty list of integers"),
+    (dict(reference="cox"), "reference= needs random_states="),
+    (dict(random_states=[0, 1], reference="nope"), "reference 'nope' is not one of the models"),
+])
+def test_seed_arguments_are_checked(kwargs, message):
+    X, y, _ = _cohort()
+    with pytest.raises(ValueError, match=message):
+        compare_models(X, y, {"cox": _cox()}, split=_split(len(X)), n_bootstraps=10, **kwargs)

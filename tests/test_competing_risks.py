@@ -318,3 +318,28 @@ def test_demo_shows_both_dm_rows_for_the_sarculator_variables(tmp_path):
     for name in rows:
         assert run.table.loc[name, "DM C (SD)"] and run.table.loc[name, "DM IBS"]
         assert run.table.loc[name, "OS C (SD)"] == ""
+
+
+# ------------------------------------------ issue 23: constant or collinear columns are named
+def _two_column_table(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"age": rng.normal(60, 10, n), "size": rng.normal(8, 3, n)})
+    return X, competing_y(rng.integers(0, 3, n), rng.exponential(500, n) + 1)
+
+
+@pytest.mark.parametrize("model", [FineGrayCoxPH, CauseSpecificCoxPH])
+@pytest.mark.parametrize("extra, match", [
+    ({"site": lambda X: 1.0}, r"column\(s\) 'site' are constant in the training data"),
+    ({"size_mm": lambda X: X["size"] * 10}, r"column 'size(_mm)?' is collinear with 'size(_mm)?'"),
+    ({"score": lambda X: X["age"] + 2 * X["size"]},
+     r"column '(score|age|size)' is collinear with '(age|size|score)', '(size|score|age)'"),
+], ids=["constant", "rescaled-copy", "sum-of-two"])
+def test_constant_or_collinear_columns_are_named(model, extra, match):
+    # Before: Fine-Gray blamed separation (ConvergenceWarning) or warned of an ill-conditioned
+    # matrix; the cause-specific Cox model raised LinAlgError or fitted huge coefficients.
+    X, y = _two_column_table()
+    wide = X.assign(**{k: f(X) for k, f in extra.items()})
+    with pytest.raises(ValueError, match=match + r".*drop (them|one of them), or set alpha > 0"):
+        model().fit(wide, y)
+    # a ridge penalty makes the fit identifiable: no refusal then
+    assert np.isfinite(model(alpha=1.0).fit(wide, y).coef_).all()

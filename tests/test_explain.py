@@ -29,21 +29,33 @@ def _textured_cube_cohort(n=48, size=32, edge=8, seed=0):
     return vols, Surv.from_arrays(event, time), boxes
 
 
-def test_map_mass_lies_in_the_tumor_where_the_signal_is():
-    vols, y, boxes = _textured_cube_cohort()
-    net = DenseNetSurvival(preprocessor=None, augment=None, max_epochs=6, batch_size=8, lr=0.01,
-                           random_state=0, **TINY).fit(vols, y)
-    assert net.score(vols, y) > 0.7  # it learnt the pattern
-    result = gradcam(net, vols[:8])
-    assert result.layer == "encoder.features.denseblock1"  # 8^3 at 32^3 input
+def _heat_fraction_in_the_cubes(cam_maps, boxes):
+    """Per patient, the share of the map's mass within 2 voxels of the textured cube."""
     fractions = []
-    for cam, (z, y0, x) in zip(result.maps, boxes[:8]):
+    for cam, (z, y0, x) in zip(cam_maps, boxes):
         inside = np.zeros(cam.shape, bool)
         inside[max(z - 2, 0):z + 10, max(y0 - 2, 0):y0 + 10, max(x - 2, 0):x + 10] = True
-        fractions.append(cam[inside].sum() / cam.sum())
-    # the grown cube is 5.3 % of the volume; it holds over 4.5 times its share of the heat
-    # (patients with a faint pattern have little to show, hence the mean over patients)
-    assert np.mean(fractions) > 0.25, fractions
+        fractions.append(cam[inside].sum() / cam.sum() if cam.sum() > 0 else 0.0)
+    return fractions
+
+
+def test_map_mass_lies_in_the_tumor_where_the_signal_is():
+    # Three seeds, because where the heat lands after 6 epochs depends on the run: the mean
+    # share of 8 patients ranged .10-.39 over seeds 0-2 and four float-kernel sets of one
+    # CPU (default, ONEDNN_MAX_CPU_ISA=AVX2 or SSE41, ATEN_CPU_CAPABILITY=default), so a
+    # bar on one run holds on some CPUs only. The mean over the seeds ranged .20-.28.
+    vols, y, boxes = _textured_cube_cohort()
+    shares = []
+    for seed in (0, 1, 2):
+        net = DenseNetSurvival(preprocessor=None, augment=None, max_epochs=6, batch_size=8, lr=0.01,
+                               random_state=seed, **TINY).fit(vols, y)
+        assert net.score(vols, y) > 0.7  # it learnt the pattern (.75-.89 measured)
+        result = gradcam(net, vols[:8])
+        assert result.layer == "encoder.features.denseblock1"  # 8^3 at 32^3 input
+        shares.append(np.mean(_heat_fraction_in_the_cubes(result.maps, boxes[:8])))
+    # the grown cube is 5.3 % of the volume; it holds about 3 times its share of the heat
+    # (patients with a faint pattern have little to show, hence means over patients)
+    assert np.mean(shares) > 0.15, shares
     # no hook or gradient left on the fitted model; it still pickles and predicts the same
     encoder = net.module_.encoder
     assert all(not m._forward_hooks and not m._backward_hooks for m in encoder.modules())
@@ -51,7 +63,7 @@ def test_map_mass_lies_in_the_tumor_where_the_signal_is():
     np.testing.assert_allclose(clone.predict(vols[:4]), net.predict(vols[:4]), rtol=1e-5)
 
 
-def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, tmp_path):
+def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, tmp_path, monkeypatch):
     X = tiny_cohort.X
     net = DenseNetSurvival(preprocessor=VolumePreprocessor(16, n4=False), max_epochs=1, batch_size=6,
                            random_state=0, **{**TINY, "module__block_config": (2, 2)})
@@ -75,6 +87,21 @@ def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, 
     mask = sitk.GetArrayFromImage(sitk.ReadImage(X.iloc[0]["mask"])) > 0
     assert crop[mask].all()  # the crop holds the whole tumour
     assert not (values[~crop] > 1e-6).any()  # no heat outside the crop
+
+    # A write that fails half-way (a full disk) leaves the earlier files whole, and no temporary file.
+    before = {p.name: p.read_bytes() for p in (tmp_path / "maps").iterdir()}
+
+    def full_disk(image, path, *args):
+        with open(path, "wb") as handle:
+            handle.write(b"\x1f\x8b truncated")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(sitk, "WriteImage", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_gradcam(net, X.iloc[:1], tmp_path / "maps", nifti=True, min_resolution=4)
+    assert {p.name: p.read_bytes() for p in (tmp_path / "maps").iterdir()}.keys() == before.keys()
+    nifti = f"{X.index[0]}_gradcam.nii.gz"
+    assert (tmp_path / "maps" / nifti).read_bytes() == before[nifti]
 
 
 def test_plot_and_errors():

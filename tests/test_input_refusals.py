@@ -243,6 +243,10 @@ def _manifest(tmp_path, **changes):
     ({"tumor_size_cm": "0"}, r"'tumor_size_cm'.*P1 \(0\).*plausible range"),
     ({"os_time": "1e12"}, r"'os_time'.*P1 \(1e\+12\).*plausible range"),
     ({"sex": "X"}, r"'sex'.*P1.*'X'"),
+    # Python's float reads "6_5" as 65 and "٦٥" as 65: both are typing errors in a table
+    ({"tumor_size_cm": "6_5"}, r"'tumor_size_cm' must be numeric.*P1 \('6_5'\)"),
+    ({"age": "٦٥"}, r"'age' must be numeric.*P1 \('٦٥'\)"),
+    ({"os_time": "4_00"}, r"'os_time' must be numeric \(days\).*P1 \('4_00'\)"),
 ])
 def test_the_loader_refuses_implausible_values_and_names_them(tmp_path, changes, match):
     with pytest.raises(CohortError, match=match):
@@ -297,3 +301,98 @@ def test_td_auc_and_brier_beyond_training_follow_up_say_what_to_do():
     swapped["t"], swapped["e"] = inside["time"], inside["event"]
     np.testing.assert_allclose(brier_score(swapped, [[0.5]] * 5, [2.0], y_train=y_train),
                                sksurv_brier(y_train, inside, [[0.5]] * 5, [2.0])[1])
+
+
+# ---------------------------------------------------------------- issue 23, family 5: values
+def _competing_table(n=40, seed=0):
+    from sarcoma_survival.competing_risks import competing_y
+
+    X, y = _sarculator_table(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    event = np.where(y["event"], rng.integers(1, 3, n), 0)
+    return X, competing_y(event, y["time"])
+
+
+@pytest.mark.parametrize("times", [
+    np.array(["2020-01-31", "2021-06-01"], dtype="datetime64[D]"),  # was read as days since 1970
+    pd.Series(pd.to_datetime(["2020-01-31", "2021-06-01"])),  # was read as nanoseconds
+    [pd.Timestamp("2020-01-31"), pd.Timestamp("2021-06-01")],
+    np.array([5, 9], dtype="timedelta64[h]"),  # a duration in hours was read as 5 and 9 days
+], ids=["datetime64", "pandas-datetimes", "timestamps", "timedelta"])
+def test_dates_are_refused_as_times_everywhere(times):
+    from sarcoma_survival.competing_risks import competing_y
+    from sarcoma_survival.utils import check_competing_y
+
+    with pytest.raises(ValueError, match=r"time holds dates or durations .*not numbers of days"):
+        competing_y([1, 2], times)
+    raw = np.asarray(times)
+    if raw.dtype.kind in "Mm":
+        y = np.empty(2, dtype=[("event", np.int64), ("time", raw.dtype)])
+        y["event"], y["time"] = [1, 2], raw
+        with pytest.raises(ValueError, match="holds dates or durations"):
+            check_competing_y(y)
+        y = np.empty(2, dtype=[("event", bool), ("time", raw.dtype)])
+        y["event"], y["time"] = [True, False], raw
+        with pytest.raises(ValueError, match=r"the field 'time' of y holds dates or durations"):
+            check_survival_y(y)
+    X, y_num = _competing_table()
+    from sarcoma_survival.competing_risks import FineGrayCoxPH
+
+    model = FineGrayCoxPH().fit(X[["age", "tumor_size_cm"]], y_num)
+    with pytest.raises(ValueError, match=r"times holds dates or durations"):
+        model.predict_cumulative_incidence(X[["age", "tumor_size_cm"]].iloc[:2], times)
+
+
+def test_an_integer_0_1_event_is_refused_by_the_neural_estimators():
+    # Before: ClinicalMLPSurvival fitted a one-cause "competing-risks" model on it.
+    X, y = _sarculator_table()
+    integer = np.empty(len(y), dtype=[("event", np.int64), ("time", float)])
+    integer["event"], integer["time"] = y["event"].astype(int), y["time"]
+    with pytest.raises(ValueError, match=r"only 0 and 1.*Surv.from_arrays\(event == 1, time\)"):
+        ClinicalMLPSurvival(max_epochs=1).fit(X, integer)
+
+
+@pytest.mark.parametrize("name", ["FineGrayCoxPH", "CauseSpecificCoxPH", "SarculatorFineGray"])
+def test_the_competing_risks_estimators_keep_the_minimum_fit_size(name):
+    # Before: Fine-Gray fitted 3 patients with 1 event (coefficients -38, 44, 18).
+    import sarcoma_survival.competing_risks as cr
+
+    X, y = _competing_table()
+    if name != "SarculatorFineGray":
+        X = X[["age", "tumor_size_cm"]]
+    with pytest.raises(ValueError, match=rf"{name}: cannot fit on 3 patients.*at least {MIN_FIT_PATIENTS}"):
+        getattr(cr, name)().fit(X.iloc[:3], y[:3])
+    one_event = y.copy()
+    one_event["event"] = 0
+    one_event["event"][0] = 2
+    with pytest.raises(ValueError, match=rf"{name}: cannot fit with 1 event.*at least {MIN_FIT_EVENTS}"):
+        getattr(cr, name)().fit(X, one_event)
+
+
+def _float32_and_float64_fits(make, X, y):
+    import torch
+
+    reference = make().fit(X, y).predict(X)
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        model = make().fit(X, y)
+        assert next(model.module_.parameters()).dtype == torch.float32
+        assert torch.get_default_dtype() == torch.float64  # the process's setting is left as it was
+        return reference, model.predict(X)
+    finally:
+        torch.set_default_dtype(previous)
+
+
+def test_neural_fits_follow_their_float32_modules_whatever_torchs_default_dtype(tiny_cohort):
+    # Before: "mat1 and mat2 must have the same dtype" in every neural fit.
+    from sarcoma_survival import DenseNetSurvival, VolumePreprocessor
+
+    X, y = _sarculator_table()
+    np.testing.assert_array_equal(*_float32_and_float64_fits(
+        lambda: ClinicalMLPSurvival(max_epochs=2, random_state=0), X[["age", "tumor_size_cm"]], y))
+    # augmentation included: its random draws do not depend on the default dtype either
+    make = lambda: DenseNetSurvival(  # noqa: E731
+        preprocessor=VolumePreprocessor(12, n4=False), max_epochs=1, batch_size=6, random_state=0,
+        module__init_features=4, module__growth_rate=2, module__block_config=(1, 1))
+    np.testing.assert_array_equal(*_float32_and_float64_fits(make, tiny_cohort.X, tiny_cohort.y_os))

@@ -255,3 +255,139 @@ def test_model_files_written_before_the_neural_refactor_still_load(tmp_path):
         warnings.simplefilter("error")
         np.testing.assert_array_equal(
             load_model(save_model(competing, tmp_path / "c.ssm")).predict(data.X), competing.predict(data.X))
+
+
+# ------------------------------------------------- the model the file claims, or nothing
+@pytest.fixture(scope="module")
+def mlp(tiny_cohort):
+    from sarcoma_survival import ClinicalMLPSurvival
+
+    return ClinicalMLPSurvival(max_epochs=1, batch_size=12, module__hidden_sizes=(4,),
+                               random_state=0).fit(tiny_cohort.X, tiny_cohort.y_os)
+
+
+@pytest.fixture
+def mlp_file(mlp, tmp_path):
+    return save_model(mlp, tmp_path / "mlp.ssm")
+
+
+def _manifest(path):
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("manifest.json"))
+
+
+def _without(path, target, *names, **members):
+    """Copy the archive ``path`` to ``target`` without ``names``, with ``members`` replaced."""
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(target, "w") as dst:
+        for name in src.namelist():
+            if name not in names:
+                dst.writestr(name, members.pop(name, src.read(name)))
+    return target
+
+
+@pytest.mark.parametrize("keep_weights", [True, False], ids=["weights-kept", "weights-removed"])
+def test_manifest_listing_no_torch_module_is_refused(mlp_file, keep_weights, tmp_path):
+    # Before: the network loaded with fresh random weights and no error.
+    manifest = _manifest(mlp_file)
+    assert manifest["torch_modules"] == ["module_"]
+    manifest["torch_modules"] = []
+    dropped = () if keep_weights else ("module_.safetensors",)
+    crafted = _without(mlp_file, tmp_path / "crafted.ssm", *dropped, **{"manifest.json": json.dumps(manifest)})
+    with pytest.raises(ModelFileError, match=r"crafted.ssm.* lists no weights for module_: .*untrained weights"):
+        load_model(crafted)
+
+
+def test_missing_or_partial_weights_are_refused(mlp, mlp_file, tmp_path):
+    from safetensors.torch import save
+
+    crafted = _without(mlp_file, tmp_path / "gone.ssm", "module_.safetensors")
+    with pytest.raises(ModelFileError, match=r"gone.ssm.*the weights of module_ do not load"):
+        load_model(crafted)
+    state = {k: v.clone() for k, v in mlp.module_.state_dict().items()}
+    state.pop(sorted(state)[0])  # one tensor short: strict loading names it
+    crafted = _without(mlp_file, tmp_path / "part.ssm", **{"module_.safetensors": save(state)})
+    with pytest.raises(ModelFileError, match=r"part.ssm.*the weights of module_ do not load.*Missing key") as info:
+        load_model(crafted)
+    assert "\n" not in str(info.value)
+
+
+def test_nonfinite_weights_are_refused_at_save_and_at_load(mlp, mlp_file, tmp_path):
+    import torch
+    from safetensors.torch import save
+
+    state = {k: v.clone() for k, v in mlp.module_.state_dict().items()}
+    name = next(k for k, v in state.items() if torch.is_floating_point(v))
+    state[name][...] = float("nan")
+    crafted = _without(mlp_file, tmp_path / "nan.ssm", **{"module_.safetensors": save(state)})
+    with pytest.raises(ModelFileError, match=rf"nan.ssm.*weights of module_ hold NaN or infinite values \({name}"):
+        load_model(crafted)
+
+    broken = load_model(mlp_file)
+    with torch.no_grad():
+        broken.module_.state_dict()[name][...] = float("inf")
+    with pytest.raises(ValueError, match=rf"weights of module_ hold NaN or infinite values \({name}.*refit"):
+        save_model(broken, tmp_path / "inf.ssm")
+    assert not (tmp_path / "inf.ssm").exists()
+
+
+@pytest.fixture(scope="module")
+def image_model(tiny_cohort, tmp_path_factory):
+    from sarcoma_survival import DenseNetSurvival
+    from sarcoma_survival.preprocessing import VolumePreprocessor
+
+    site = tmp_path_factory.mktemp("fitting_site") / "site-cache"
+    return DenseNetSurvival(
+        preprocessor=VolumePreprocessor(12, n4=False, cache_dir=str(site)), max_epochs=1, batch_size=6,
+        module__init_features=4, module__growth_rate=2, module__block_config=(1, 1), random_state=0,
+    ).fit(tiny_cohort.X, tiny_cohort.y_os), site
+
+
+def _cache_dirs(model):
+    from sarcoma_survival.utils import walk_estimators
+
+    return [part.cache_dir for part in walk_estimators(model, params=True) if hasattr(part, "cache_dir")]
+
+
+def test_no_fitting_site_path_in_the_file(image_model, tiny_cohort, tmp_path, monkeypatch):
+    model, site = image_model
+    path = save_model(model, tmp_path / "densenet.ssm")
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            assert str(site).encode() not in archive.read(name), name
+    assert _cache_dirs(model) == [str(site)] * 2  # the caller's model is left as it was
+    # The reading site's own cache setting applies: predict writes there, not at the site's path.
+    reader_cache = tmp_path / "reader-cache"
+    monkeypatch.setenv("SARCOMA_SURVIVAL_CACHE", str(reader_cache))
+    loaded = load_model(path)
+    assert _cache_dirs(loaded) == [None, None]
+    before = sorted(p.name for p in site.rglob("*"))
+    np.testing.assert_allclose(loaded.predict(tiny_cohort.X[:3]), model.predict(tiny_cohort.X[:3]))
+    assert any(reader_cache.rglob("*.npy"))
+    assert sorted(p.name for p in site.rglob("*")) == before
+
+
+def test_a_pretrained_checkpoint_is_named_without_the_sites_folders(image_model, tmp_path, monkeypatch):
+    model, _ = image_model
+    checkpoint = tmp_path / "site-folders" / "yaware_densenet121.pth"
+    monkeypatch.setattr(model, "pretrained_weights", str(checkpoint))  # as if fitted from it
+    path = save_model(model, tmp_path / "densenet.ssm")
+    with zipfile.ZipFile(path) as archive:
+        assert not any(b"site-folders" in archive.read(name) for name in archive.namelist())
+    assert model.pretrained_weights == str(checkpoint)  # the caller's model is left as it was
+    # a refit elsewhere needs the checkpoint: the parameter still names it
+    assert load_model(path).pretrained_weights == "yaware_densenet121.pth"
+
+
+def test_old_file_with_a_cache_dir_loads_and_ignores_it(image_model, tmp_path, monkeypatch):
+    import contextlib
+
+    from sarcoma_survival import _model_io
+
+    model, site = image_model
+    # A file written before site paths were dropped: the same writer without that step.
+    with monkeypatch.context() as patch:
+        patch.setattr(_model_io, "_site_paths_dropped", contextlib.nullcontext)
+        path = save_model(model, tmp_path / "old.ssm")
+    with zipfile.ZipFile(path) as archive:
+        assert str(site).encode() in archive.read("estimator.skops")
+    assert _cache_dirs(load_model(path)) == [None, None]

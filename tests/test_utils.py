@@ -25,3 +25,25 @@ def test_same_grid_tolerates_header_round_off_only():
     flipped = _image()
     flipped.SetDirection((-1, 0, 0, 0, 1, 0, 0, 0, 1))
     assert not same_grid(ref, flipped)
+
+
+def test_one_time_point_gives_one_value_of_a_survival_function(tiny_cohort):
+    # scikit-survival's StepFunction returns a scalar for a single time, even [365]; the web
+    # service iterated over it (HTTP 500). One helper gives one value per time everywhere.
+    import numpy as np
+    import pytest
+
+    from sarcoma_survival import SarculatorCoxPH
+    from sarcoma_survival.utils import check_follow_up_times, curve_values
+
+    fn = SarculatorCoxPH().fit(tiny_cohort.X, tiny_cohort.y_os).predict_survival_function(tiny_cohort.X[:1])[0]
+    assert np.ndim(fn([365.0])) == 0  # the behaviour the helper corrects
+    both = fn(np.array([365.0, 730.0]))
+    for times in (365, [365.0], np.array([365.0]), np.array(365.0)):
+        np.testing.assert_array_equal(curve_values(fn, times), both[:1])
+    np.testing.assert_array_equal(curve_values(fn, [365.0, 730.0]), both)
+    end = fn.domain[1]
+    np.testing.assert_array_equal(curve_values(fn, [end + 100], clip=True), curve_values(fn, [end]))
+    check_follow_up_times(fn, [end])
+    with pytest.raises(ValueError, match=rf"times: {end + 1:g} days is beyond the model's training follow-up"):
+        check_follow_up_times(fn, [365.0, end + 1])

@@ -2,16 +2,67 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg import qr
 from sklearn.utils.validation import validate_data
 
 from ..utils import (  # noqa: F401 (re-exported to the estimators)
     CAUSE_CONSTRAINT,
+    check_competing_fit_y,
     check_competing_y,
     check_times,
     incidence_from_cause_hazards,
     n_causes,
     step_values,
 )
+
+
+def check_identifiable_columns(X, names, owner):
+    """Refuse constant or collinear columns for an unpenalized Cox-type fit, naming them.
+
+    A Cox model has no intercept: the baseline hazard absorbs any constant, so a constant
+    column, or a column that is a linear combination of others (once each is centred), has
+    no estimable coefficient. Newton-Raphson then stalls on a singular Hessian, which
+    looks like separation or ends in a ``LinAlgError``; this check says what is wrong.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    names : array-like of str or None
+        Column names (``feature_names_in_``); ``column <j>`` when None.
+    owner : str
+        Estimator named in the message.
+
+    Raises
+    ------
+    ValueError
+        Naming the constant columns, or a dependent column and those it is a combination of.
+    """
+    names = [f"column {j}" for j in range(X.shape[1])] if names is None else [str(n) for n in names]
+    spread = np.ptp(X, axis=0)
+    constant = np.flatnonzero(spread <= 1e-12 * np.maximum(np.abs(X).max(axis=0, initial=0.0), 1.0))
+    if constant.size:
+        raise ValueError(
+            f"{owner}: column(s) {', '.join(repr(names[j]) for j in constant)} are constant in the "
+            "training data; a Cox model cannot estimate their effect (the baseline hazard absorbs "
+            "it): drop them, or set alpha > 0 (a ridge penalty)"
+        )
+    if X.shape[1] < 2:
+        return
+    scaled = (X - X.mean(axis=0)) / spread
+    _, r, pivot = qr(scaled, mode="economic", pivoting=True)
+    diagonal = np.abs(np.diag(r))
+    rank = int(np.sum(diagonal > 1e-10 * max(X.shape) * diagonal[0]))
+    if rank == X.shape[1]:
+        return
+    dependent, independent = pivot[rank], np.sort(pivot[:rank])
+    coef = np.linalg.lstsq(scaled[:, independent], scaled[:, dependent], rcond=None)[0]
+    involved = independent[np.abs(coef) > 1e-6]
+    raise ValueError(
+        f"{owner}: column {names[dependent]!r} is collinear with "
+        f"{', '.join(repr(names[j]) for j in involved)} (a linear combination of them in the "
+        "training data), so a Cox model cannot tell their effects apart: drop one of them, or set "
+        "alpha > 0 (a ridge penalty)"
+    )
 
 
 class CompetingRisksMixin:
@@ -37,10 +88,12 @@ class CompetingRisksMixin:
         return concordance_index_competing(y, self.predict(X), cause=self.cause)
 
     def _validated_numeric_fit(self, X, y):
-        """Check ``y`` (first), the parameters and a numeric ``X``; set ``n_causes_``."""
-        event, time = check_competing_y(y, X)
+        """Check ``y`` (first, with the minimum fit size), the parameters and a numeric ``X``; set ``n_causes_``."""
+        event, time = check_competing_fit_y(y, X, self)
         self._validate_params()
         X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        if not self.alpha > 0:
+            check_identifiable_columns(X, getattr(self, "feature_names_in_", None), type(self).__name__)
         self.n_causes_ = n_causes(event, self.cause)
         return X, event, time
 

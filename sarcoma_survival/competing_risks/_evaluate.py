@@ -5,7 +5,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 from sksurv.util import Surv
 
-from ..utils import check_competing_y
+from ..utils import check_competing_y, curve_values
 from ._metrics import concordance_index_competing, integrated_brier_score_competing
 
 #: Cause whose incidence ``compare_models`` scores on a competing outcome (1 = DM).
@@ -48,7 +48,7 @@ def _incidence(estimator, X, grid):
         return estimator.predict_cumulative_incidence(X, grid)
     if hasattr(estimator, "predict_survival_function"):
         fns = estimator.predict_survival_function(X)
-        return 1.0 - np.asarray([fn(np.clip(grid, fn.domain[0], fn.domain[1])) for fn in fns])
+        return 1.0 - np.asarray([curve_values(fn, grid, clip=True) for fn in fns])
     return None
 
 

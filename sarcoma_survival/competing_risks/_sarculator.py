@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..models import EncodedFeatureNamesMixin, check_cohort_frame
 from ..preprocessing import ClinicalEncoder
-from ..utils import check_competing_y
+from ..utils import check_competing_fit_y
 from ._base import CAUSE_CONSTRAINT, CompetingRisksMixin, n_causes
 from ._fine_gray import FineGrayCoxPH
 
@@ -52,14 +52,15 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
     --------
     >>> import pandas as pd
     >>> from sarcoma_survival.competing_risks import SarculatorFineGray, competing_y
-    >>> X = pd.DataFrame({"age": [40., 50., 60., 70., 55., 65., 45., 75.],
-    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10., 5., 9.],
-    ...                   "grade": ["low", "high", "high", "high", "low", "high", "low", "high"],
-    ...                   "histology": ["liposarcoma"] * 4 + ["leiomyosarcoma"] * 4})
-    >>> y = competing_y([0, 1, 1, 2, 0, 1, 2, 1], [900., 500., 300., 200., 800., 400., 700., 250.])
+    >>> X = pd.DataFrame({"age": [40., 50., 60., 70., 55., 65., 45., 75., 58., 62.],
+    ...                   "tumor_size_cm": [4., 8., 12., 15., 6., 10., 5., 9., 7., 11.],
+    ...                   "grade": ["low", "high", "high", "high", "low", "high", "low", "high", "low", "high"],
+    ...                   "histology": ["liposarcoma"] * 5 + ["leiomyosarcoma"] * 5})
+    >>> y = competing_y([0, 1, 1, 2, 0, 1, 2, 1, 0, 2],
+    ...                 [900., 500., 300., 200., 800., 400., 700., 250., 950., 600.])
     >>> model = SarculatorFineGray(min_frequency=1).fit(X, y)
     >>> model.predict_cumulative_incidence(X, [365.0, 730.0]).shape
-    (8, 2)
+    (10, 2)
     """
 
     _parameter_constraints = {
@@ -91,7 +92,7 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
         -------
         self
         """
-        check_competing_y(y, X)
+        check_competing_fit_y(y, X, self)
         self._validate_params()
         check_cohort_frame(X, self)
         self.features_ = ClinicalEncoder(

@@ -16,6 +16,7 @@ from .._schema import (
     NUMERIC_COLUMNS,
     OUTCOME_COLUMNS,
     PATIENT_ID_COLUMN,
+    parse_number,
 )
 from ..utils import dm_competing_y
 from ..utils.validation import (
@@ -60,7 +61,7 @@ def _parse_numeric(values, column, ids, where):
         if is_missing(value):
             continue
         try:
-            out[i] = float(str(value).strip())
+            out[i] = parse_number(value)
         except ValueError:
             bad.append(f"{ids[i]} ({value!r})")
             continue
@@ -171,7 +172,7 @@ def _parse_outcome(raw, outcome, ids, where):
     bad = []
     for i, value in enumerate(raw[time_col].to_numpy()):
         try:
-            time[i] = float(str(value).strip()) if not is_missing(value) else np.nan
+            time[i] = parse_number(value) if not is_missing(value) else np.nan
         except ValueError:
             bad.append(f"{ids[i]} ({value!r})")
     if bad:

@@ -249,6 +249,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
 
     from .._output_paths import check_output_folder, patient_file
     from ..preprocessing import read_image
+    from ..utils import atomic_path
 
     for patient in getattr(X, "index", ()):  # every name is checked before any work
         patient_file(output, patient, "_gradcam.png")
@@ -262,7 +263,8 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
         fig = plot_gradcam(volume, result.maps[i], channel_names=names,
                            title=f"{patient}: Grad-CAM ({result.layer})")
         path = patient_file(output, patient, "_gradcam.png")
-        fig.savefig(path, dpi=100, bbox_inches="tight")
+        with atomic_path(path) as tmp:  # a failed write never leaves half a figure
+            fig.savefig(tmp, dpi=100, bbox_inches="tight")
         plt.close(fig)
         written.append(path)
         if nifti:
@@ -272,6 +274,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
             cam_image = result.volumes.to_image(i, result.maps[i])
             on_t1 = sitk.Resample(cam_image, t1, sitk.Transform(), sitk.sitkLinear, 0.0, sitk.sitkFloat32)
             path = patient_file(output, patient, "_gradcam.nii.gz")
-            sitk.WriteImage(on_t1, str(path))
+            with atomic_path(path) as tmp:
+                sitk.WriteImage(on_t1, str(tmp))
             written.append(path)
     return written

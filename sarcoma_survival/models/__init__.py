@@ -2,6 +2,8 @@
 # The cohort-table check the estimators share, for other model families (competing risks).
 from ._base import EncodedFeatureNamesMixin, check_cohort_frame  # noqa: F401, E402
 from ._clinical import ClinicalRSF, SarculatorCoxPH, SarculatorRSF
+from ._ensemble import SeedEnsemble
 from ._radiomics import RadiomicsCoxNet, RadiomicsRSF
 
-__all__ = ["SarculatorRSF", "SarculatorCoxPH", "ClinicalRSF", "RadiomicsRSF", "RadiomicsCoxNet"]
+__all__ = ["SarculatorRSF", "SarculatorCoxPH", "ClinicalRSF", "RadiomicsRSF", "RadiomicsCoxNet",
+           "SeedEnsemble"]

@@ -27,6 +27,24 @@ from ._outcome import _target as outcome_target
 from ._outcome import fitted_outcome, pick_outcome
 
 
+@contextlib.contextmanager
+def float32_default():
+    """Torch's default dtype set to float32 inside the block (and put back after it).
+
+    ``torch.set_default_dtype`` is process-wide; it is changed only when it is not
+    float32 already, so the common case changes nothing.
+    """
+    previous = torch.get_default_dtype()
+    if previous == torch.float32:
+        yield
+        return
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(previous)
+
+
 def resolve_device(device):
     """``"auto"`` -> ``"cuda"`` when a GPU is visible, else ``"cpu"``; other values unchanged."""
     if device == "auto":
@@ -260,6 +278,12 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
     def initialize(self):
         with self._concrete_device(), self._seeded():
             return super().initialize()
+
+    def initialized_instance(self, instance_or_cls, kwargs):
+        # The networks train in float32 (inputs, pretrained weights, mixed precision):
+        # a process whose torch default dtype is another one still builds them in float32.
+        with float32_default():
+            return super().initialized_instance(instance_or_cls, kwargs)
 
     def set_params(self, **kwargs):
         with self._concrete_device():

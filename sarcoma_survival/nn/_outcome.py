@@ -27,11 +27,11 @@ import numbers
 
 import numpy as np
 from sksurv.linear_model.coxph import BreslowEstimator
-from sksurv.util import Surv
 
 from ..metrics import concordance_index_competing
 from ..utils import (
     breslow_jumps,
+    check_competing_fit_y,
     check_competing_y,
     incidence_from_cause_hazards,
     is_competing_y,
@@ -160,18 +160,23 @@ class CompetingRisksOutcome(SurvivalOutcome):
         self.n_causes = n_causes
 
     def check_fit_y(self, y, X, net):
-        event, time = check_competing_y(y, X)
-        # the minimum fit size of the survival models, counting an event of any cause
-        check_fit_y(Surv.from_arrays(event > 0, time), X, net)
-        return event, time
+        return check_competing_fit_y(y, X, net)
 
     def check_validation_y(self, y, X):
         return check_competing_y(y, X, allow_no_event=True)
 
     def start(self, net, event):
         """Before training ``net``: K from ``event`` (at least ``cause``), kept as ``n_causes_``."""
+        k = n_causes(event, self.cause)
+        if k == 1:
+            raise ValueError(
+                f"{type(net).__name__}: y has an integer event field holding only 0 and 1, which "
+                "would make a one-cause competing-risks model: for a survival outcome build y with "
+                "sksurv.util.Surv.from_arrays(event == 1, time); for competing risks give every "
+                "cause its code 1..K (sarcoma_survival.competing_risks.competing_y)"
+            )
         net.__dict__.pop("baseline_model_", None)
-        self.n_causes = net.n_causes_ = n_causes(event, self.cause)
+        self.n_causes = net.n_causes_ = k
 
     def module_params(self, params):
         if params.setdefault("n_outputs", self.n_causes) != self.n_causes:

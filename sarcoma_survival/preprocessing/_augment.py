@@ -135,7 +135,7 @@ class RandomAugment3D(BaseEstimator):
         rotate = np.broadcast_to(np.asarray(self.rotate_range, dtype=float), (3,))
         zoom_low, zoom_high = (float(v) for v in self.zoom_range)
         gen = self.generator_
-        flips = torch.rand(n, 3, generator=gen) < float(self.flip_prob)
+        flips = torch.rand(n, 3, generator=gen, dtype=torch.float32) < float(self.flip_prob)
         flips[:, [a for a in range(3) if a not in tuple(self.flip_axes)]] = False
         angles = (torch.rand(n, 3, generator=gen, dtype=torch.float64) * 2 - 1) * torch.as_tensor(
             rotate * math.pi / 180.0

@@ -6,6 +6,8 @@ the bottom of the layers (see the Architecture page of the documentation). It is
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
+from ._curves import check_follow_up_times, curve_values  # noqa: F401
+from ._estimators import walk_estimators  # noqa: F401
 from ._files import (  # noqa: F401
     InputPathError,
     atomic_path,
@@ -32,6 +34,7 @@ _COMPETING = (
     "breslow_jumps",
     "censoring_survival",
     "check_cause",
+    "check_competing_fit_y",
     "check_competing_y",
     "check_risk_vector",
     "check_times",

@@ -5,8 +5,9 @@ import numbers
 
 import numpy as np
 from sklearn.utils._param_validation import Interval
+from sksurv.util import Surv
 
-from .validation import _patient_labels, _two_fields
+from .validation import _patient_labels, _two_fields, check_fit_y, check_time_values
 
 #: dtype of a competing-risks outcome: ``event`` 0 = censored, 1..K = cause; ``time`` > 0.
 COMPETING_DTYPE = np.dtype([("event", np.int64), ("time", np.float64)])
@@ -42,7 +43,7 @@ def _event_codes(event, X=None):
 
 
 def _times(time, X=None):
-    raw = np.asarray(time, dtype=float)
+    raw = np.asarray(check_time_values(time), dtype=float)
     if raw.ndim != 1:
         raise ValueError(f"time must be 1-D, got shape {raw.shape}")
     bad = ~np.isfinite(raw)
@@ -144,6 +145,24 @@ def check_competing_y(y, X=None, *, allow_no_event=False):
     event = _event_codes(y[event_field], X)
     if not allow_no_event and not (event > 0).any():
         raise ValueError("y has no observed event: all samples are censored")
+    return event, time
+
+
+def check_competing_fit_y(y, X, estimator):
+    """Validate the competing-risks outcome of a fit: :func:`check_competing_y`, then the minimum size.
+
+    The minimum training size of the survival models (``MIN_FIT_PATIENTS`` patients,
+    ``MIN_FIT_EVENTS`` events, :func:`~sarcoma_survival.utils.validation.check_fit_y`),
+    counting an event of any cause: every estimator of the package refuses the same tiny
+    training sets, whatever its outcome.
+
+    Returns
+    -------
+    event : ndarray of int64
+    time : ndarray of float64
+    """
+    event, time = check_competing_y(y, X)
+    check_fit_y(Surv.from_arrays(event > 0, time), X, estimator)
     return event, time
 
 
@@ -259,7 +278,7 @@ def n_causes(event, cause):
 
 def check_times(times):
     """Validate prediction times: a non-empty 1-D array of finite values >= 0."""
-    times = np.atleast_1d(np.asarray(times, dtype=float))
+    times = np.atleast_1d(np.asarray(check_time_values(times, what="times"), dtype=float))
     if times.ndim != 1 or times.size == 0 or not np.all(np.isfinite(times)) or np.any(times < 0):
         raise ValueError(f"times must be a non-empty 1-D array of finite values >= 0, got {times!r}")
     return times

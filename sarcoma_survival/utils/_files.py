@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import secrets
 import stat
 import threading
@@ -24,6 +25,9 @@ MAX_FOLDER_BYTES = 16 << 30
 
 #: Marker in the names of the temporary files of :func:`atomic_path`.
 _TMP_MARK = ".tmp-"
+#: ``.<target name>.tmp-<12 hex token><8 hex tag><target suffixes>``; the tag proves the name
+#: was made by :func:`atomic_path` (see :func:`_is_own_temp_name`).
+_TMP_NAME = re.compile(r"\.(?P<name>.+)\.tmp-(?P<token>[0-9a-f]{12})(?P<tag>[0-9a-f]{8})(?P<suffixes>.*)", re.S)
 
 _LOCK = threading.Lock()
 _DIGESTS: dict = {}
@@ -265,17 +269,46 @@ def write_verified(path, write):
     return checksum
 
 
+def _temp_tag(name, token):
+    return hashlib.sha256(f"sarcoma_survival atomic_path\0{name}\0{token}".encode()).hexdigest()[:8]
+
+
+def _temp_name(path):
+    """A fresh temporary name next to ``path``, tagged as written by :func:`atomic_path`.
+
+    The target's suffixes come last (``np.save`` appends ``.npy`` to a name without it,
+    and ITK and matplotlib choose the file format from them).
+    """
+    token = secrets.token_hex(6)
+    return f".{path.name}{_TMP_MARK}{token}{_temp_tag(path.name, token)}{''.join(path.suffixes)}"
+
+
+def _is_own_temp_name(file_name):
+    """Whether ``file_name`` is one :func:`_temp_name` made (its tag matches its target and token)."""
+    match = _TMP_NAME.fullmatch(file_name)
+    if match is None:
+        return False
+    name = match["name"]
+    return (match["suffixes"] == "".join(Path(name).suffixes)
+            and secrets.compare_digest(match["tag"], _temp_tag(name, match["token"])))
+
+
 def clean_stale_temp_files(folder, *, max_age=86400.0):
     """Delete the temporary files of interrupted writes under ``folder`` older than ``max_age`` s.
 
-    A younger one may be another worker's write in progress, so it is kept. Returns the
-    number of files deleted.
+    Only files whose names :func:`atomic_path` made are candidates: a name carries a tag
+    computed from the target's name and a random token, so a user's own file that merely
+    looks like a temporary file (``.notes.tmp-draft.txt``) is never deleted. A younger one
+    may be another worker's write in progress, so it is kept. Returns the number of files
+    deleted.
     """
     removed = 0
     now = time.time()
     for tmp in Path(folder).rglob(f".*{_TMP_MARK}*"):
+        if not _is_own_temp_name(tmp.name):
+            continue
         with contextlib.suppress(OSError):
-            if tmp.is_file() and now - tmp.stat().st_mtime > max_age:
+            if tmp.is_file() and not tmp.is_symlink() and now - tmp.stat().st_mtime > max_age:
                 tmp.unlink()
                 removed += 1
     if removed:
@@ -315,8 +348,7 @@ def atomic_path(path):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        # the target's suffix last: np.save appends ".npy" to a name without it
-        tmp = path.parent / f".{path.name}{_TMP_MARK}{secrets.token_hex(6)}{path.suffix}"
+        tmp = path.parent / _temp_name(path)
         try:
             os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
             break

@@ -8,6 +8,7 @@ contract.
 """
 from __future__ import annotations
 
+import datetime
 import numbers
 import re
 
@@ -47,6 +48,7 @@ __all__ = [
     "check_fit_y",
     "check_plausible",
     "check_survival_y",
+    "check_time_values",
     "parse_boolean",
     "survival_fields",
 ]
@@ -69,6 +71,50 @@ def listing(items):
     if len(items) > _MAX_LISTED:
         text += f" and {len(items) - _MAX_LISTED} more"
     return text
+
+
+def check_time_values(values, what="time"):
+    """``values`` as an array, refused when it holds dates or durations instead of numbers of days.
+
+    numpy and pandas turn a date into a number without a word (days since 1970, or
+    nanoseconds), and a duration into a number in its own unit, so a table of dates would
+    be read as survival times of 18,000 days or 10^18. Every outcome check calls this.
+
+    Parameters
+    ----------
+    values : array-like
+    what : str, default="time"
+        Named in the message.
+
+    Returns
+    -------
+    ndarray
+
+    Raises
+    ------
+    ValueError
+        For a ``datetime64`` or ``timedelta64`` dtype, or objects that are dates, datetimes,
+        pandas Timestamps or durations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sarcoma_survival.utils.validation import check_time_values
+    >>> check_time_values(np.array(["2020-01-31"], dtype="datetime64[D]"))
+    Traceback (most recent call last):
+    ...
+    ValueError: time holds dates or durations (dtype datetime64[D]), not numbers of days: ...
+    """
+    raw = np.asarray(values)
+    dated = raw.dtype.kind in "Mm" or (raw.dtype == object and any(
+        isinstance(v, (datetime.date, datetime.timedelta, np.datetime64, np.timedelta64)) for v in raw.ravel()))
+    if dated:
+        raise ValueError(
+            f"{what} holds dates or durations (dtype {raw.dtype}), not numbers of days: give the days "
+            "from the time origin (surgery) to the event or censoring, for example "
+            "(end_date - surgery_date) / np.timedelta64(1, 'D')"
+        )
+    return raw
 
 
 def survival_fields(y):
@@ -105,6 +151,9 @@ def survival_fields(y):
             "field, for example sksurv.util.Surv.from_arrays(event, time); "
             f"got {type(y).__name__} with dtype {dtype}"
         )
+    for name in dtype.names:
+        if dtype[name].kind in "Mm":
+            check_time_values(np.empty(0, dtype[name]), what=f"the field {name!r} of y")
     boolean = [n for n in dtype.names if np.issubdtype(dtype[n], np.bool_)]
     numeric = [
         n for n in dtype.names

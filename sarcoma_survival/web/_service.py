@@ -13,7 +13,6 @@ import threading
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from .._config import config_context
 from .._schema import (
@@ -22,11 +21,13 @@ from .._schema import (
     CLINICAL_COLUMNS,
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
+    parse_number,
 )
 from ..competing_risks import needs_competing_y
 from ..datasets import CohortError, parse_clinical_fields
 from ..nn import SurvivalNeuralNet
 from ..preprocessing import ClinicalEncoder
+from ..utils import check_follow_up_times, curve_values, walk_estimators
 from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
 
 #: Default evaluation times of ``POST /api/predict`` (1, 2 and 5 years, in days).
@@ -36,33 +37,11 @@ _UNITS = {"age": "years", "tumor_size_cm": "cm", "tumor_volume_cm3": "cm³"}
 _ROLES = ("os", "dm", "clinical_only")
 
 
-def _walk(obj, depth=0, seen=None):
-    """Every estimator-like object reachable from a fitted model's attributes."""
-    seen = set() if seen is None else seen
-    if id(obj) in seen or depth > 6:
-        return
-    seen.add(id(obj))
-    if isinstance(obj, (list, tuple)):
-        for item in obj:
-            yield from _walk(item, depth + 1, seen)
-        return
-    if isinstance(obj, dict):
-        for item in obj.values():
-            yield from _walk(item, depth + 1, seen)
-        return
-    if not isinstance(obj, BaseEstimator):
-        return
-    yield obj
-    for name, value in vars(obj).items():
-        if name.endswith("_") or name in ("steps", "transformers", "transformers_"):
-            yield from _walk(value, depth + 1, seen)
-
-
 def _clinical_fields(models):
     """Schema entries of the clinical columns read by the fitted encoders, in schema order."""
     used, seen_categories = set(), {}
     for model in models:
-        for part in _walk(model):
+        for part in walk_estimators(model):
             if not isinstance(part, ClinicalEncoder) or not hasattr(part, "transformer_"):
                 continue
             used.update(part.feature_names_in_)
@@ -89,7 +68,7 @@ def _image_columns(models):
     """Image fields the models read: their preprocessors' channels, then the mask."""
     channels = set()
     for model in models:
-        for part in _walk(model):
+        for part in walk_estimators(model):
             channels.update(getattr(part, "channels_", ()) or ())
     return [c for c in IMAGE_COLUMNS if c in channels] + (["mask"] if channels else [])
 
@@ -115,7 +94,7 @@ def parse_times(text):
     times = []
     for part in str(text).split(","):
         try:
-            value = float(part.strip())
+            value = parse_number(part)
         except ValueError:
             raise InputError(f"times: {part.strip()!r} is not a number of days", field="times") from None
         if not np.isfinite(value) or value <= 0:
@@ -158,7 +137,7 @@ class PredictionService:
                         "refit it with this version of sarcoma_survival"
                     )
             self.models[role] = copy.deepcopy(model)
-        for part in (part for model in self.models.values() for part in _walk(model)):
+        for part in (part for model in self.models.values() for part in walk_estimators(model)):
             if hasattr(part, "cache_dir") and hasattr(part, "verbose"):
                 part.verbose = 0  # an image reader: no progress bars in the server's log
         self.lock = threading.Lock()
@@ -226,12 +205,10 @@ class PredictionService:
             fn = model.survival_function_from_risk([risk])[0]
         else:
             fn = model.predict_survival_function(X)[0]
-        end = float(fn.domain[1] if fn.domain[1] is not None else fn.x[-1])
-        late = [t for t in times if t > end]
-        if late:
-            raise InputError(
-                f"times: {late[0]:g} days is beyond the {role} model's training follow-up "
-                f"({end:g} days)", field="times")
+        try:
+            check_follow_up_times(fn, times, what=f"the {role} model")
+        except ValueError as exc:
+            raise InputError(str(exc), field="times") from None
         return risk, fn
 
     def predict(self, fields, files, folder, limit_bytes, times_text=None, *, with_figures=True):
@@ -252,7 +229,7 @@ class PredictionService:
                 "risk": risk,
                 "risk_percentile": percentile(model.training_risks_, risk),
                 "times": list(times),
-                "survival": [float(v) for v in fn(np.asarray(times))],
+                "survival": curve_values(fn, times).tolist(),
             }
             curves[role] = fn
             if role == "os":
