@@ -181,7 +181,7 @@ def test_bad_blending_params(tiny_cohort):
                           ({"blend_refit": "yes"}, "blend_refit")]:
         with pytest.raises(ValueError, match=match):
             tiny(**params).fit(X, y)
-    with pytest.raises(ValueError, match="cohort table"):
+    with pytest.raises(TypeError, match="MMNNSurvival takes the cohort table as a pandas DataFrame"):
         tiny().fit(np.zeros((24, 3)), y)
     with pytest.raises(ValueError, match="warm_start"):
         tiny(warm_start=True).fit(X, y)

@@ -120,7 +120,7 @@ def is_update_epoch(epoch, warmup, period):
 
     Examples
     --------
-    >>> from sarcoma_survival.nn._mmnn_blending import is_update_epoch
+    >>> from sarcoma_survival.nn._blending import is_update_epoch
     >>> [e for e in range(1, 21) if is_update_epoch(e, warmup=10, period=5)]
     [10, 15, 20]
     """

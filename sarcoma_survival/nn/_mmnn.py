@@ -15,7 +15,7 @@ from skorch.history import History
 from skorch.utils import to_tensor
 
 from ..utils.blending import HEADS, blending_weights_table
-from ..utils.validation import clinical_encoding, record_columns
+from ..utils.validation import check_cohort_frame, clinical_encoding, record_columns
 from ._base import SurvivalNeuralNet, as_float_table, check_width, dataset_targets
 from ._blending import GradientBlending, fixed_weights, is_online, last_used_estimate
 from ._callbacks import SurvivalValidSplit
@@ -267,17 +267,8 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         return np.asarray(weights, dtype=float)
 
     # ------------------------------------------------------------------ inputs
-    @staticmethod
-    def _check_frame(X):
-        if not isinstance(X, pd.DataFrame):
-            raise ValueError(
-                f"MMNNSurvival takes the cohort table (a pandas DataFrame with clinical and image "
-                f"columns), got {type(X).__name__}"
-            )
-        return X
-
     def _fit_inputs(self, X):
-        X = self._check_frame(X)
+        check_cohort_frame(X, self)
         self.clinical_preprocessor_ = self._make_clinical_preprocessor(X)
         clinical = as_float_table(self.clinical_preprocessor_.fit_transform(X))
         self.n_encoded_features_ = clinical.shape[1]
@@ -296,7 +287,7 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_channels_")
-        X = self._check_frame(X)
+        check_cohort_frame(X, self)
         clinical = as_float_table(self.clinical_preprocessor_.transform(X))
         check_width(clinical, self.n_encoded_features_, "clinical features after encoding")
         return {"clinical": clinical, "image": self._transform_volumes(X)}

@@ -7,7 +7,6 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import SimpleITK as sitk
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -23,6 +22,7 @@ from ..utils import (
     hash_params,
     input_files,
 )
+from ..utils.validation import check_cohort_frame
 from ._geometry import grid_to_dict, output_grid, resample, tumour_box
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
@@ -370,8 +370,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
 
     @staticmethod
     def _check_frame(X):
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be the cohort pandas DataFrame, got {type(X).__name__}")
+        check_cohort_frame(X, "VolumePreprocessor", allow_empty=True)
         if "mask" not in X.columns:
             raise ValueError("X has no 'mask' column: the tumour mask is needed to crop the volumes")
 

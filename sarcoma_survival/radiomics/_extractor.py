@@ -17,6 +17,7 @@ from .._parallel import parallel_map
 from .._schema import CHANNEL_COLUMNS
 from ..preprocessing import NONFINITE_POLICIES
 from ..utils import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
+from ..utils.validation import check_cohort_frame
 from ._params import feature_names, load_params
 from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, read_cache
 
@@ -25,14 +26,6 @@ _CACHE_VERSION = 2
 
 #: Preprocessor parameters that do not change its images, left out of the cache key.
 _NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_n4", "cache_dir"})
-
-
-def _check_frame(X, what):
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"{what} expects the cohort table as a pandas DataFrame (one row per patient, "
-            f"image paths in columns 't1', 't2', 'mask'), got {type(X).__name__}"
-        )
 
 
 def _check_paths(X, columns):
@@ -196,7 +189,7 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        _check_frame(X, "RadiomicsExtractor.fit")
+        check_cohort_frame(X, "RadiomicsExtractor.fit", allow_empty=True)
         if "t1" not in X.columns:
             raise ValueError("the cohort table has no column 't1': RadiomicsExtractor needs at least T1")
         self._record_nonfinite()
@@ -284,7 +277,7 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             If reading or extracting a patient fails; the message names the patient and file.
         """
         check_is_fitted(self, "feature_names_out_")
-        _check_frame(X, "RadiomicsExtractor.transform")
+        check_cohort_frame(X, "RadiomicsExtractor.transform", allow_empty=True)
         _check_paths(X, (*self.channels_, "mask"))
         folder = Path(get_cache_dir(self._setting("cache_dir"))) / "radiomics" if self._setting("cache") else None
         if folder is not None:
