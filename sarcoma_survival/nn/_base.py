@@ -692,16 +692,12 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         ----------
         X : DataFrame or array-like
         return_array : bool, default=False
+            As in :meth:`predict_survival_function`, which also gives the errors (no
+            cumulative hazard for a competing-risks model either).
 
         Returns
         -------
         ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-
-        Raises
-        ------
-        AttributeError
-            For a model fitted on a competing-risks outcome (it has
-            ``predict_cumulative_incidence`` instead).
         """
         self._outcome().require_survival_function(self, "cumulative hazard function")
         return self._predict_cumulative_hazard_function(
