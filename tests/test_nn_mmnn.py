@@ -460,7 +460,7 @@ class HeadWeightsSpy(Callback):
         self.weights_.append(np.array(net.criterion_.head_weights, dtype=float))
 
 
-def test_blending_sets_the_criterion_head_weights_and_the_net_reads_them_from_history(tiny_cohort):
+def test_blending_sets_the_criterion_head_weights_and_the_net_reads_them_from_history(tiny_cohort, tmp_path):
     spy = HeadWeightsSpy()
     criterion = CoxPHLoss()
     model = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=False, criterion=criterion,
@@ -474,6 +474,13 @@ def test_blending_sets_the_criterion_head_weights_and_the_net_reads_them_from_hi
     # the estimate made after the last epoch stays in force on the criterion; the old name warns
     with pytest.warns(FutureWarning, match="last_blend_estimate_ is deprecated"):
         np.testing.assert_array_equal(model.last_blend_estimate_, model.criterion_.head_weights)
+    # ... also in a model file (it keeps the history, not the criterion's attributes)
+    from sarcoma_survival import load_model, save_model
+
+    plain = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=False).fit(tiny_cohort.X, tiny_cohort.y_os)
+    loaded = load_model(save_model(plain, tmp_path / "mmnn.ssm"))
+    with pytest.warns(FutureWarning, match="last_blend_estimate_ is deprecated"):
+        np.testing.assert_array_equal(loaded.last_blend_estimate_, plain.criterion_.head_weights)
 
 
 def test_recorded_weights_handed_to_the_callback_are_replayed(tiny_cohort):

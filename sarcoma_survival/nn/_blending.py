@@ -212,7 +212,8 @@ class GradientBlending(Callback):
     multimodal, clinical, image; after training, the latest estimate) and, in
     ``net.history``, the weights used during each epoch under ``"blending_weights"`` (a
     dict head -> weight, from which the net builds ``blending_weights_`` and which
-    :func:`~sarcoma_survival.plotting.plot_blending_weights` reads) and, at the
+    :func:`~sarcoma_survival.plotting.plot_blending_weights` reads), the weights in force
+    after training under ``"blending_weights_after"`` (last epoch) and, at the
     measurement epochs, ``blend_train_loss_<head>``, ``blend_heldout_loss_<head>`` and
     the rule's raw output ``blend_raw_weight_<head>``. Its own state (``weights_``,
     ``estimate_``, ``snapshots_``) stays on the callback.
@@ -300,3 +301,7 @@ class GradientBlending(Callback):
             self.estimate_ = smoothing * self.estimate_ + (1.0 - smoothing) * raw
             self.weights_ = floored_weights(self.estimate_, min_weight)
             self._apply(net)
+
+    def on_train_end(self, net, **kwargs):
+        # the weights in force after training (they would apply to a next epoch)
+        net.history.record("blending_weights_after", dict(zip(HEADS, self.weights_.tolist())))

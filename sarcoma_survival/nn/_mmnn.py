@@ -262,8 +262,11 @@ class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
         weights = getattr(self.__dict__.get("criterion_"), "head_weights", None)
         if weights is None:  # a model written before the criterion held them
             weights = self.__dict__.get("last_blend_estimate_")
+        history = getattr(self, "history_", None)
+        if weights is None and history is not None and len(history) and "blending_weights_after" in history[-1]:
+            weights = [history[-1]["blending_weights_after"][head] for head in HEADS]  # a model file's
         if weights is None:
-            raise AttributeError(f"{type(self).__name__} holds no blending estimate (unfitted, or loaded from a file)")
+            raise AttributeError(f"{type(self).__name__} holds no blending estimate (not fitted)")
         return np.asarray(weights, dtype=float)
 
     # ------------------------------------------------------------------ inputs
