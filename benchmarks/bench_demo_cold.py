@@ -28,6 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _machine import machine_line
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # Runs in the child process: the demo's keyword arguments come as JSON in argv[1].
@@ -105,6 +107,7 @@ def main(argv=None):
         handle.write(f"# cores {os.cpu_count()}, load average before {load_before[0]:.2f} "
                      f"after {load_after[0]:.2f}; python {platform.python_version()}; "
                      + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
+        handle.write(f"# {machine_line()}\n")
         writer = csv.writer(handle)
         writer.writerow(["step", "seconds"])
         for step, seconds in timeline.items():

@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _machine import machine
 from sksurv.metrics import concordance_index_censored
 
 from sarcoma_survival._demo import DEMO_IMAGE_SIZE, DEMO_MAX_EPOCHS, demo_blending_schedule, demo_settings
@@ -71,7 +72,7 @@ def main():
             c = c_index(y_test, model.predict(test.X))
             rows.append({"seed": seed, "model": label, "c_test": c, "fit_s": seconds})
             print(f"seed {seed}  {label:24s} C={c:.3f}  {seconds:6.1f} s", flush=True)
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows).assign(**machine())  # CPU model, instruction set, float kernels
     frame.to_csv(args.out, index=False)
     summary = frame.groupby("model", sort=False).agg(c_mean=("c_test", "mean"), c_sd=("c_test", "std"),
                                                      fit_s=("fit_s", "mean"))

@@ -57,6 +57,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from _machine import machine
 from scipy.stats import spearmanr
 
 from sarcoma_survival.datasets import make_synthetic_cohort
@@ -233,7 +234,7 @@ def main(argv=None):
         args.warmup, args.period, args.tiny_net, args.n4, args.radiomics = 1, 1, True, False, False
 
     results, extras = run(args)
-    results.to_csv(args.out, index=False)
+    results.assign(**machine()).to_csv(args.out, index=False)  # CPU model, instruction set, float kernels
     print(f"\nsynthetic {args.outcome.upper()}, trained on {args.n_train} patients (70/15/15 split), "
           f"scored on {args.n_test} fresh patients; seeds {args.seeds}; per-seed rows in {args.out}")
     print(summarize(results).to_string())

@@ -26,6 +26,7 @@ import platform
 import time
 
 import numpy as np
+from _machine import machine_line
 from scipy.stats import spearmanr
 from sksurv.metrics import concordance_index_censored
 
@@ -147,6 +148,7 @@ def main(argv=None):
         with open(args.csv, "w", newline="", encoding="utf-8") as handle:
             handle.write(f"# bench_normalization.py --part {args.part} --repeats {args.repeats}; synthetic rows "
                          f"SIMULATED; python {platform.python_version()}, pyradiomics {radiomics.__version__}\n")
+            handle.write(f"# {machine_line()}\n")
             writer = csv.DictWriter(handle, fieldnames=fields)
             writer.writeheader()
             writer.writerows(rows)

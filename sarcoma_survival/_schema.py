@@ -84,6 +84,56 @@ CATEGORY_SYNONYMS = {
     },
 }
 
+#: Canonical histology names of the subtypes the paper's Table 2 and Sarculator name, in
+#: their current WHO (2020) spelling, lower case. ``histology`` stays free text: a subtype
+#: outside this list is kept as written (lower-cased), so that rare subtypes are not lost.
+HISTOLOGY_NAMES = (
+    "undifferentiated pleomorphic sarcoma",
+    "myxofibrosarcoma",
+    "myxoid liposarcoma",
+    "dedifferentiated liposarcoma",
+    "pleomorphic liposarcoma",
+    "well-differentiated liposarcoma",
+    "leiomyosarcoma",
+    "synovial sarcoma",
+    "malignant peripheral nerve sheath tumor",
+    "solitary fibrous tumor",
+    "spindle cell sarcoma",
+    "other",
+)
+
+#: Former and alternative names of soft-tissue sarcoma subtypes -> canonical name, keyed
+#: by the histology comparison key (lower case; spaces, hyphens, underscores and slashes
+#: as one space). From the WHO classifications of soft-tissue tumours (2002, 2013, 2020):
+#: malignant fibrous histiocytoma (MFH) became undifferentiated pleomorphic sarcoma (its
+#: myxoid variant myxofibrosarcoma); round cell liposarcoma became part of myxoid
+#: liposarcoma; malignant schwannoma and neurofibrosarcoma are MPNST; (malignant)
+#: haemangiopericytoma is a solitary fibrous tumour.
+HISTOLOGY_SYNONYMS = {
+    **{key: "undifferentiated pleomorphic sarcoma" for key in (
+        "mfh", "malignant fibrous histiocytoma", "pleomorphic mfh", "storiform pleomorphic mfh",
+        "pleomorphic malignant fibrous histiocytoma", "storiform pleomorphic malignant fibrous histiocytoma",
+        "inflammatory mfh", "inflammatory malignant fibrous histiocytoma", "ups",
+        "undifferentiated pleomorphic sarcoma mfh", "undifferentiated high grade pleomorphic sarcoma",
+    )},
+    **{key: "myxofibrosarcoma" for key in (
+        "myxoid mfh", "myxoid malignant fibrous histiocytoma", "mfs")},
+    **{key: "myxoid liposarcoma" for key in (
+        "round cell liposarcoma", "myxoid round cell liposarcoma", "myxoid and round cell liposarcoma",
+        "myxoid liposarcoma round cell")},
+    **{key: "well-differentiated liposarcoma" for key in (
+        "well differentiated liposarcoma", "wdlps", "atypical lipomatous tumor", "atypical lipomatous tumour")},
+    "ddlps": "dedifferentiated liposarcoma",
+    "lms": "leiomyosarcoma",
+    **{key: "malignant peripheral nerve sheath tumor" for key in (
+        "mpnst", "malignant peripheral nerve sheath tumour", "malignant schwannoma", "neurofibrosarcoma")},
+    **{key: "solitary fibrous tumor" for key in (
+        "solitary fibrous tumour", "malignant solitary fibrous tumor", "malignant solitary fibrous tumour",
+        "hemangiopericytoma", "haemangiopericytoma", "malignant hemangiopericytoma",
+        "malignant haemangiopericytoma")},
+}
+
+
 #: Plausible ranges ``(low, high)``, both inclusive unless noted, of the numeric clinical
 #: columns and of outcome times (days). A value outside is refused with the patient named:
 #: it is a data-entry or unit error (age in days, size in mm, time in seconds), not a

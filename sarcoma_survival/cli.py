@@ -306,6 +306,24 @@ def _cmd_compare(args):
     return 0
 
 
+def _cmd_manifest(args):
+    from ._output_paths import check_output_file
+    from .datasets import build_manifest
+
+    inputs = [args.clinical] if args.clinical else []
+    output = check_output_file(args.output, inputs=inputs)
+    report = check_output_file(args.report, inputs=inputs, option="--report") if args.report else None
+    rules = {role: getattr(args, role) for role in ("t1", "t2", "mask") if getattr(args, role) is not None}
+    built = build_manifest(args.root, output, clinical=args.clinical, id_column=args.id_column, rules=rules,
+                           sequences=("t1",) if args.t1_only else ("t1", "t2"), roi_name=args.roi_name,
+                           mask_label=args.mask_label, measure=args.measure, diameter=args.diameter,
+                           report=report, verbose=not args.quiet)
+    excluded = built.problems.loc[built.problems["status"] == "excluded", "patient_id"].nunique()
+    print(f"wrote {built.manifest} ({len(built.table)} patients); {excluded} patient(s) left out, "
+          f"{len(built.problems)} line(s) in {built.report}")
+    return 0
+
+
 @contextlib.contextmanager
 def _backend(scheduler):
     """Run the command under joblib's "dask" backend, connected to ``scheduler`` (None: locally)."""
@@ -433,6 +451,28 @@ def build_parser():
     p.add_argument("--output", help="CSV path for the table")
     with_parallel(p)
     with_nonfinite(p)
+
+    p = sub.add_parser("manifest", help="folder tree of patients (DICOM, RTSTRUCT/SEG, NIfTI) -> manifest CSV "
+                                        "+ report of the patients left out")
+    p.add_argument("root", help="folder holding one folder per patient (its name is the patient id)")
+    p.add_argument("--output", default="manifest.csv", help="manifest CSV to write (manifest.csv)")
+    p.add_argument("--report", help="report CSV (default: <output stem>-report.csv)")
+    p.add_argument("--clinical", metavar="CSV",
+                   help="clinical table merged by patient id (clinical and outcome columns)")
+    p.add_argument("--id-column", default="patient_id", help="patient id column of --clinical (patient_id)")
+    for role, what in (("t1", "the T1"), ("t2", "the T2"), ("mask", "a mask file")):
+        p.add_argument(f"--{role}", metavar="REGEX",
+                       help=f"regular expression that picks {what} (searched in '<SeriesDescription> | <folder>' "
+                            "of a DICOM series, in the path of a file; case-insensitive)")
+    p.add_argument("--t1-only", action="store_true", help="do not look for a T2 (T1-only cohort)")
+    p.add_argument("--roi-name", default="GTV_Mass", help="ROI of an RTSTRUCT / segment of a SEG (GTV_Mass)")
+    p.add_argument("--mask-label", type=_positive_int, help="tumour label of a multi-label mask file")
+    p.add_argument("--measure", choices=("missing", "always", "never"), default="missing",
+                   help="fill tumor_size_cm and tumor_volume_cm3 from the mask: where empty (default), always, never")
+    p.add_argument("--diameter", choices=("centers", "corners"), default="centers",
+                   help="largest diameter between voxel centres (default) or outer voxel corners")
+    p.add_argument("--quiet", action="store_true", help="no line per patient")
+    p.set_defaults(func=_cmd_manifest)
 
     p = sub.add_parser("serve", help="local web page and JSON API for one patient at a time")
     p.add_argument("--model-file", required=True, help="fitted OS model")

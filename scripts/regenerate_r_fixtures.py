@@ -32,10 +32,10 @@ R_SCRIPT = ROOT / "scripts" / "competing_risks_fixtures.R"
 def write_synthetic(folder):
     """Synthetic cohort with other-cause deaths: DM (1) vs death without DM (2)."""
     sys.path.insert(0, str(ROOT))
-    from sarcoma_survival.competing_risks._outcome import dm_competing_y
     from sksurv.util import Surv
 
     from sarcoma_survival.datasets._synthetic_model import simulate_patients
+    from sarcoma_survival.utils import dm_competing_y
 
     table = simulate_patients(400, random_state=7, competing_death_weight=1.0)
     out, clinical = table["outcomes"], table["clinical_true"]
@@ -57,50 +57,67 @@ def regenerate(folder):
     subprocess.run(["Rscript", str(R_SCRIPT), str(folder)], check=True, cwd=ROOT)
 
 
-def _numbers(path):
+def fixture_numbers(path):
+    """Every number of a fixture file (CSV cells, or JSON values in key order; null = nan)."""
     if path.suffix == ".csv":
         return pd.read_csv(path).to_numpy(dtype=float).ravel()
-    data = json.loads(path.read_text())
     values = []
-    for key, value in sorted(data.items()):
-        if key not in ("versions", "covariates"):
-            values.extend(np.ravel(np.asarray(value, dtype=float)))
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key in sorted(node):
+                if key not in ("versions", "version", "covariates"):
+                    walk(node[key])
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, (int, float)) or node is None:
+            values.append(np.nan if node is None else float(node))
+
+    walk(json.loads(path.read_text()))
     return np.asarray(values)
 
 
-def check():
+def check_fresh(fixtures, regenerate_into, what):
+    """Regenerate into a temporary folder and compare every stored fixture with it."""
     with tempfile.TemporaryDirectory() as tmp:
         fresh = Path(tmp)
-        regenerate(fresh)
+        regenerate_into(fresh)
         bad = []
-        for stored in sorted(FIXTURES.iterdir()):
+        for stored in sorted(fixtures.iterdir()):
             new = fresh / stored.name
             if not new.is_file():
                 bad.append(f"{stored.name}: not regenerated")
                 continue
-            a, b = _numbers(stored), _numbers(new)
-            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12):
-                bad.append(f"{stored.name}: differs from a fresh R run")
+            a, b = fixture_numbers(stored), fixture_numbers(new)
+            if a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True):
+                bad.append(f"{stored.name}: differs from a fresh run")
         if bad:
-            print("R fixtures out of date:\n  " + "\n  ".join(bad))
+            print(f"{what} out of date:\n  " + "\n  ".join(bad))
             return 1
-        print(f"R fixtures match a fresh R run ({len(list(FIXTURES.iterdir()))} files)")
+        print(f"{what} match a fresh run ({len(list(fixtures.iterdir()))} files)")
         return 0
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def fixture_main(argv, description, fixtures, regenerate_into, r_packages, what):
+    """Command line of a fixture script: rewrite ``fixtures``, or ``--check`` them."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--check", action="store_true", help="compare instead of rewriting")
     args = parser.parse_args(argv)
     if shutil.which("Rscript") is None:
-        print("Rscript not found: install r-base-core r-cran-cmprsk r-cran-survival "
-              "r-cran-riskregression r-cran-pec")
+        print(f"Rscript not found: install {r_packages}")
         return 2
     if args.check:
-        return check()
-    regenerate(FIXTURES)
-    print(f"wrote {FIXTURES}")
+        return check_fresh(fixtures, regenerate_into, what)
+    regenerate_into(fixtures)
+    print(f"wrote {fixtures}")
     return 0
+
+
+def main(argv=None):
+    return fixture_main(argv, __doc__.splitlines()[0], FIXTURES, regenerate,
+                        "r-base-core r-cran-cmprsk r-cran-survival r-cran-riskregression r-cran-pec",
+                        "R fixtures")
 
 
 if __name__ == "__main__":

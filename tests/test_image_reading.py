@@ -269,3 +269,12 @@ def test_cli_preprocess_refuses_a_truncated_image(tiny_cohort, tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     patient = manifest.iloc[3, 0]
     assert err.count("\n") == 0 and f"patient {patient}, column 't1'" in err and "truncated" in err
+
+
+def test_gzip_file_cut_inside_its_first_block_is_refused(tmp_path):
+    """A small .nii.gz cut so early that its first 4 KiB do not decompress was read zero-filled."""
+    path = tmp_path / "t1.nii.gz"
+    sitk.WriteImage(_image(np.random.default_rng(0).normal(size=(8, 14, 12)).astype(np.float32)), str(path))
+    _cut(path)
+    with pytest.raises(ImageReadError, match=r"patient P2, column 't1', file .*t1.nii.gz.*truncated or damaged gzip"):
+        read_image(path, patient="P2", column="t1")

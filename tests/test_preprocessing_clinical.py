@@ -51,7 +51,8 @@ def test_median_imputation_and_no_nan(table):
 def test_one_hot_not_integer_codes_and_rare_grouping(table):
     enc = ClinicalEncoder(["histology"], min_frequency=2).fit(table)
     names = list(enc.get_feature_names_out())
-    assert names == ["histology_ups", "histology_infrequent_sklearn"]  # canonical lower case
+    # canonical spelling: "UPS" is stored under its full WHO name (the clinical vocabulary)
+    assert names == ["histology_undifferentiated pleomorphic sarcoma", "histology_infrequent_sklearn"]
     out = enc.transform(table)
     assert set(np.unique(out)) <= {0.0, 1.0}
     np.testing.assert_array_equal(out.sum(axis=1), 1.0)

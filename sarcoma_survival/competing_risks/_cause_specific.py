@@ -4,13 +4,14 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import breslow_jumps
+from ..utils import breslow_jumps, coef_table, cox_covariance
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
@@ -43,6 +44,11 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     ----------
     coef_ : ndarray of shape (n_causes, n_features)
         Log cause-specific hazard ratios, one row per cause, columns in X's order.
+    coef_table_ : DataFrame
+        Indexed by ``(cause, feature)``: ``coef, se, z, p, hr, hr_lower, hr_upper`` of every
+        cause's Cox model (Wald test, 95 % interval of the cause-specific hazard ratio), the
+        standard errors from the inverse information as R's ``coxph`` prints them
+        (``nan`` for a cause without any event). ``coef_table_.loc[1]`` is cause 1's table.
     n_causes_ : int
         Causes kept (the largest code in ``y``, at least ``cause``). A cause without any
         event in the training data (a cross-validation fold) keeps its row: zero
@@ -65,6 +71,8 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     >>> model = CauseSpecificCoxPH(cause=2).fit(X, y)
     >>> model.coef_.shape
     (2, 2)
+    >>> model.coef_table_.loc[2].index.tolist()
+    ['x0', 'x1']
     """
 
     _parameter_constraints = {
@@ -107,7 +115,22 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         self.jump_times_, self.baseline_hazard_jumps_ = breslow_jumps(
             X @ coef.T, event, time, self.n_causes_
         )
+        # plain arrays, which the safe model file stores; coef_table_ builds the frame
+        self._coef_covariance = np.stack([
+            cox_covariance(X, coef[k], event == k + 1, time, ties=self.ties, alpha=self.alpha)
+            for k in range(self.n_causes_)
+        ])
         return self
+
+    @property
+    def coef_table_(self):
+        """Coefficient tables of every cause (see the class docstring)."""
+        check_is_fitted(self, "coef_")
+        names = getattr(self, "feature_names_in_", None)
+        names = [f"x{j}" for j in range(self.n_features_in_)] if names is None else list(names)
+        tables = {k + 1: coef_table(names, self.coef_[k], self._coef_covariance[k])
+                  for k in range(self.n_causes_)}
+        return pd.concat(tables, names=["cause"])
 
     def _log_risk(self, X):
         check_is_fitted(self, "coef_")

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..utils import coef_table
 from ._base import (
     CAUSE_CONSTRAINT,
     CompetingRisksMixin,
@@ -158,6 +159,13 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         Distinct event times of the cause in the training data.
     baseline_cumulative_hazard_ : ndarray
         ``L0`` at ``event_times_``.
+    coef_table_ : DataFrame
+        One row per feature: ``coef, se, z, p, hr, hr_lower, hr_upper``, where ``hr`` is the
+        subdistribution hazard ratio with its 95 % interval and the standard errors are
+        crr's robust sandwich (Fine & Gray 1999: the inverse information around the
+        covariance of the score residuals, with the censoring-weight term), equal to R's
+        ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
+        penalized information is used in the sandwich. ``nan`` when the cause has no event.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.
@@ -209,7 +217,18 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         self.coef_ = coef
         self.event_times_ = times
         self.baseline_cumulative_hazard_ = np.cumsum(jumps)
+        # a plain array, which the safe model file stores; coef_table_ builds the frame
+        self._coef_covariance = subdistribution_covariance(X, event, time, self.cause, coef,
+                                                           self.alpha)
         return self
+
+    @property
+    def coef_table_(self):
+        """Coefficient table with crr's robust variance (see the class docstring)."""
+        check_is_fitted(self, "coef_")
+        names = getattr(self, "feature_names_in_", None)
+        names = [f"x{j}" for j in range(self.n_features_in_)] if names is None else list(names)
+        return coef_table(names, self.coef_, self._coef_covariance)
 
     def predict(self, X):
         """Linear predictor ``X @ coef_`` (log subdistribution hazard ratio; higher = earlier).
@@ -230,3 +249,61 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         eta = self.predict(X)
         base = step_values(self.event_times_, self.baseline_cumulative_hazard_, times)
         return -np.expm1(-np.exp(eta)[:, None] * base[None, :])
+
+
+def subdistribution_covariance(X, event, time, cause, beta, alpha=0.0):
+    """Robust (sandwich) covariance of Fine-Gray coefficients, as ``cmprsk::crr``'s ``var``.
+
+    ``Omega^-1 (sum_i (eta_i + psi_i)(eta_i + psi_i)^T) Omega^-1`` (Fine & Gray 1999,
+    section 3): ``Omega`` the information of the weighted partial likelihood (plus
+    ``alpha * I``), ``eta_i`` patient i's score residual and ``psi_i`` the term that accounts
+    for the estimated censoring weights,
+    ``psi_i = int q(u) / Y(u) dM^c_i(u)`` with
+    ``q(u) = sum_{u_j >= u} (d_j / S0(u_j)) sum_{k competing, T_k < u} w_k(u_j) (X_k - Xbar(u_j))``
+    and ``Y(u)`` the number still under observation at ``u``.
+    """
+    p = X.shape[1]
+    if not np.any(event == cause):
+        return np.full((p, p), np.nan)
+    lik = _SubdistributionLikelihood(X, event, time, cause)
+    _, _, info = lik(beta)
+    info = info + alpha * np.eye(p)
+    eta = X @ beta
+    risk = np.exp(eta - eta.max())
+    is_cause = event == cause
+    residual = np.zeros((time.size, p))
+    # d N_i part: X_i - Xbar at the patient's own event time
+    xbar = np.empty((lik.event_times.size, p))
+    s0 = np.empty(lik.event_times.size)
+    for start in range(0, lik.event_times.size, _CHUNK):
+        rows = np.arange(start, min(start + _CHUNK, lik.event_times.size))
+        a = lik._weights(rows) * risk[None, :]
+        s0[rows] = a.sum(axis=1)
+        xbar[rows] = (a @ X) / s0[rows, None]
+        # d Lambda part: - sum_j d_j a_ji (X_i - Xbar_j) / S0_j
+        b = a * (lik.n_events[rows] / s0[rows])[:, None]
+        residual -= X * b.sum(axis=0)[:, None] - b.T @ xbar[rows]
+    own = np.searchsorted(lik.event_times, time[is_cause])
+    residual[is_cause] += X[is_cause] - xbar[own]
+    # psi: the censoring martingale part, at each distinct censoring time u
+    censored = event == 0
+    competing = lik.competing
+    cens_times, n_cens = np.unique(time[censored], return_counts=True)
+    at_risk = time.size - np.searchsorted(np.sort(time), cens_times, side="left")
+    q = np.zeros((cens_times.size, p))
+    for c, u in enumerate(cens_times):
+        rows = np.flatnonzero(lik.event_times >= u)
+        cols = np.flatnonzero(competing & (time < u))
+        if rows.size == 0 or cols.size == 0:
+            continue
+        a = lik._weights(rows)[:, cols] * risk[None, cols]
+        per_time = (a @ X[cols] - xbar[rows] * a.sum(axis=1)[:, None]) / s0[rows, None]
+        q[c] = lik.n_events[rows] @ per_time  # one term per event, tied ones included
+    cumulative = np.cumsum(-q * (n_cens / at_risk**2)[:, None], axis=0)
+    upto = np.searchsorted(cens_times, time, side="right") - 1
+    psi = np.where((upto >= 0)[:, None], cumulative[np.maximum(upto, 0)], 0.0)
+    own_c = np.searchsorted(cens_times, time[censored])
+    psi[censored] += q[own_c] / at_risk[own_c, None]
+    scores = residual + psi
+    inverse = np.linalg.inv(info)
+    return inverse @ (scores.T @ scores) @ inverse

@@ -1,9 +1,7 @@
 """Nonparametric estimators: Aalen-Johansen incidence and the censoring Kaplan-Meier."""
 from __future__ import annotations
 
-import numpy as np
-
-from ..utils import censoring_survival, check_competing_y  # noqa: F401 (re-export)
+from ..utils import aalen_johansen_curve, censoring_survival, check_competing_y  # noqa: F401 (re-export)
 from ..utils import check_cause as _check_cause
 
 
@@ -40,11 +38,4 @@ def aalen_johansen(y, cause=1):
     """
     cause = _check_cause(cause)
     event, time = check_competing_y(y, allow_no_event=True)
-    uniq, inverse = np.unique(time, return_inverse=True)
-    n_total = np.bincount(inverse, minlength=uniq.size).astype(float)
-    at_risk = n_total[::-1].cumsum()[::-1]
-    d_any = np.bincount(inverse, weights=(event > 0).astype(float), minlength=uniq.size)
-    d_cause = np.bincount(inverse, weights=(event == cause).astype(float), minlength=uniq.size)
-    surv = np.cumprod(1.0 - d_any / at_risk)
-    surv_before = np.concatenate([[1.0], surv[:-1]])
-    return uniq, np.cumsum(surv_before * d_cause / at_risk)
+    return aalen_johansen_curve(event, time, cause)

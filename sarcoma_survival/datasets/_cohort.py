@@ -279,7 +279,9 @@ def load_cohort(manifest):
     case, spaces, hyphens and underscores do not matter (``"High"`` becomes
     ``"high"``), grade numbers follow the schema (``1`` is ``"low"``; ``2``, ``3``,
     ``"grade 3"`` and ``"dedifferentiated"`` are ``"high"``) and histology is
-    lower-cased. Booleans accept ``True/False``, ``1/0``, ``yes/no``, ``t/f``,
+    lower-cased, former subtype names taking their current WHO name (``"MFH"`` is
+    ``"undifferentiated pleomorphic sarcoma"``; see the user guide's clinical vocabulary).
+    Booleans accept ``True/False``, ``1/0``, ``yes/no``, ``t/f``,
     ``y/n`` in any case (:func:`~sarcoma_survival.utils.validation.parse_boolean`).
     Age, tumour size and volume and the outcome times must lie in their plausible
     ranges (:func:`~sarcoma_survival.utils.validation.check_plausible`: age 0-120

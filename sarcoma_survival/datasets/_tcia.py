@@ -6,15 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import SimpleITK as sitk
-from scipy import ndimage
-from scipy.spatial import ConvexHull, QhullError
-from scipy.spatial.distance import pdist
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
 from .._schema import CLINICAL_COLUMNS
-from ..preprocessing import read_image
+from ..preprocessing import tumor_largest_diameter_cm
 from ..utils import dm_competing_y
 
 #: ``site_region`` of ``clinical.csv`` -> schema ``location``. Buttock tumours are
@@ -58,47 +54,6 @@ def _default_folder():
     if env:
         return Path(env) / "sts_tcia"
     return Path(__file__).resolve().parents[2].parent / "shared" / "validation" / "sts_tcia"
-
-
-def largest_diameter_cm(mask):
-    """Largest 3D diameter of a binary mask, in cm, between voxel centres.
-
-    The maximum Euclidean distance, in physical space, between the centres of any two
-    foreground voxels (found on the convex hull of the mask's border voxels).
-
-    Parameters
-    ----------
-    mask : SimpleITK.Image
-        Binary mask (non-zero = inside).
-
-    Returns
-    -------
-    float
-        Diameter in cm (spacing assumed in mm); 0.0 for a single voxel, NaN for an empty mask.
-
-    Examples
-    --------
-    >>> import numpy as np, SimpleITK as sitk
-    >>> a = np.zeros((3, 5, 21), np.uint8); a[1, 2, 0:21] = 1   # 21 voxels along x
-    >>> m = sitk.GetImageFromArray(a); m.SetSpacing((1.0, 1.0, 1.0))
-    >>> round(largest_diameter_cm(m), 3)
-    2.0
-    """
-    array = sitk.GetArrayFromImage(mask) > 0
-    if not array.any():
-        return float("nan")
-    border = array & ~ndimage.binary_erosion(array)
-    index = np.argwhere(border)[:, ::-1].astype(float)  # (z, y, x) -> (x, y, z)
-    direction = np.asarray(mask.GetDirection(), dtype=float).reshape(3, 3)
-    points = (index * np.asarray(mask.GetSpacing())) @ direction.T
-    if len(points) > 4:
-        try:
-            points = points[ConvexHull(points).vertices]
-        except QhullError:  # flat or degenerate: all points are candidates
-            pass
-    if len(points) < 2:
-        return 0.0
-    return float(pdist(points).max()) / 10.0
 
 
 def load_tcia_sts(folder=None):
@@ -146,8 +101,10 @@ def load_tcia_sts(folder=None):
       trunk (parascapular) -> ``"axial"``.
     * ``tumor_volume_cm3``: the mask volume (``mask_volume_cm3``).
     * ``tumor_size_cm``: not in the sheet; measured here as the largest 3D diameter of the
-      tumour mask between voxel centres (:func:`largest_diameter_cm`). Slightly smaller
-      than a radiologist's or pathologist's largest diameter.
+      tumour mask between voxel centres
+      (:func:`~sarcoma_survival.preprocessing.tumor_largest_diameter_cm`, the default
+      ``convention="centers"``): an imaging size, not the pathological size Sarculator
+      was built on, and about one voxel smaller than the voxelised tumour.
     * ``neoadjuvant_chemo``: NaN. The sheet records only whether a patient had
       chemotherapy at some point (``clinical["treat_chemotherapy"]``), not when. It
       must not stand in for neoadjuvant chemotherapy: 17 of the 21 patients with
@@ -226,8 +183,7 @@ def load_tcia_sts(folder=None):
         for path in (t1, mask):
             if not path.is_file():
                 raise FileNotFoundError(f"patient {patient}: file {str(path)!r} not found")
-        sizes.append(largest_diameter_cm(read_image(mask, patient=patient, column="mask",
-                                                    pixel_type=sitk.sitkUInt8)))
+        sizes.append(tumor_largest_diameter_cm(mask, patient=patient))
         t1_paths.append(str(t1))
         mask_paths.append(str(mask))
     X["tumor_size_cm"] = sizes

@@ -7,6 +7,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 
 from ..preprocessing import ClinicalEncoder
+from ..utils import coef_table, cox_covariance
+from ..utils.validation import check_survival_y
 from ._base import (
     COLUMNS_CONSTRAINT,
     RSF_CONSTRAINTS,
@@ -236,6 +238,12 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
         The fitted Cox model.
     coef_ : ndarray
         Log hazard ratios, per encoded feature (see :meth:`get_feature_names_out`).
+    coef_table_ : DataFrame
+        One row per encoded feature: ``coef, se, z, p, hr, hr_lower, hr_upper`` (Wald test
+        and 95 % confidence interval of the hazard ratio), the standard errors from the
+        inverse information of the (penalized) partial likelihood, as R's ``coxph`` prints
+        them (with ``alpha > 0``, as ``coxph`` with ``ridge(theta = alpha, scale = FALSE)``).
+        Numeric features are standardized: a ratio is per training standard deviation.
     feature_names_in_ : ndarray of str
         Cohort columns the model reads.
     n_features_in_ : int
@@ -258,6 +266,8 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     ['age', 'tumor_size_cm', 'grade_high']
     >>> model.coef_.shape
     (6,)
+    >>> list(model.coef_table_.columns)
+    ['coef', 'se', 'z', 'p', 'hr', 'hr_lower', 'hr_upper']
     """
 
     _parameter_constraints = {
@@ -280,6 +290,19 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
 
     def _make_model(self):
         return CoxPHSurvivalAnalysis(alpha=self.alpha, ties=self.ties, n_iter=self.n_iter, tol=self.tol)
+
+    def _fit_model(self, X, y):
+        model, Z = super()._fit_model(X, y)
+        event, time = check_survival_y(y)
+        # a plain array, which the safe model file stores; coef_table_ builds the frame
+        self._coef_covariance = cox_covariance(Z, model.coef_, event, time, ties=self.ties,
+                                               alpha=self.alpha)
+        return model, Z
+
+    @property
+    def coef_table_(self):
+        """Coefficient table (see the class docstring)."""
+        return coef_table(self.features_.get_feature_names_out(), self.coef_, self._coef_covariance)
 
     @property
     def coef_(self):

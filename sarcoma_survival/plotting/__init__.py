@@ -5,7 +5,7 @@ Every function takes ``ax=None`` (a new figure is made when None), returns the A
 never calls ``plt.show()``.
 """
 from ._blending import blending_weights_frame, plot_blending_weights
-from ._calibration import calibration_table, plot_calibration
+from ._calibration import calibration_table, plot_calibration, plot_decision_curve
 from ._common import risk_groups
 from ._curve import plot_survival_curve
 from ._km import plot_kaplan_meier_by_risk
@@ -16,6 +16,7 @@ __all__ = [
     "calibration_table",
     "plot_blending_weights",
     "plot_calibration",
+    "plot_decision_curve",
     "plot_kaplan_meier_by_risk",
     "plot_survival_curve",
     "plot_time_dependent_roc",

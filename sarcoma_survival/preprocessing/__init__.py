@@ -15,6 +15,10 @@ _LAZY = {
     "read_image": "._io",
     "ImageReadError": "._io",
     "NONFINITE_POLICIES": "._io",
+    "read_mask": "._io",
+    "binary_mask_array": "._io",
+    "tumor_largest_diameter_cm": "._measure",
+    "tumor_volume_cm3": "._measure",
 }
 
 __all__ = [
@@ -24,6 +28,8 @@ __all__ = [
     "RandomAugment3D",
     "read_image",
     "ImageReadError",
+    "tumor_largest_diameter_cm",
+    "tumor_volume_cm3",
 ]
 
 

@@ -69,7 +69,8 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
     Values are read the way :func:`~sarcoma_survival.datasets.load_cohort` reads a
     manifest, with the same functions: categories in their canonical spelling
     (:func:`~sarcoma_survival.utils.validation.canonical_categories`: ``"High"`` and
-    ``"grade 3"`` are ``"high"``, histology is lower-cased), booleans by
+    ``"grade 3"`` are ``"high"``, histology is lower-cased and ``"MFH"`` is
+    ``"undifferentiated pleomorphic sarcoma"``), booleans by
     :func:`~sarcoma_survival.utils.validation.parse_boolean`, and age, tumour size and
     volume checked against their plausible ranges
     (:func:`~sarcoma_survival.utils.validation.check_plausible`). A value that is not

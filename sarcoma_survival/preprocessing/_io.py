@@ -229,7 +229,9 @@ def _check_length(path, where):
     try:
         with handle:
             header = handle.read(4096)
-    except (EOFError, OSError, zlib.error):
+    except (EOFError, OSError, zlib.error) as exc:
+        if compressed:  # the stream ends (or breaks) inside its first 4 KiB: ITK would zero-fill the rest
+            raise ImageReadError(f"{where}: truncated or damaged gzip file ({type(exc).__name__}: {exc})") from None
         header = b""
     layout = _nifti_layout(header)
     if layout is not None:
@@ -269,8 +271,8 @@ def _check_length(path, where):
         )
 
 
-def _rtstruct_file(path, where=None):
-    """Return the RTSTRUCT file at ``path`` (a file, or a folder holding one), else None."""
+def _dicom_object_file(path, modality, where=None):
+    """The DICOM file of ``modality`` (RTSTRUCT, SEG) at ``path`` (a file, or a folder holding one), else None."""
     import pydicom
 
     candidates = [path] if path.is_file() else sorted(p for p in path.iterdir() if p.is_file())
@@ -280,11 +282,107 @@ def _rtstruct_file(path, where=None):
             header = pydicom.dcmread(candidate, stop_before_pixels=True, specific_tags=["Modality"])
         except Exception:  # not DICOM at all (NIfTI, NRRD...)
             continue
-        if getattr(header, "Modality", None) == "RTSTRUCT":
+        if getattr(header, "Modality", None) == modality:
             found.append(candidate)
     if len(found) > 1:
-        raise ImageReadError(f"{where or repr(str(path))}: folder holds {len(found)} RTSTRUCT files; give one file")
+        raise ImageReadError(f"{where or repr(str(path))}: folder holds {len(found)} {modality} files; give one file")
     return found[0] if found else None
+
+
+def _rtstruct_file(path, where=None):
+    """Return the RTSTRUCT file at ``path`` (a file, or a folder holding one), else None."""
+    return _dicom_object_file(path, "RTSTRUCT", where)
+
+
+def _voxel_matrix(reference):
+    """(direction x spacing matrix, origin) mapping a continuous voxel index to LPS mm."""
+    direction = np.array(reference.GetDirection(), dtype=float).reshape(3, 3)
+    return direction @ np.diag(reference.GetSpacing()), np.array(reference.GetOrigin(), dtype=float)
+
+
+def _choose_named(names, wanted, where, what):
+    """The key of ``names`` (number -> name) named ``wanted`` (exact, else case-insensitive)."""
+    numbers = [n for n, name in names.items() if name == wanted]
+    if not numbers:
+        numbers = [n for n, name in names.items() if name.lower() == wanted.lower()]
+    if len(numbers) != 1:
+        raise ImageReadError(
+            f"{where}: {what} {wanted!r} not found (or ambiguous); the file holds {sorted(names.values())}"
+        )
+    return numbers[0]
+
+
+def rasterize_seg(path, reference, *, roi_name="GTV_Mass", patient=None, column="mask"):
+    """Put one segment of a DICOM SEG (Segmentation Storage) onto the grid of ``reference``.
+
+    Every frame of the segment is a plane of pixels whose centres have DICOM patient
+    coordinates (mm, LPS, from the frame's Image Position, the shared Image Orientation
+    and Pixel Spacing); each segment pixel marks the reference voxel nearest to its centre.
+    A SEG made on the reference series (the usual case) is reproduced voxel for voxel;
+    draw a SEG on a coarser grid than the reference and it leaves gaps.
+
+    Parameters
+    ----------
+    path : str or Path
+        SEG file, or a folder holding exactly one.
+    reference : SimpleITK.Image
+        Image whose grid receives the mask (the series the segmentation was made on).
+    roi_name : str, default="GTV_Mass"
+        Segment label to use when the SEG holds several segments (exact, else the unique
+        case-insensitive match); a SEG with one segment uses that one.
+    patient, column : optional
+        Used only in error messages.
+
+    Returns
+    -------
+    SimpleITK.Image
+        uint8 {0, 1} mask on the reference grid.
+
+    Examples
+    --------
+    >>> t1 = read_image("MR_T1/image")  # doctest: +SKIP
+    >>> mask = rasterize_seg("MR_T1/seg/seg.dcm", t1)  # doctest: +SKIP
+    """
+    import pydicom
+
+    path = Path(path)
+    where = _where(patient, column, path)
+    file = _dicom_object_file(path, "SEG", where) if path.exists() else None
+    if file is None:
+        raise ImageReadError(f"{where}: holds no DICOM SEG")
+    try:
+        ds = pydicom.dcmread(file)
+        segments = {int(item.SegmentNumber): str(getattr(item, "SegmentLabel", item.SegmentNumber))
+                    for item in ds.SegmentSequence}
+        number = next(iter(segments)) if len(segments) == 1 else _choose_named(segments, roi_name, where, "segment")
+        frames = np.asarray(ds.pixel_array).reshape(int(getattr(ds, "NumberOfFrames", 1)), ds.Rows, ds.Columns)
+        shared = ds.SharedFunctionalGroupsSequence[0]
+        orientation = np.asarray(shared.PlaneOrientationSequence[0].ImageOrientationPatient, dtype=float)
+        row_spacing, column_spacing = (float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing)
+        per_frame = ds.PerFrameFunctionalGroupsSequence
+    except ImageReadError:
+        raise
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise ImageReadError(f"{where}: not a readable DICOM SEG ({type(exc).__name__}: {exc})") from None
+    matrix, origin = _voxel_matrix(reference)
+    size = np.array(reference.GetSize())
+    out = np.zeros(tuple(size[::-1]), dtype=bool)
+    row_direction, column_direction = orientation[:3], orientation[3:]
+    for frame, item in zip(frames, per_frame):
+        if int(item.SegmentIdentificationSequence[0].ReferencedSegmentNumber) != number:
+            continue
+        rows, columns = np.nonzero(frame)
+        if not len(rows):
+            continue
+        position = np.asarray(item.PlanePositionSequence[0].ImagePositionPatient, dtype=float)
+        points = (position + np.outer(columns * column_spacing, row_direction)
+                  + np.outer(rows * row_spacing, column_direction))
+        index = np.rint(np.linalg.solve(matrix, (points - origin).T).T).astype(int)
+        inside = ((index >= 0) & (index < size)).all(axis=1)
+        out[index[inside, 2], index[inside, 1], index[inside, 0]] = True
+    image = sitk.GetImageFromArray(out.astype(np.uint8))
+    image.CopyInformation(reference)
+    return image
 
 
 def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, column="mask"):
@@ -328,17 +426,9 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
         raise ImageReadError(f"{where}: holds no DICOM RTSTRUCT")
     ds = pydicom.dcmread(file)
     rois = {int(item.ROINumber): str(item.ROIName) for item in ds.StructureSetROISequence}
-    numbers = [n for n, name in rois.items() if name == roi_name]
-    if not numbers:
-        numbers = [n for n, name in rois.items() if name.lower() == roi_name.lower()]
-    if len(numbers) != 1:
-        raise ImageReadError(
-            f"{where}: ROI {roi_name!r} not found (or ambiguous); the RTSTRUCT holds {sorted(rois.values())}"
-        )
-    contours = [item for item in ds.ROIContourSequence if int(item.ReferencedROINumber) == numbers[0]]
-    direction = np.array(reference.GetDirection(), dtype=float).reshape(3, 3)
-    matrix = direction @ np.diag(reference.GetSpacing())
-    origin = np.array(reference.GetOrigin(), dtype=float)
+    number = _choose_named(rois, roi_name, where, "ROI")
+    contours = [item for item in ds.ROIContourSequence if int(item.ReferencedROINumber) == number]
+    matrix, origin = _voxel_matrix(reference)
     size_x, size_y, size_z = reference.GetSize()
     out = np.zeros((size_z, size_y, size_x), dtype=bool)
     for roi_contour in contours:
@@ -366,10 +456,38 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
     return image
 
 
+def binary_mask_array(image, *, label=None, where="mask"):
+    """The tumour voxels of a label image as a boolean (z, y, x) array, with the mask rules.
+
+    ``label=None`` requires a binary mask (background 0 and one positive value); an integer
+    selects that label of a multi-label image. An empty result is an error. Used by
+    :func:`read_mask` and by the tumour measurements, so that both read a mask alike.
+    """
+    array = sitk.GetArrayViewFromImage(image)
+    values = np.unique(array)
+    if label is not None:
+        if label not in values:
+            raise ImageReadError(f"{where}: label {label} absent from the mask (values {values[:10].tolist()})")
+        binary = array == label
+    else:
+        positive = values[values != 0]
+        if len(positive) > 1 or (len(positive) == 1 and positive[0] < 0):
+            shown = values[:10].tolist()
+            raise ImageReadError(
+                f"{where}: mask is not binary (values {shown}{'...' if len(values) > 10 else ''}); "
+                "give a 0/1 mask or choose the tumour label with mask_label"
+            )
+        binary = array != 0
+    if not binary.any():
+        raise ImageReadError(f"{where}: mask is empty (no tumour voxel)")
+    return np.asarray(binary)
+
+
 def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None, column="mask"):
     """Read a tumour mask and put it on the grid of ``reference`` (the T1).
 
-    Accepts a label image (NIfTI, NRRD, DICOM series) or a DICOM RTSTRUCT (file or folder).
+    Accepts a label image (NIfTI, NRRD, DICOM series), a DICOM RTSTRUCT or a DICOM SEG
+    (file, or folder holding one).
     A mask on another grid is resampled (nearest neighbour, by physical coordinates) when
     it overlaps the reference; tumour voxels falling outside the reference are reported.
 
@@ -383,7 +501,7 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
         Label value of the tumour in a multi-label image. ``None`` requires a binary mask
         (background 0 and one positive value).
     roi_name : str, default="GTV_Mass"
-        ROI of an RTSTRUCT.
+        ROI of an RTSTRUCT, or segment of a SEG holding several.
     patient, column : optional
         Used only in error messages.
 
@@ -413,30 +531,15 @@ def read_mask(path, reference, *, label=None, roi_name="GTV_Mass", patient=None,
     path = Path(path)
     where = _where(patient, column, path)
     if path.exists() and (path.is_file() and path.suffix.lower() in ("", ".dcm") or path.is_dir()):
-        rt_file = _rtstruct_file(path, where)
-        if rt_file is not None:
-            mask = rasterize_rtstruct(rt_file, reference, roi_name=roi_name, patient=patient, column=column)
-            if not sitk.GetArrayViewFromImage(mask).any():
-                raise ImageReadError(f"{where}: ROI {roi_name!r} covers no voxel of the T1 image")
-            return mask
+        for modality, rasterize in (("RTSTRUCT", rasterize_rtstruct), ("SEG", rasterize_seg)):
+            dicom_file = _dicom_object_file(path, modality, where)
+            if dicom_file is not None:
+                mask = rasterize(dicom_file, reference, roi_name=roi_name, patient=patient, column=column)
+                if not sitk.GetArrayViewFromImage(mask).any():
+                    raise ImageReadError(f"{where}: the {modality} mask covers no voxel of the T1 image")
+                return mask
     image = read_image(path, patient=patient, column=column, pixel_type=None)
-    array = sitk.GetArrayFromImage(image)
-    values = np.unique(array)
-    if label is not None:
-        if label not in values:
-            raise ImageReadError(f"{where}: label {label} absent from the mask (values {values[:10].tolist()})")
-        binary = array == label
-    else:
-        positive = values[values != 0]
-        if len(positive) > 1 or (len(positive) == 1 and positive[0] < 0):
-            shown = values[:10].tolist()
-            raise ImageReadError(
-                f"{where}: mask is not binary (values {shown}{'...' if len(values) > 10 else ''}); "
-                "give a 0/1 mask or choose the tumour label with mask_label"
-            )
-        binary = array != 0
-    if not binary.any():
-        raise ImageReadError(f"{where}: mask is empty (no tumour voxel)")
+    binary = binary_mask_array(image, label=label, where=where)
     mask = sitk.GetImageFromArray(binary.astype(np.uint8))
     mask.CopyInformation(image)
     if same_grid(mask, reference):

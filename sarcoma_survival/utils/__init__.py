@@ -47,5 +47,21 @@ _COMPETING = (
     "step_values",
 )
 
-__getattr__, _ = lazy_exports(__name__, dict.fromkeys(_COMPETING, "._competing"))
+#: Numerical cores of the calibration metrics (numpy only), imported on first use as well.
+_SURVIVAL_STATS = (
+    "aalen_johansen_curve",
+    "censor_at",
+    "coef_table",
+    "cox_covariance",
+    "cox_efron_fit",
+    "cox_information",
+    "efron_survival_at",
+    "incidence_at",
+    "rcs_basis",
+    "rcs_knots",
+)
+
+__getattr__, _ = lazy_exports(
+    __name__, {**dict.fromkeys(_COMPETING, "._competing"), **dict.fromkeys(_SURVIVAL_STATS, "._survival_stats")}
+)
 

@@ -23,6 +23,8 @@ from .._schema import (
     CATEGORY_SYNONYMS,
     CLINICAL_COLUMNS,
     FREE_CATEGORICAL_COLUMNS,
+    HISTOLOGY_NAMES,
+    HISTOLOGY_SYNONYMS,
     IMAGE_COLUMNS,
     PLAUSIBLE_RANGES,
     POSITIVE_COLUMNS,
@@ -425,6 +427,34 @@ def _category_key(value):
     return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
 
 
+def _histology_key(value):
+    return " ".join(re.sub(r"[\s_\-/]+", " ", str(value).lower()).split())
+
+
+#: Histology comparison key -> canonical name: the canonical names themselves, then the synonyms.
+_HISTOLOGY_LOOKUP = {**{_histology_key(name): name for name in HISTOLOGY_NAMES}, **HISTOLOGY_SYNONYMS}
+
+
+def canonical_histology(value):
+    """THE canonical spelling of a histology subtype (free text, never an error).
+
+    Lower case with runs of spaces collapsed; a known subtype, compared ignoring spaces,
+    hyphens, underscores and slashes, gets its name in
+    :data:`sarcoma_survival._schema.HISTOLOGY_NAMES`, and a former or alternative name its
+    current one (:data:`sarcoma_survival._schema.HISTOLOGY_SYNONYMS`: ``"MFH"`` ->
+    ``"undifferentiated pleomorphic sarcoma"``). Any other text is kept, lower-cased.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import canonical_histology
+    >>> canonical_histology("MFH"), canonical_histology("Myxoid/round cell liposarcoma")
+    ('undifferentiated pleomorphic sarcoma', 'myxoid liposarcoma')
+    >>> canonical_histology("  Clear  Cell Sarcoma")
+    'clear cell sarcoma'
+    """
+    return _HISTOLOGY_LOOKUP.get(_histology_key(value), " ".join(str(value).split()).lower())
+
+
 def canonical_categories(values, *, column, ids=None):
     """THE canonical spelling of categorical values (loader and every estimator).
 
@@ -434,8 +464,10 @@ def canonical_categories(values, *, column, ids=None):
     ``"pre-op"`` -> ``"preop"``) and through the synonyms of
     :data:`sarcoma_survival._schema.CATEGORY_SYNONYMS` (``"female"`` -> ``"F"``; grade
     ``1`` -> ``"low"``, ``2``, ``3``, ``"grade 3"``, ``"dedifferentiated"`` ->
-    ``"high"``); any other value is an error. ``histology`` is lower-cased with runs of
-    spaces collapsed (subtype names are free text). Other columns are stripped strings.
+    ``"high"``); any other value is an error. ``histology`` is free text, lower-cased with
+    runs of spaces collapsed, and former subtype names get their current one
+    (:func:`canonical_histology`: ``"MFH"`` -> ``"undifferentiated pleomorphic sarcoma"``).
+    Other columns are stripped strings.
     Missing values become NaN.
 
     Parameters
@@ -461,8 +493,8 @@ def canonical_categories(values, *, column, ids=None):
     >>> from sarcoma_survival.utils.validation import canonical_categories
     >>> canonical_categories(["High", "grade 1", None], column="grade").tolist()
     ['high', 'low', nan]
-    >>> canonical_categories(["  Myxoid  Liposarcoma"], column="histology").tolist()
-    ['myxoid liposarcoma']
+    >>> canonical_categories(["  Myxoid  Liposarcoma", "MFH"], column="histology").tolist()
+    ['myxoid liposarcoma', 'undifferentiated pleomorphic sarcoma']
     """
     values = list(values)
     labels = _labels(ids, len(values))
@@ -480,6 +512,8 @@ def canonical_categories(values, *, column, ids=None):
             out[i] = lookup.get(_category_key(value))
             if out[i] is None:
                 bad.append(f"patient {labels[i]}: {value!r}")
+        elif column == "histology":
+            out[i] = canonical_histology(value)
         elif column in FREE_CATEGORICAL_COLUMNS:
             out[i] = " ".join(str(value).split()).lower()
         else:
