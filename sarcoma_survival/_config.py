@@ -10,12 +10,14 @@ changes them without reaching inside an estimator:
     computed, so a reader's own parameter wins when it is set; a reader left at
     ``nonfinite=None`` takes the context's value (``"error"`` when the context has none)
     when it is fitted, and keeps that policy afterwards.
-``cache``, ``cache_dir``, ``n_jobs``
-    Whether and where derived files are cached, and how many patients are processed at
-    once. They never change a result, and a model file's fit-time folder or job count means
-    nothing on the machine that loads it, so the context's value, when set, wins over the
-    reader's parameter (the web service turns every cache off, or points it at one request's
-    private folder, for models fitted with a ``cache_dir``). Unset, the parameter applies.
+``cache``, ``cache_dir``, ``n_jobs``, ``max_voxels``
+    Whether and where derived files are cached, how many patients are processed at once,
+    and the largest image (in voxels) a reader accepts. They never change a result, and a
+    model file's fit-time folder, job count or bound means nothing on the machine that
+    loads it, so the context's value, when set, wins over the reader's parameter (the web
+    service points every cache of a model fitted with a ``cache_dir`` at one request's
+    private folder; ``--max-voxels`` bounds every reader of a command). Unset, the
+    parameter applies.
 
 Settings are per thread (as scikit-learn's) and reach the joblib and Dask workers of the
 package's one parallel path (:func:`sarcoma_survival._parallel.parallel_map`).
@@ -26,10 +28,10 @@ import contextlib
 import threading
 
 #: The settings and their "not set" value.
-_DEFAULTS = {"nonfinite": None, "cache": None, "cache_dir": None, "n_jobs": None}
+_DEFAULTS = {"nonfinite": None, "cache": None, "cache_dir": None, "n_jobs": None, "max_voxels": None}
 
 #: Settings whose context value wins over the reader's parameter (they change no result).
-_OVERRIDING = ("cache", "cache_dir", "n_jobs")
+_OVERRIDING = ("cache", "cache_dir", "n_jobs", "max_voxels")
 
 #: ``nonfinite`` when neither the reader nor the context sets it.
 DEFAULT_NONFINITE = "error"
@@ -51,7 +53,7 @@ def get_config():
     Returns
     -------
     dict
-        ``nonfinite``, ``cache``, ``cache_dir`` and ``n_jobs`` (None: not set).
+        ``nonfinite``, ``cache``, ``cache_dir``, ``n_jobs`` and ``max_voxels`` (None: not set).
 
     Examples
     --------
@@ -72,9 +74,12 @@ def _check(name, value):
         raise ValueError(f"cache must be True, False or None, got {value!r}")
     if name == "n_jobs" and (isinstance(value, bool) or not isinstance(value, int) or value == 0):
         raise ValueError(f"n_jobs must be a non-zero int or None, got {value!r}")
+    if name == "max_voxels" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"max_voxels must be a positive int or None, got {value!r}")
 
 
-def set_config(nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_jobs=_UNCHANGED):
+def set_config(nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_jobs=_UNCHANGED,
+               max_voxels=_UNCHANGED):
     """Change the settings of this thread (an omitted one is kept; None unsets it).
 
     Parameters
@@ -87,6 +92,9 @@ def set_config(nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_j
         Cache root of every reader (wins over their ``cache_dir``).
     n_jobs : int or None
         Patients processed at once by every reader (wins over their ``n_jobs``).
+    max_voxels : int or None
+        Largest number of voxels of one input image for every reader (wins over their
+        ``max_voxels``).
 
     Examples
     --------
@@ -96,7 +104,7 @@ def set_config(nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_j
     >>> set_config(n_jobs=None)
     """
     config = _current()
-    new = {"nonfinite": nonfinite, "cache": cache, "cache_dir": cache_dir, "n_jobs": n_jobs}
+    new = {"nonfinite": nonfinite, "cache": cache, "cache_dir": cache_dir, "n_jobs": n_jobs, "max_voxels": max_voxels}
     for name, value in new.items():
         if value is not _UNCHANGED:
             _check(name, value)
@@ -106,7 +114,8 @@ def set_config(nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_j
 
 
 @contextlib.contextmanager
-def config_context(*, nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_jobs=_UNCHANGED):
+def config_context(*, nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANGED, n_jobs=_UNCHANGED,
+                   max_voxels=_UNCHANGED):
     """Reader settings for a block of code; the previous ones are restored after it.
 
     How they combine with the readers' own parameters: see the module documentation (and
@@ -114,7 +123,7 @@ def config_context(*, nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANG
 
     Parameters
     ----------
-    nonfinite, cache, cache_dir, n_jobs
+    nonfinite, cache, cache_dir, n_jobs, max_voxels
         As in :func:`set_config`.
 
     Yields
@@ -133,7 +142,7 @@ def config_context(*, nonfinite=_UNCHANGED, cache=_UNCHANGED, cache_dir=_UNCHANG
     True
     """
     previous = get_config()
-    set_config(nonfinite=nonfinite, cache=cache, cache_dir=cache_dir, n_jobs=n_jobs)
+    set_config(nonfinite=nonfinite, cache=cache, cache_dir=cache_dir, n_jobs=n_jobs, max_voxels=max_voxels)
     try:
         yield
     finally:
@@ -145,14 +154,14 @@ def reader_setting(name, own):
 
     Parameters
     ----------
-    name : {"nonfinite", "cache", "cache_dir", "n_jobs"}
+    name : {"nonfinite", "cache", "cache_dir", "n_jobs", "max_voxels"}
     own : object
         The reader's parameter (``nonfinite``: None when left unset).
 
     Returns
     -------
     object
-        For ``cache``, ``cache_dir`` and ``n_jobs``, the context's value when set, else
+        For ``cache``, ``cache_dir``, ``n_jobs`` and ``max_voxels``, the context's value when set, else
         ``own``; for ``nonfinite``, ``own`` when set, else the context's value, else
         ``"error"``.
     """
@@ -167,8 +176,8 @@ def reader_setting(name, own):
 class ReaderSettingsMixin:
     """The settings an image reader uses: its parameters combined with the context's.
 
-    For a class with the parameters ``nonfinite``, ``cache``, ``cache_dir`` and
-    ``n_jobs``; ``fit`` calls :meth:`_record_nonfinite`, the rest reads :meth:`_setting`.
+    For a class with the parameters ``nonfinite``, ``cache``, ``cache_dir``, ``n_jobs`` and
+    ``max_voxels``; ``fit`` calls :meth:`_record_nonfinite`, the rest reads :meth:`_setting`.
     """
 
     def _record_nonfinite(self):

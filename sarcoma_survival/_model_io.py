@@ -418,6 +418,28 @@ def _check_file(path):
         raise ModelFileError(f"model file {str(path)!r} is empty")
 
 
+#: Bounds of a model file's zip and of the skops zip inside it, checked from their central
+#: directories before a member is read: members, one member and all members uncompressed (the
+#: latter also at most MAX_DEFLATE_RATIO times the model file's size: the skops part is stored
+#: uncompressed inside a deflated member, so no real file exceeds it).
+MODEL_MAX_MEMBERS = 100_000
+MODEL_MAX_MEMBER_BYTES = 4 << 30
+MODEL_MAX_TOTAL_BYTES = 16 << 30
+
+
+def _open_model_zip(path, payload=None):
+    """The model file's zip (or, given ``payload``, the skops zip inside it), opened within bounds."""
+    from .utils import MAX_DEFLATE_RATIO, ArchiveError, open_bounded_zip
+
+    total = min(MODEL_MAX_TOTAL_BYTES, MAX_DEFLATE_RATIO * path.stat().st_size)
+    try:
+        return open_bounded_zip(path if payload is None else payload, max_members=MODEL_MAX_MEMBERS,
+                                max_member_bytes=MODEL_MAX_MEMBER_BYTES, max_total_bytes=total)
+    except ArchiveError as exc:
+        part = "" if payload is None else f" (its {_ESTIMATOR} part)"
+        raise ModelFileError(f"model file {str(path)!r}{part} is refused: {exc.reason}") from None
+
+
 def _read_safe(path, archive):
     import skops.io as sio
 
@@ -444,6 +466,7 @@ def _read_safe(path, archive):
         )
     try:
         payload = archive.read(_ESTIMATOR)
+        _open_model_zip(path, payload).close()  # skops' own zip, bounded before skops opens it
         trusted = _trusted_types()
         untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(trusted))
         if untrusted:
@@ -594,7 +617,7 @@ def load_model(path, *, allow_pickle=False):
         head = handle.read(8)
     if zipfile.is_zipfile(path):
         try:
-            with zipfile.ZipFile(path) as archive:
+            with _open_model_zip(path) as archive:
                 return _read_safe(path, archive)
         except zipfile.BadZipFile as exc:
             raise ModelFileError(f"model file {str(path)!r} is damaged: {exc}") from None

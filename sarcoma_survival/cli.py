@@ -146,8 +146,8 @@ def _cmd_preprocess(args):
     from .preprocessing import VolumePreprocessor
 
     cohort = load_cohort(args.manifest)
-    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, n_jobs=args.n_jobs,
-                             verbose=not args.quiet)
+    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, max_voxels=args.max_voxels,
+                             n_jobs=args.n_jobs, verbose=not args.quiet)
     start = time.perf_counter()
     volumes = pre.fit(cohort.X).transform(cohort.X)
     print(
@@ -168,7 +168,8 @@ def _cmd_fit(args):
     if args.n_jobs is not None:
         model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
     cohort = load_cohort(args.manifest)
-    with config_context(nonfinite=args.nonfinite):  # every image reader, defaults built in fit too
+    # every image reader, defaults built in fit too
+    with config_context(nonfinite=args.nonfinite, max_voxels=args.max_voxels):
         model.fit(cohort.X, _target(cohort, args.outcome))
     save_model(model, output)
     print(f"fitted {args.model} on {len(cohort.X)} patients ({args.outcome.upper()}); saved {output}")
@@ -266,7 +267,7 @@ def _cmd_serve(args):
         models["dm_model"] = _load_model(args, args.dm_model_file)
     if args.clinical_model_file:
         models["clinical_model"] = _load_model(args, args.clinical_model_file)
-    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
+    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels)
     return 0
 
 
@@ -293,7 +294,7 @@ def _cmd_compare(args):
     cohort = load_cohort(args.manifest)
     models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
-    with config_context(nonfinite=args.nonfinite):
+    with config_context(nonfinite=args.nonfinite, max_voxels=args.max_voxels):
         table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
                                random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs)
     print(table.to_string())
@@ -391,6 +392,9 @@ def build_parser():
         p.add_argument("--nonfinite", choices=["error", "fill"], default="error", metavar="POLICY",
                        help="NaN or infinite voxels in a T1/T2 file (NRRD, MHA): 'error' names the patient "
                             "and file (default); 'fill' replaces them by 0 with a warning giving their number")
+        p.add_argument("--max-voxels", type=_positive_int, metavar="N", default=None,
+                       help="largest input image in voxels, checked from its header before reading "
+                            "(default 268435456 = 2**28)")
 
     def with_parallel(p):
         p.add_argument("--n-jobs", type=_n_jobs, default=None,
@@ -483,6 +487,8 @@ def build_parser():
     p.add_argument("--port", type=_port, default=8000, help="TCP port, 1 to 65535 (8000)")
     p.add_argument("--max-upload-mb", type=_positive_float, default=200,
                    help="largest upload per request in MB, enforced while reading (200)")
+    p.add_argument("--max-voxels", type=_positive_int, metavar="N", default=1 << 26,
+                   help="largest uploaded image in voxels, checked from its header (67108864 = 2**26)")
     p.add_argument("--allow-pickle", action="store_true",
                    help="accept pickle/joblib model files, which run code when loaded (trusted files only)")
     p.set_defaults(func=_cmd_serve)

@@ -13,7 +13,7 @@ from sarcoma_survival._parallel import parallel_map
 
 
 def test_context_sets_and_restores_and_checks_values():
-    assert get_config() == {"nonfinite": None, "cache": None, "cache_dir": None, "n_jobs": None}
+    assert get_config() == {"nonfinite": None, "cache": None, "cache_dir": None, "n_jobs": None, "max_voxels": None}
     with config_context(nonfinite="fill", cache=False):
         assert get_config()["nonfinite"] == "fill" and get_config()["cache"] is False
         with config_context(cache=True):  # nested: the omitted settings are kept
@@ -90,3 +90,14 @@ def test_cache_settings_of_the_context_win_over_the_readers(tmp_path):
     assert not fitted_with.exists() or not any(fitted_with.rglob("*.npy"))
     np.testing.assert_array_equal(on, off)  # caching changes no result
     assert reader.cache is True and reader.cache_dir == fitted_with  # parameters untouched
+
+
+def test_max_voxels_of_the_context_bounds_every_reader(tmp_path):
+    X = _nan_cohort(tmp_path)  # 12**3 voxels
+    reader = VolumePreprocessor(size=8, n4=False, cache=False, nonfinite="fill", max_voxels=10**6).fit(X)
+    with config_context(max_voxels=100), pytest.raises(ValueError, match="more than the limit of 100 voxels"):
+        reader.transform(X)
+    with config_context(max_voxels=100), pytest.raises(ValueError, match="more than the limit of 100 voxels"):
+        RadiomicsExtractor(preprocessor=None, cache=False).fit_transform(X)
+    with pytest.raises(ValueError, match="max_voxels must be a positive int or None"):
+        set_config(max_voxels=0)

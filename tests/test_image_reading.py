@@ -91,7 +91,7 @@ def _nifti_header_declaring(path, size):
 def test_impossible_header_size_is_refused_before_allocating(tmp_path, monkeypatch):
     path = tmp_path / "big.nii"
     _nifti_header_declaring(path, (600, 600, 600))
-    monkeypatch.setattr(sitk, "ReadImage", lambda *a, **k: pytest.fail("pixels read before the size check"))
+    monkeypatch.setattr(sitk.ImageFileReader, "Execute", lambda *a, **k: pytest.fail("pixels read before the check"))
     with pytest.raises(ImageReadError, match=r"patient P, column 't2', file .*big\.nii'.*600 x 600 x 600"):
         read_image(path, patient="P", column="t2")
     gz = tmp_path / "big.nii.gz"

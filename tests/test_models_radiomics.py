@@ -24,6 +24,11 @@ from sarcoma_survival.metrics import concordance_scorer
 from sarcoma_survival.models import RadiomicsCoxNet, RadiomicsRSF
 from sarcoma_survival.preprocessing import ClinicalEncoder
 
+# Tiny cohorts make a penalized Cox model keep more features than events; the warning that
+# says so is tested on its own (test_coxnet_warns_when_it_keeps_more_features_than_events) and
+# would only be noise in the other checks.
+pytestmark = pytest.mark.filterwarnings("ignore::sarcoma_survival.models.FeaturesExceedEventsWarning")
+
 
 class FakeExtractor(TransformerMixin, BaseEstimator):
     """Test double: ``n_features`` deterministic 'radiomics' columns from hidden columns."""
@@ -208,6 +213,31 @@ def test_coxnet_finds_the_radiomics_signal():
     # the informative feature has the largest coefficient, with the right sign
     assert names[int(np.argmax(np.abs(model.coef_)))] == "t1_original_firstorder_Texture"
     assert model.coef_[0] > 0
+
+
+def test_coxnet_warns_when_it_keeps_more_features_than_events(monkeypatch):
+    import warnings
+
+    from sarcoma_survival.models import FeaturesExceedEventsWarning
+
+    X, y, _ = toy_cohort(n=200, seed=1)
+    with warnings.catch_warnings():  # enough events: silent (warnings are errors here)
+        warnings.simplefilter("error", FeaturesExceedEventsWarning)
+        model = RadiomicsCoxNet(FakeExtractor(), l1_ratio=1.0, n_alphas=10, cv=3, random_state=0).fit(X, y)
+    assert 0 < np.count_nonzero(model.coef_) <= y["event"].sum()
+    # 24 patients, 4 events, and the inner CV made to choose the weakest penalty: most features kept
+    def weakest(self):
+        last = int(np.flatnonzero(~np.isnan(self.cv_results_["mean_test_score"]))[-1])
+        self.l1_ratio_, self.alpha_ = (float(self.cv_results_[k][last]) for k in ("l1_ratio", "alpha"))
+        self.best_score_ = float(self.cv_results_["mean_test_score"][last])
+
+    monkeypatch.setattr(RadiomicsCoxNet, "_select_best", weakest)
+    few = Surv.from_arrays(np.arange(24) % 6 == 0, y["time"][:24])
+    weak = RadiomicsCoxNet(FakeExtractor(), l1_ratio=0.1, n_alphas=10, alpha_min_ratio=1e-3, cv=2, random_state=0)
+    with pytest.warns(FeaturesExceedEventsWarning, match=r"kept \d+ features from 24 training patients with 4 "
+                                                         r"events.*inner CV's"):
+        weak.fit(X.iloc[:24], few)
+    assert np.count_nonzero(weak.coef_) > 4
 
 
 def test_features_are_extracted_once_per_fit(cohort):

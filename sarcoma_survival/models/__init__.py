@@ -3,7 +3,7 @@
 from ._base import EncodedFeatureNamesMixin, check_cohort_frame  # noqa: F401, E402
 from ._clinical import ClinicalRSF, SarculatorCoxPH, SarculatorRSF
 from ._ensemble import SeedEnsemble
-from ._radiomics import RadiomicsCoxNet, RadiomicsRSF
+from ._radiomics import FeaturesExceedEventsWarning, RadiomicsCoxNet, RadiomicsRSF
 
 __all__ = ["SarculatorRSF", "SarculatorCoxPH", "ClinicalRSF", "RadiomicsRSF", "RadiomicsCoxNet",
-           "SeedEnsemble"]
+           "SeedEnsemble", "FeaturesExceedEventsWarning"]

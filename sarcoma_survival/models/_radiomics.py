@@ -301,7 +301,9 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         self.cv_results_ = _cv_results(ratios, paths, scores)
         self._select_best()
         best_path = paths[int(np.flatnonzero(ratios == self.l1_ratio_)[0])]
-        return self._refit(best_path[best_path >= self.alpha_], Z, y), Z
+        model = self._refit(best_path[best_path >= self.alpha_], Z, y)
+        _warn_if_more_features_than_events(model.coef_[:, -1], event, self.best_score_)
+        return model, Z
 
     def _refit(self, alphas, Z, y):
         """Fit all training patients down the path to ``alpha_`` (coordinate-descent warm starts).
@@ -384,6 +386,40 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
 
     def _model_kwargs(self):
         return {"alpha": self.alpha_}
+
+
+class FeaturesExceedEventsWarning(UserWarning):
+    """A penalized Cox model kept more features than its training set has events.
+
+    With fewer events than non-zero coefficients the fitted coefficients are unstable (a
+    common rule asks for 10 events per feature) and the model's C-index on new patients is
+    usually below its inner cross-validation score. Raised by
+    :class:`~sarcoma_survival.models.RadiomicsCoxNet`; it changes no result.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sarcoma_survival.models import FeaturesExceedEventsWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("57 features, 3 events", FeaturesExceedEventsWarning)
+    >>> caught[0].category.__name__
+    'FeaturesExceedEventsWarning'
+    """
+
+
+def _warn_if_more_features_than_events(coef, event, best_score):
+    n_kept, n_events = int(np.count_nonzero(coef)), int(np.sum(event))
+    if n_kept > n_events:
+        warnings.warn(
+            f"RadiomicsCoxNet kept {n_kept} features from {len(event)} training patients with "
+            f"{n_events} events: with more features than events the coefficients are unstable, and "
+            f"the C-index on new patients is likely below the inner CV's {best_score:.3f}; prefer a "
+            "stronger penalty (l1_ratio closer to 1, fewer n_alphas below the chosen one) or more "
+            "patients, or report the model with this caveat",
+            FeaturesExceedEventsWarning,
+            stacklevel=4,
+        )
 
 
 def _cv_results(ratios, paths, scores):

@@ -19,6 +19,8 @@ _LAZY = {
     "binary_mask_array": "._io",
     "tumor_largest_diameter_cm": "._measure",
     "tumor_volume_cm3": "._measure",
+    "DEFAULT_MAX_VOXELS": "._io",
+    "check_image": "._io",
 }
 
 __all__ = [

@@ -96,6 +96,11 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         warning giving their number. A mask with such voxels is always an error. ``None``:
         the policy of :func:`~sarcoma_survival.config_context` when the reader is fitted
         (``"error"`` outside one), kept afterwards as ``nonfinite_``.
+    max_voxels : int, optional
+        Largest number of voxels of one input image, checked from its header before anything
+        is allocated (default ``sarcoma_survival.preprocessing.DEFAULT_MAX_VOXELS``,
+        2**28, 1 GiB as float32); raise it for larger images. It changes no result, so it is
+        not part of the cache key. ``config_context(max_voxels=...)`` wins over it.
     cache : bool, default=True
         Keep one ``.npy`` per patient on disk (else everything stays in memory). Each entry
         carries a checksum, verified once per process; a damaged entry is logged (logger
@@ -170,6 +175,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         "mask_label": [Integral, None],
         "roi_name": [str],
         "nonfinite": [StrOptions(set(NONFINITE_POLICIES)), None],
+        "max_voxels": [Interval(Integral, 1, None, closed="left"), None],
         "cache": ["boolean"],
         "cache_n4": ["boolean"],
         "cache_dir": [str, os.PathLike, None],
@@ -179,8 +185,8 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
 
     def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", n4=True, n4_shrink=4,
                  n4_iterations=(50, 50, 50), normalize="foreground", fill_value=0.0, antialias=True,
-                 mask_label=None, roi_name="GTV_Mass", nonfinite=None, cache=True, cache_n4=True, cache_dir=None,
-                 n_jobs=None, verbose=0):
+                 mask_label=None, roi_name="GTV_Mass", nonfinite=None, max_voxels=None, cache=True, cache_n4=True,
+                 cache_dir=None, n_jobs=None, verbose=0):
         self.size = size
         self.spacing = spacing
         self.margin_mm = margin_mm
@@ -194,13 +200,20 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self.mask_label = mask_label
         self.roi_name = roi_name
         self.nonfinite = nonfinite
+        self.max_voxels = max_voxels
         self.cache = cache
         self.cache_n4 = cache_n4
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.verbose = verbose
 
+    def __setstate__(self, state):
+        # objects saved before max_voxels existed (model files, pickles) read with its default
+        state.setdefault("max_voxels", None)
+        super().__setstate__(state)
+
     # ------------------------------------------------------------------ fit / transform
+
     def fit(self, X, y=None):
         """Validate the parameters and record the channels present in ``X``.
 
@@ -261,7 +274,8 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             if cache_root is None:
                 todo.append((position, patient, paths, None))
                 continue
-            key = hash_params({"version": _CACHE_VERSION, "settings": settings, "channels": self.channels_,
+            key = hash_params({"version": _CACHE_VERSION, "settings": _result_settings(settings),
+                               "channels": self.channels_,
                                "files": {c: file_digest(p) for c, p in paths.items()}})
             target = cache_root / key[:2] / f"{key}.npy"
             geometry = _read_entry(target)
@@ -329,8 +343,10 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self, "channels_")
         patient = getattr(row, "name", None)
         paths = self._paths(row, patient)
-        t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=self._setting("nonfinite"))
-        mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient)
+        t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=self._setting("nonfinite"),
+                        max_voxels=self._setting("max_voxels"))
+        mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient,
+                         max_voxels=self._setting("max_voxels"))
         box = tumour_box(mask, self.margin_mm)
         return grid_to_dict(output_grid(box, self._grid_size()[::-1], self.spacing))
 
@@ -358,6 +374,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             "mask_label": None if self.mask_label is None else int(self.mask_label),
             "roi_name": self.roi_name,
             "nonfinite": self._setting("nonfinite"),
+            "max_voxels": self._setting("max_voxels"),
         }
 
     def _n4_cache(self):
@@ -406,3 +423,8 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
                 bar.update()
         finally:
             bar.close()
+
+
+def _result_settings(settings):
+    """The settings that change a volume (the cache key): all but the reading bound ``max_voxels``."""
+    return {k: v for k, v in settings.items() if k != "max_voxels"}

@@ -6,6 +6,7 @@ neither scikit-learn nor pandas, which were most of a worker's start-up time.
 from __future__ import annotations
 
 import logging
+import warnings
 
 import numpy as np
 import SimpleITK as sitk
@@ -21,7 +22,7 @@ from ._geometry import (
     tumour_box,
 )
 from ._intensity import foreground_mask, n4_correct, zscore_stats
-from ._io import ImageReadError, read_image, read_mask
+from ._io import PARTIAL_COVERAGE, ImageReadError, read_image, read_mask
 
 logger = logging.getLogger("sarcoma_survival")
 
@@ -115,9 +116,10 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
 
     ``n4_cache``: folder of the cache of N4-corrected native images (None: no cache).
     """
-    t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"])
+    t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=settings["nonfinite"],
+                    max_voxels=settings["max_voxels"])
     mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
-                     patient=patient, column="mask")
+                     patient=patient, column="mask", max_voxels=settings["max_voxels"])
     box = tumour_box(mask, settings["margin_mm"])
     t1_region = region_covering(t1, box)
     mask_region = sitk.GetArrayFromImage(region_covering(mask, box)).astype(bool)
@@ -126,7 +128,8 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
     for channel in channels:
         where = f"patient {patient}, column {channel!r}, file {paths[channel]!r}"
         image = t1 if channel == "t1" else read_image(paths[channel], patient=patient, column=channel,
-                                                      nonfinite=settings["nonfinite"])
+                                                      nonfinite=settings["nonfinite"],
+                                                      max_voxels=settings["max_voxels"])
         if min(image.GetSize()) < 2:
             # linear resampling needs 2 voxels per axis: a single slice would come out as fill_value only
             raise ImageReadError(
@@ -150,6 +153,13 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
                 raise ImageReadError(
                     f"{where}: does not cover the "
                     f"tumour of the mask ({paths['mask']!r})"
+                )
+            covered = float(np.isfinite(on_region[mask_region]).mean())
+            if covered < PARTIAL_COVERAGE:
+                warnings.warn(
+                    f"{where}: covers only {covered:.0%} of the tumour of the mask ({paths['mask']!r}); "
+                    "the tumour voxels outside it get fill_value",
+                    UserWarning, stacklevel=2,
                 )
         if region == "image":
             values = sitk.GetArrayViewFromImage(image).ravel()

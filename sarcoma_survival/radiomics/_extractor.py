@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
@@ -25,7 +25,7 @@ from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, 
 _CACHE_VERSION = 2
 
 #: Preprocessor parameters that do not change its images, left out of the cache key.
-_NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_n4", "cache_dir"})
+_NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_n4", "cache_dir", "max_voxels"})
 
 
 def _check_paths(X, columns):
@@ -83,6 +83,11 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         instance follows its own ``nonfinite``. ``None``: the policy of
         :func:`~sarcoma_survival.config_context` at fit (``"error"`` outside one), kept
         afterwards as ``nonfinite_``.
+    max_voxels : int, optional
+        Largest number of voxels of one input image, checked from its header before
+        anything is allocated (default 2**28, see
+        :func:`~sarcoma_survival.preprocessing.read_image`). Applies like ``nonfinite``; not
+        part of the cache key. ``config_context(max_voxels=...)`` wins over it.
     cache : bool, default=True
         Read and write the per-patient cache (checksummed JSON records; a damaged record is
         logged and extracted again). ``config_context(cache=...)`` wins over it.
@@ -146,6 +151,7 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         "preprocessor": [StrOptions({"default"}), None, HasMethods(["fit", "load_native"])],
         "duplicate_shape": ["boolean"],
         "nonfinite": [StrOptions(set(NONFINITE_POLICIES)), None],
+        "max_voxels": [Interval(Integral, 1, None, closed="left"), None],
         "cache": ["boolean"],
         "cache_dir": [None, str, os.PathLike],
         "n_jobs": [Integral, None],
@@ -159,6 +165,7 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         preprocessor="default",
         duplicate_shape=False,
         nonfinite=None,
+        max_voxels=None,
         cache=True,
         cache_dir=None,
         n_jobs=None,
@@ -168,10 +175,16 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self.preprocessor = preprocessor
         self.duplicate_shape = duplicate_shape
         self.nonfinite = nonfinite
+        self.max_voxels = max_voxels
         self.cache = cache
         self.cache_dir = cache_dir
         self.n_jobs = n_jobs
         self.verbose = verbose
+
+    def __setstate__(self, state):
+        # objects saved before max_voxels existed (model files, pickles) read with its default
+        state.setdefault("max_voxels", None)
+        super().__setstate__(state)
 
     def fit(self, X, y=None):
         """Validate the table and the parameters, and record the output feature names.
@@ -199,7 +212,8 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             from ..preprocessing import VolumePreprocessor
 
             self.preprocessor_ = VolumePreprocessor(cache=self.cache, cache_dir=self.cache_dir,
-                                                    nonfinite=self._setting("nonfinite")).fit(X)
+                                                    nonfinite=self._setting("nonfinite"),
+                                                    max_voxels=self.max_voxels).fit(X)
         elif self.preprocessor is None:
             self.preprocessor_ = None
         else:
@@ -221,6 +235,7 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             "duplicate_shape": self.duplicate_shape,
             "preprocessor": self.preprocessor_,
             "nonfinite": self._setting("nonfinite"),
+            "max_voxels": self._setting("max_voxels"),
             "cache_file": cache_file,
             "log_level": log_level_for(self.verbose),
         }

@@ -25,17 +25,19 @@ def _as_labels(mask):
     return mask
 
 
-def load_raw(patient, paths, channels, nonfinite="error"):
+def load_raw(patient, paths, channels, nonfinite="error", max_voxels=None):
     """Read the channel images and the mask as stored (no N4, no normalization).
 
     A channel other than ``t1`` that is not on the mask's grid (a T2 series acquired on its
     own grid) is resampled onto the mask grid with linear interpolation; ``t1`` must share
     the mask's grid, as the cohort schema requires.
     """
-    mask = _as_labels(read_image(paths["mask"], patient=patient, column="mask", pixel_type=None))
+    mask = _as_labels(read_image(paths["mask"], patient=patient, column="mask", pixel_type=None,
+                                 max_voxels=max_voxels))
     images = {}
     for channel in channels:
-        image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None, nonfinite=nonfinite)
+        image = read_image(paths[channel], patient=patient, column=channel, pixel_type=None, nonfinite=nonfinite,
+                           max_voxels=max_voxels)
         if same_grid(image, mask):
             # header round-off only: PyRadiomics' own geometry check (ITK's 1e-6 tolerance)
             # would reject it, and interpolating would change nothing
@@ -64,7 +66,7 @@ def extract_patient(patient, row, task):
         The patient's row of the cohort table (image paths in ``t1``/``t2``/``mask``).
     task : dict
         ``params``, ``channels``, ``duplicate_shape``, ``preprocessor`` (None for raw files),
-        ``nonfinite`` (policy for raw files), ``cache_file`` (None disables the cache) and
+        ``nonfinite`` and ``max_voxels`` (for raw files), ``cache_file`` (None disables the cache) and
         ``log_level``.
     """
     paths = {col: row[col] for col in (*task["channels"], "mask")}
@@ -72,7 +74,8 @@ def extract_patient(patient, row, task):
     with quiet_radiomics(log_level):
         try:
             if task["preprocessor"] is None:
-                images, mask = load_raw(patient, paths, task["channels"], task["nonfinite"])
+                images, mask = load_raw(patient, paths, task["channels"], task["nonfinite"],
+                                        task.get("max_voxels"))
             else:
                 images, mask = task["preprocessor"].load_native(row)
                 mask = _as_labels(mask)

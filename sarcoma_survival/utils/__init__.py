@@ -6,9 +6,12 @@ the bottom of the layers (see the Architecture page of the documentation). It is
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
+from ._archives import MAX_DEFLATE_RATIO, ArchiveError, open_bounded_zip  # noqa: F401
 from ._curves import check_follow_up_times, curve_values  # noqa: F401
 from ._estimators import walk_estimators  # noqa: F401
 from ._files import (  # noqa: F401
+    MAX_FOLDER_BYTES,
+    MAX_FOLDER_FILES,
     InputPathError,
     atomic_path,
     clean_stale_temp_files_once,
@@ -22,6 +25,7 @@ from ._files import (  # noqa: F401
     write_record,
     write_verified,
 )
+from ._headers import IMAGE_IOS, MAX_HEADER_BYTES, image_format  # noqa: F401
 from ._images import same_grid  # noqa: F401
 from ._lazy import lazy_exports  # noqa: F401
 

@@ -14,6 +14,8 @@ import time
 import zlib
 from pathlib import Path
 
+from ._headers import HeaderError, detached_data_files
+
 _CACHE_ENV = "SARCOMA_SURVIVAL_CACHE"
 _DATA_ENV = "SARCOMA_SURVIVAL_DATA"
 
@@ -78,7 +80,11 @@ def _is_dicom(path):
 def input_files(path):
     """The files an image path stands for, after checking what kind of path it is.
 
-    A regular file stands for itself; a folder (a DICOM series, read without recursion as
+    A regular file stands for itself and, when it is a header keeping its voxels in other
+    files (MetaImage ``ElementDataFile``, NRRD ``data file``, an Analyze/NIfTI ``.hdr``), for
+    its data file too, which must be a regular file next to the header (see
+    ``detached_data_files``; a data file elsewhere, or a
+    device, is refused without being opened). A folder (a DICOM series, read without recursion as
     SimpleITK's series reader does) for its regular files, at most ``MAX_FOLDER_FILES``
     files and ``MAX_FOLDER_BYTES`` bytes, at least one of them DICOM. Anything else (a
     device such as ``/dev/zero``, a pipe, a socket) is refused before a byte is read.
@@ -99,7 +105,12 @@ def input_files(path):
     except OSError as exc:
         raise InputPathError(path, f"cannot be read ({exc.strerror or exc})") from None
     if stat.S_ISREG(info.st_mode):
-        return [(path, info)]
+        try:
+            return [(path, info), *detached_data_files(path)]
+        except HeaderError as exc:
+            raise InputPathError(path, exc.reason) from None
+        except OSError as exc:
+            raise InputPathError(path, f"cannot be read ({exc.strerror or exc})") from None
     if not stat.S_ISDIR(info.st_mode):
         raise InputPathError(
             path, "not a regular file or a folder (a device, pipe or socket); give an image file or a "

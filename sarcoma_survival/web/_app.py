@@ -14,7 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
-from ._service import DEFAULT_TIMES, PredictionService
+from ._service import DEFAULT_MAX_VOXELS, DEFAULT_TIMES, PredictionService
 from ._uploads import InputError, read_multipart
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ DEFAULT_MAX_UPLOAD_MB = 200
 
 
 def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DEFAULT_MAX_UPLOAD_MB,
-               temp_dir=None):
+               temp_dir=None, max_voxels=DEFAULT_MAX_VOXELS):
     """Build the web application around fitted models (loaded once, copied privately).
 
     Parameters
@@ -43,6 +43,9 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
     temp_dir : str or Path, optional
         Parent of the private per-request folders (default: the system temp folder);
         each request's folder is removed when its answer is ready.
+    max_voxels : int, default=2**26
+        Largest number of voxels of one uploaded image (512 x 512 x 256), checked from its
+        header before the request waits for the models (HTTP 422 beyond).
 
     Returns
     -------
@@ -68,7 +71,8 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
     if not max_upload_mb > 0:
         raise ValueError(f"max_upload_mb must be positive, got {max_upload_mb!r}")
     limit_bytes = int(max_upload_mb * 2**20)
-    service = PredictionService(os_model, dm_model=dm_model, clinical_model=clinical_model)
+    service = PredictionService(os_model, dm_model=dm_model, clinical_model=clinical_model,
+                                max_voxels=max_voxels)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
     app = FastAPI(title="sarcoma_survival", version=__version__, docs_url=None, redoc_url=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from ._app import DEFAULT_MAX_UPLOAD_MB, create_app
+from ._service import DEFAULT_MAX_VOXELS
 
 logger = logging.getLogger("sarcoma_survival.web")
 
@@ -11,7 +12,7 @@ _LOCAL = {"127.0.0.1", "localhost", "::1"}
 
 
 def serve(os_model, *, dm_model=None, clinical_model=None, host="127.0.0.1", port=8000,
-          max_upload_mb=DEFAULT_MAX_UPLOAD_MB):
+          max_upload_mb=DEFAULT_MAX_UPLOAD_MB, max_voxels=DEFAULT_MAX_VOXELS):
     """Serve the page and API until interrupted.
 
     Parameters
@@ -24,6 +25,8 @@ def serve(os_model, *, dm_model=None, clinical_model=None, host="127.0.0.1", por
         is logged.
     port : int, default=8000
     max_upload_mb : float, default=200
+    max_voxels : int, default=2**26
+        Largest number of voxels of one uploaded image, see :func:`create_app`.
 
     Examples
     --------
@@ -33,7 +36,7 @@ def serve(os_model, *, dm_model=None, clinical_model=None, host="127.0.0.1", por
     import uvicorn
 
     app = create_app(os_model, dm_model=dm_model, clinical_model=clinical_model,
-                     max_upload_mb=max_upload_mb)
+                     max_upload_mb=max_upload_mb, max_voxels=max_voxels)
     if host not in _LOCAL:
         logger.warning(
             "binding to %s: the page is reachable from other machines and traffic is not "

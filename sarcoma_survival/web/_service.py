@@ -26,9 +26,13 @@ from .._schema import (
 from ..competing_risks import needs_competing_y
 from ..datasets import CohortError, parse_clinical_fields
 from ..nn import SurvivalNeuralNet
-from ..preprocessing import ClinicalEncoder
+from ..preprocessing import ClinicalEncoder, ImageReadError, check_image
 from ..utils import check_follow_up_times, curve_values, walk_estimators
 from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
+
+#: Default bound on the voxels of one uploaded image (``--max-voxels``): 2**26, e.g. 512 x 512 x 256,
+#: 256 MiB as float32. Checked from the header of every upload before the request waits for the models.
+DEFAULT_MAX_VOXELS = 1 << 26
 
 #: Default evaluation times of ``POST /api/predict`` (1, 2 and 5 years, in days).
 DEFAULT_TIMES = (365.0, 730.0, 1825.0)
@@ -114,9 +118,12 @@ class PredictionService:
         Overall-survival model.
     dm_model, clinical_model : fitted survival estimator, optional
         Distant-metastasis model; clinical-only OS model shown side by side.
+    max_voxels : int, default=DEFAULT_MAX_VOXELS
+        Largest number of voxels of one uploaded image.
     """
 
-    def __init__(self, os_model, *, dm_model=None, clinical_model=None):
+    def __init__(self, os_model, *, dm_model=None, clinical_model=None, max_voxels=DEFAULT_MAX_VOXELS):
+        self.max_voxels = int(max_voxels)
         models = {"os": os_model, "dm": dm_model, "clinical_only": clinical_model}
         self.models = {}
         for role in _ROLES:
@@ -194,6 +201,11 @@ class PredictionService:
             path = files[column]
             if path.suffix == ".zip":
                 path = unpack_zip(path, column, limit_bytes)
+            # the reader policy, from the headers only, before the request waits for the models
+            try:
+                check_image(path, column=column, max_voxels=self.max_voxels, allow_rtstruct=column == "mask")
+            except ImageReadError as exc:
+                raise InputError(str(exc), field=column) from None
             X[column] = str(path)
         return X
 

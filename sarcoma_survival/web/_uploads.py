@@ -7,10 +7,13 @@ folder (under fixed names, never the client's file name) and stops at the limit.
 """
 from __future__ import annotations
 
+import shutil
 import zipfile
 from pathlib import Path
 
 from python_multipart.multipart import MultipartParser, parse_options_header
+
+from ..utils import MAX_FOLDER_FILES, ArchiveError, open_bounded_zip
 
 #: File suffixes accepted for the image fields (a ``.zip`` holds a DICOM series or RTSTRUCT).
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".mha", ".dcm", ".zip")
@@ -180,21 +183,25 @@ async def read_multipart(request, folder, limit_bytes):
 def unpack_zip(path, field, limit_bytes):
     """Extract an uploaded zip (a DICOM series, or an RTSTRUCT) next to it; return the folder.
 
-    Members are written under sanitised flat names, so no path in the archive can point
-    outside the folder; the uncompressed size is bounded by ``limit_bytes`` (zip bombs).
+    The archive is checked from its central directory before a member is read: at most
+    ``MAX_FOLDER_FILES`` members (a DICOM series folder's bound), and at most ``limit_bytes``
+    uncompressed, for one member and for all together (zip bombs). Members are written
+    under sanitised flat names, so no path in the archive can point outside the folder.
     """
     target = path.with_suffix("")
     target.mkdir()
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_bounded_zip(path, max_members=MAX_FOLDER_FILES, max_member_bytes=limit_bytes,
+                              max_total_bytes=limit_bytes) as archive:
             members = [m for m in archive.infolist() if not m.is_dir()]
-            if sum(m.file_size for m in members) > limit_bytes:
-                raise TooLarge(limit_bytes, field=field)
             if not members:
                 raise InputError(f"field {field!r}: the zip archive is empty", field=field)
             for i, member in enumerate(members):
                 with archive.open(member) as source, open(target / f"{i:05d}.dcm", "wb") as out:
-                    out.write(source.read())
+                    shutil.copyfileobj(source, out, 1 << 20)
+    except ArchiveError as exc:
+        raise InputError(f"field {field!r}: the zip upload exceeds the server's bounds: {exc.reason}",
+                         field=field, status=413) from None
     except zipfile.BadZipFile:
         raise InputError(f"field {field!r}: the file is not a valid zip archive", field=field) from None
     path.unlink()
