@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from ._config import config_context
 from .utils import atomic_path
 
 __all__ = ["run_demo"]
@@ -157,7 +158,9 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
     clinical MLP keep their own); a parameter holding a
     :class:`~sarcoma_survival.preprocessing.VolumePreprocessor` (or an image model's
     ``preprocessor="auto"``) becomes a ``VolumePreprocessor`` at ``image_size``; forests
-    and radiomics extractors get ``n_jobs``; every model gets ``random_state``; image
+    get ``n_jobs`` (:func:`run_demo` gives it to every image reader, a radiomics model's
+    default extractor included, through :func:`~sarcoma_survival.config_context`); every
+    model gets ``random_state``; image
     models get the network sizes of ``DEMO_NETS[net]`` and, when they blend gradients, the
     schedule of :func:`demo_blending_schedule`. A model added to the registry later is
     handled by the same rules.
@@ -170,7 +173,6 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
     ...               n_jobs=2).get_params()["n_jobs"]
     2
     """
-    from ._registry import explicit_readers
     from .preprocessing import VolumePreprocessor
 
     params = estimator.get_params(deep=False)
@@ -187,8 +189,8 @@ def demo_settings(estimator, *, image_size, max_epochs, random_state, n_jobs, im
         new.update(DEMO_NETS[net])
     if images and "blend_warmup" in params:
         new["blend_warmup"], new["blend_period"] = demo_blending_schedule(max_epochs)
-    new.update(explicit_readers(estimator, images=images, volume_params={"size": image_size, "n_jobs": n_jobs},
-                                extractor_params={"n_jobs": n_jobs}))
+    if images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
+        new["preprocessor"] = VolumePreprocessor(size=image_size, n_jobs=n_jobs)  # what fit would build
     return estimator.set_params(**new)
 
 
@@ -537,7 +539,8 @@ def run_demo(
     train, test = _cohorts(n_patients, n_test, image_size, random_state, n_jobs, verbose)
     timeline = {"cohorts": time.perf_counter() - start}
     settings = {"image_size": image_size, "max_epochs": max_epochs, "n_jobs": n_jobs, "net": net}
-    rows, fits = _fit_models(names, train, test, settings, random_state, verbose, timeline)
+    with config_context(n_jobs=n_jobs):  # every image reader, those built in fit too
+        rows, fits = _fit_models(names, train, test, settings, random_state, verbose, timeline)
     start = time.perf_counter()
     results, table, title, files = _tables(rows, folder, n_patients, n_test)
     files += _figures_of_the_best(results, fits, train, test, folder, verbose)

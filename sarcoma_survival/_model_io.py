@@ -68,6 +68,8 @@ _THIRD_PARTY_TYPES = (
     "torch.optim.sgd.SGD",
     # the radiomics models' private feature step (not exported, so named here)
     "sarcoma_survival.models._radiomics_features.RadiomicsFeatures",
+    # files written before CoxPHLoss moved to nn._loss name it where it was (still importable)
+    "sarcoma_survival.nn._callbacks.CoxPHLoss",
 )
 
 

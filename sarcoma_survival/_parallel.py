@@ -11,17 +11,21 @@ other workers runs ITK (SimpleITK's global thread count) and BLAS/OpenMP (thread
 that each kept ITK's default of 2 threads ran 4 threads on 2 cores. On a Dask worker the
 share is ``cores // worker threads``.
 
-Workers also receive the parent's ``SARCOMA_SURVIVAL_CACHE``, so a cache folder chosen by the
-environment of the calling process is the one the workers read and write.
+Workers also receive the parent's ``SARCOMA_SURVIVAL_CACHE`` and its reader settings
+(:func:`sarcoma_survival.config_context`), so a cache folder or policy chosen by the calling
+process is the one the workers use.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 
 import joblib
 from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
+
+from ._config import config_context, get_config
 
 #: The variable :func:`sarcoma_survival.utils.get_cache_dir` reads.
 _CACHE_ENV = "SARCOMA_SURVIVAL_CACHE"
@@ -74,13 +78,14 @@ def thread_limits(n_threads):
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(previous)
 
 
-def _in_worker(func, n_parallel, cache_env, args):
-    """Run ``func(*args)`` in a worker: the parent's cache folder, a fair share of the cores."""
+def _in_worker(func, n_parallel, cache_env, config, args):
+    """Run ``func(*args)`` in a worker: the parent's cache folder and reader settings, a fair
+    share of the cores."""
     if cache_env is not None and os.environ.get(_CACHE_ENV) != cache_env:
         os.environ[_CACHE_ENV] = cache_env
     sharing = _dask_worker_threads() or n_parallel
     threads = None if sharing is None else max(1, joblib.cpu_count() // max(1, sharing))
-    with thread_limits(threads):
+    with thread_limits(threads), config_context(**config):
         return func(*args)
 
 
@@ -117,5 +122,35 @@ def parallel_map(func, arguments, n_jobs=None, *, ordered=True):
     # process) must not set them under each other
     n_parallel = None if getattr(get_active_backend()[0], "uses_threads", False) else min(jobs, len(arguments))
     cache_env = os.environ.get(_CACHE_ENV)
+    config = get_config()
     parallel = Parallel(n_jobs=n_jobs, return_as="generator" if ordered else "generator_unordered")
-    yield from parallel(delayed(_in_worker)(func, n_parallel, cache_env, args) for args in arguments)
+    yield from parallel(delayed(_in_worker)(func, n_parallel, cache_env, config, args) for args in arguments)
+
+
+def _run_with_config(config, func, *args, **kwargs):
+    with config_context(**config):
+        return func(*args, **kwargs)
+
+
+def with_config(func):
+    """``func`` bound to the caller's reader settings, for a joblib call outside :func:`parallel_map`.
+
+    Parameters
+    ----------
+    func : callable
+        A module-level function (it is pickled to the workers).
+
+    Returns
+    -------
+    callable
+        Calls ``func`` inside ``config_context(**settings of the caller)``.
+
+    Examples
+    --------
+    >>> from sarcoma_survival import config_context, get_config
+    >>> with config_context(n_jobs=3):
+    ...     bound = with_config(get_config)
+    >>> bound()["n_jobs"]
+    3
+    """
+    return functools.partial(_run_with_config, get_config(), func)

@@ -83,34 +83,3 @@ def make_model(name, **params):
     if cls_name not in getattr(package, "__all__", ()):
         raise ValueError(f"model {name!r} needs {cls_name}, which this version does not provide")
     return getattr(package, cls_name)(**{**defaults, **params})
-
-
-def explicit_readers(estimator, *, images, volume_params=None, extractor_params=None):
-    """The image readers that ``fit`` would build by default, as explicit objects.
-
-    ``fit`` builds a ``VolumePreprocessor()`` for an image model's ``preprocessor="auto"``
-    (``images=True``; a cohort table as input) and a ``RadiomicsExtractor()`` for a
-    radiomics model's ``extractor=None``. Made explicit, with ``volume_params`` and
-    ``extractor_params``, their settings can be changed from outside (the demo's grid size,
-    the command line's ``--nonfinite``).
-
-    Returns
-    -------
-    dict
-        Parameters for ``estimator.set_params`` (empty when nothing is built by default).
-
-    Examples
-    --------
-    >>> explicit_readers(make_model("radiomics-rsf"), images=False, extractor_params={"n_jobs": 2})
-    {'extractor': RadiomicsExtractor(n_jobs=2)}
-    """
-    from .preprocessing import VolumePreprocessor
-    from .radiomics import RadiomicsExtractor
-
-    params = estimator.get_params(deep=False)
-    new = {}
-    if images and isinstance(params.get("preprocessor"), str) and params["preprocessor"] == "auto":
-        new["preprocessor"] = VolumePreprocessor(**(volume_params or {}))
-    if "extractor" in params and params["extractor"] is None:
-        new["extractor"] = RadiomicsExtractor(**(extractor_params or {}))
-    return new

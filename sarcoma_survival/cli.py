@@ -18,6 +18,7 @@ import sys
 import time
 import warnings
 
+from ._config import config_context
 from ._schema import parse_number
 
 _OUTCOMES = ("os", "dm")
@@ -115,38 +116,6 @@ def _parse_params(pairs):
     return params
 
 
-def _with_nonfinite(name, model, policy, max_voxels=None):
-    """Give every image reader of registry model ``name`` the ``--nonfinite`` policy (and ``--max-voxels``).
-
-    Defaults built inside ``fit`` (an image model's ``preprocessor="auto"``, a radiomics
-    model's ``extractor=None``) are made explicit first, with the same settings, so that the
-    policy reaches them.
-    """
-    from ._registry import MODELS, explicit_readers
-
-    model.set_params(**explicit_readers(model, images=MODELS[name].images))
-    _set_nonfinite(model, policy, max_voxels)
-    return model
-
-
-def _set_nonfinite(estimator, policy, max_voxels=None):
-    """Set ``nonfinite`` (and ``max_voxels`` unless None) on ``estimator`` and every estimator it holds.
-
-    Set on the objects themselves.
-
-    (A skorch net would take ``set_params(preprocessor__nonfinite=...)`` as an argument of
-    its own and refuse it at ``fit``.)
-    """
-    params = estimator.get_params(deep=False)
-    if "nonfinite" in params:
-        estimator.set_params(nonfinite=policy)
-    if "max_voxels" in params and max_voxels is not None:
-        estimator.set_params(max_voxels=max_voxels)
-    for value in params.values():
-        if hasattr(value, "get_params") and not isinstance(value, type):
-            _set_nonfinite(value, policy, max_voxels)
-
-
 def _target(bunch, outcome):
     y = bunch.get(f"y_{outcome}")
     if y is None:
@@ -195,21 +164,24 @@ def _cmd_fit(args):
     from .datasets import load_cohort
 
     output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
-    model = _with_nonfinite(args.model, make_model(args.model, **_parse_params(args.param)), args.nonfinite,
-                           args.max_voxels)
+    model = make_model(args.model, **_parse_params(args.param))
     if args.n_jobs is not None:
         model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
     cohort = load_cohort(args.manifest)
-    model.fit(cohort.X, _target(cohort, args.outcome))
+    # every image reader, defaults built in fit too
+    with config_context(nonfinite=args.nonfinite, max_voxels=args.max_voxels):
+        model.fit(cohort.X, _target(cohort, args.outcome))
     save_model(model, output)
     print(f"fitted {args.model} on {len(cohort.X)} patients ({args.outcome.upper()}); saved {output}")
     return 0
 
 
-def _load_model(args):
+def _load_model(args, path=None):
+    """The model file ``path`` (default ``--model-file``): the safe model format, pickle/joblib
+    only with ``--allow-pickle``."""
     from ._model_io import load_model
 
-    return load_model(args.model_file, allow_pickle=args.allow_pickle)
+    return load_model(args.model_file if path is None else path, allow_pickle=args.allow_pickle)
 
 
 def _cmd_predict(args):
@@ -283,13 +255,6 @@ def _cmd_explain(args):
     return 0
 
 
-def _serve_model(path, allow_pickle):
-    """A model file for ``serve`` (safe model format; pickle/joblib only with ``--allow-pickle``)."""
-    from ._model_io import load_model
-
-    return load_model(path, allow_pickle=allow_pickle)
-
-
 def _cmd_serve(args):
     try:
         from .web import serve
@@ -297,11 +262,11 @@ def _cmd_serve(args):
         raise ImportError(
             f"serve needs the web extra ({exc.name} is missing): pip install 'sarcoma-survival[web]'"
         ) from None
-    models = {"os_model": _serve_model(args.model_file, args.allow_pickle)}
+    models = {"os_model": _load_model(args)}
     if args.dm_model_file:
-        models["dm_model"] = _serve_model(args.dm_model_file, args.allow_pickle)
+        models["dm_model"] = _load_model(args, args.dm_model_file)
     if args.clinical_model_file:
-        models["clinical_model"] = _serve_model(args.clinical_model_file, args.allow_pickle)
+        models["clinical_model"] = _load_model(args, args.clinical_model_file)
     serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels)
     return 0
 
@@ -327,12 +292,11 @@ def _cmd_compare(args):
     if args.reference is not None and not args.seeds:
         raise ValueError("--reference needs --seeds: its interval is over the seeds")
     cohort = load_cohort(args.manifest)
-    models = {name: _with_nonfinite(name, _seeded(make_model(name), args.random_state), args.nonfinite,
-                                  args.max_voxels)
-              for name in names}
+    models = {name: _seeded(make_model(name), args.random_state) for name in names}
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
-    table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
-                           random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs)
+    with config_context(nonfinite=args.nonfinite, max_voxels=args.max_voxels):
+        table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
+                               random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs)
     print(table.to_string())
     if args.output:
         from .utils import atomic_path

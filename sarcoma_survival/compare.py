@@ -10,6 +10,7 @@ from __future__ import annotations
 import numbers
 import time as _time
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
+from ._parallel import with_config
 from .competing_risks import censor_competing, is_competing_model, needs_competing_y, row_label, score_competing_fit
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
@@ -202,6 +204,21 @@ def _fit_and_score(
     if count_flops:
         result["flops_per_sample"] = flops_per_sample(estimator, _safe_indexing(X_test, [0]))
     return result, Bunch(estimator=estimator, risk=risk, survival=fns)
+
+
+class _Task(NamedTuple):
+    """One fit of ``compare_models``: a model on an outcome, on one split."""
+
+    outcome: str | None
+    name: str
+    protocol: str  # "test" (the held-out split) or "cv"
+    fold: int
+    model: object
+    X: object
+    y: np.ndarray
+    train: np.ndarray
+    test: np.ndarray
+    seed: object  # the model's random_state in a multi-seed comparison, else None
 
 
 def _guarded(task, **kwargs):
@@ -459,22 +476,22 @@ def compare_models(
         for name, model in models.items():
             for seed, seeded in _seeded_models(model, seeds):
                 if held_out is not None:
-                    tasks.append((outcome, name, "test", 0, seeded, X, y_k, *held_out, seed))
+                    tasks.append(_Task(outcome, name, "test", 0, seeded, X, y_k, *held_out, seed))
                 if splitter is not None:
                     y_split = censor_competing(y_k) if is_competing_y(y_k) else y_k
                     for fold, (train, test) in enumerate(splitter.split(X, y_split, groups)):
-                        tasks.append((outcome, name, "cv", fold, seeded, X, y_k, train, test, seed))
+                        tasks.append(_Task(outcome, name, "cv", fold, seeded, X, y_k, train, test, seed))
     first = {}
     for i, task in enumerate(tasks):
-        first.setdefault(task[:2], i)
+        first.setdefault((task.outcome, task.name), i)
     results = Parallel(n_jobs=n_jobs, verbose=verbose)(
-        delayed(_guarded)(
+        delayed(with_config(_guarded))(  # the reader settings reach the workers
             task,
-            n_bootstraps=n_bootstraps if task[2] == "test" else None,
+            n_bootstraps=n_bootstraps if task.protocol == "test" else None,
             random_state=random_state,
             times=times,
             n_times=n_times,
-            count_flops=first[task[:2]] == i,
+            count_flops=first[task.outcome, task.name] == i,
         )
         for i, task in enumerate(tasks)
     )

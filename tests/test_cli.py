@@ -596,9 +596,9 @@ def test_nonfinite_option_reaches_every_image_reader(tiny_cohort, tmp_path, caps
     import SimpleITK as sitk
 
     from sarcoma_survival._registry import make_model
-    from sarcoma_survival.cli import _with_nonfinite
 
-    # every registry model: each nested reader gets the policy, image models a VolumePreprocessor
+    # every registry model leaves its readers' policy unset, so that the command's
+    # config_context(nonfinite=...) reaches them (defaults built in fit read it too)
     def readers(estimator):
         params = estimator.get_params(deep=False)
         found = [estimator] if "nonfinite" in params else []
@@ -607,12 +607,8 @@ def test_nonfinite_option_reaches_every_image_reader(tiny_cohort, tmp_path, caps
                 found += readers(value)
         return found
 
-    for name, spec in MODELS.items():
-        model = _with_nonfinite(name, make_model(name), "fill")
-        found = readers(model)
-        assert all(reader.nonfinite == "fill" for reader in found), name
-        assert bool(found) == (spec.images or "extractor" in model.get_params(deep=False)), name
-        assert "__nonfinite" not in str(model.get_params(deep=False))  # set on the objects themselves
+    for name in MODELS:
+        assert all(reader.nonfinite is None for reader in readers(make_model(name))), name
     # a T1 with NaN voxels: an error naming the option without it, a warning with it
     table = pd.read_csv(tiny_cohort.manifest)
     folder = Path(tiny_cohort.manifest).parent
@@ -638,12 +634,11 @@ def test_nonfinite_option_reaches_every_image_reader(tiny_cohort, tmp_path, caps
         assert main([*args, "--nonfinite", "fill"]) == 0
     err = capsys.readouterr().err  # the CLI reports a warning as one line of its own
     assert "sarcoma-survival preprocess: warning:" in err and "3 non-finite voxel(s)" in err
-    # a skorch network takes the policy too (set on its preprocessor object, not as a prefix
-    # parameter that skorch would refuse at fit), and the saved model keeps it
+    # a skorch network's preprocessor built in fit takes the policy too, and the saved model keeps it
     model_file = tmp_path / "densenet.ssm"
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         assert main(["fit", str(manifest), "--model", "densenet", "--nonfinite", "fill", "--output",
                      str(model_file), "--param", "max_epochs=1", "--param", "module__block_config=[2,2]",
                      "--param", "module__init_features=8", "--param", "module__growth_rate=8"]) == 0
-    assert load_model(model_file).get_params(deep=False)["preprocessor"].nonfinite == "fill"
+    assert load_model(model_file).preprocessor_.nonfinite_ == "fill"

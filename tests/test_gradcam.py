@@ -4,7 +4,7 @@ import pickle
 import numpy as np
 import torch
 
-from sarcoma_survival._gradcam import grad_cam_3d, layer_resolutions
+from sarcoma_survival.explain._gradcam import grad_cam_3d, layer_resolutions
 
 
 class RegionNet(torch.nn.Module):

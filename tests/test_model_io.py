@@ -223,6 +223,40 @@ def test_save_refuses_unknown_types_inside(tiny_cohort, tmp_path):
     assert list(tmp_path.iterdir()) == []  # no partial file
 
 
+OLD_FILES = os.path.join(os.path.dirname(__file__), "fixtures", "model_files")
+
+
+def test_model_files_written_before_the_neural_refactor_still_load(tmp_path):
+    # files of commit 3d4ce64 (see fixtures/model_files/README.md): they name CoxPHLoss in
+    # nn._callbacks and store last_blend_estimate_ as an attribute
+    import warnings
+
+    from sarcoma_survival import config_context
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    data = make_synthetic_cohort(30, image_size=16, random_state=0, competing_death_weight=1,
+                                 data_dir=tmp_path / "data")
+    with config_context(cache=False):  # the file names a cache folder of the machine that wrote it
+        mmnn = load_model(os.path.join(OLD_FILES, "mmnn_written_by_3d4ce64.ssm"))
+        risk = mmnn.predict(data.X)
+        assert np.isfinite(risk).all() and mmnn.criterion_.head_weights is None
+        with pytest.warns(FutureWarning, match="last_blend_estimate_ is deprecated"):
+            last = mmnn.last_blend_estimate_  # the value the file stored
+        assert last.shape == (3,) and last.sum() == pytest.approx(1.0)
+        assert mmnn.blending_weights_.shape == (3, 3)
+        np.testing.assert_array_equal(load_model(save_model(mmnn, tmp_path / "again.ssm")).predict(data.X), risk)
+    competing = load_model(os.path.join(OLD_FILES, "clinical_mlp_competing_written_by_3d4ce64.ssm"))
+    assert competing.n_causes_ == 2 and competing.cause == 2
+    incidence = competing.predict_cumulative_incidence(data.X, [300.0, 900.0])
+    assert incidence.shape == (len(data.X), 2) and ((incidence >= 0) & (incidence <= 1)).all()
+    with pytest.raises(AttributeError, match="competing-risks outcome"):
+        competing.predict_survival_function(data.X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(
+            load_model(save_model(competing, tmp_path / "c.ssm")).predict(data.X), competing.predict(data.X))
+
+
 # ------------------------------------------------- the model the file claims, or nothing
 @pytest.fixture(scope="module")
 def mlp(tiny_cohort):

@@ -235,3 +235,37 @@ def test_a_cause_other_than_1_with_a_survival_y_is_refused():
     survival = Surv.from_arrays(y["event"] > 0, y["time"])
     with pytest.raises(ValueError, match="cause=2 but y is a survival outcome"):
         ClinicalMLPSurvival(preprocessor=None, cause=2, max_epochs=1).fit(X.astype(np.float32), survival)
+
+
+def test_the_base_net_picks_the_outcome_from_y():
+    # one fit template: SurvivalNeuralNet itself (no mixin) takes either kind of outcome
+    from sarcoma_survival.nn import ClinicalMLP, SurvivalNeuralNet
+    from sarcoma_survival.nn._outcome import CompetingRisksOutcome, SurvivalOutcome
+
+    X, y = _competing_data(80, seed=4)
+    X = X.astype(np.float32)
+    net = SurvivalNeuralNet(ClinicalMLP, module__in_features=3, cause=2, max_epochs=2, random_state=0)
+    net.fit(X, y)
+    assert isinstance(net._outcome(), CompetingRisksOutcome) and net.n_causes_ == 2
+    assert net.module_.head.out_features == 2 and net.criterion_.n_causes == 2
+    assert net.predict_cumulative_incidence(X[:3], [0.5, 1.0]).shape == (3, 2)
+    with pytest.raises(AttributeError, match="competing-risks outcome: it has no survival function"):
+        net.predict_survival_function(X[:2])
+    net.set_params(cause=1).fit(X, Surv.from_arrays(y["event"] > 0, y["time"]))
+    assert isinstance(net._outcome(), SurvivalOutcome) and net.criterion_.n_causes is None
+    assert not hasattr(net, "n_causes_") and net.predict_survival_function(X[:2], return_array=True).shape[0] == 2
+
+
+def test_a_base_net_pickled_before_it_had_cause_still_predicts():
+    from sarcoma_survival.nn import ClinicalMLP, SurvivalNeuralNet
+
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    y = Surv.from_arrays(rng.random(40) < 0.7, rng.uniform(1, 100, 40))
+    net = SurvivalNeuralNet(ClinicalMLP, module__in_features=3, max_epochs=2, random_state=0).fit(X, y)
+    state = net.__getstate__()
+    del state["cause"]  # SurvivalNeuralNet had no cause parameter before the outcome object
+    old = SurvivalNeuralNet.__new__(SurvivalNeuralNet)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.predict(X), net.predict(X))
+    assert old.predict_survival_function(X[:2], return_array=True).shape[0] == 2

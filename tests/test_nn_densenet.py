@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from _toys import RecordingAugment
 from monai.networks.nets import DenseNet, DenseNet121
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sksurv.util import Surv
@@ -38,21 +39,6 @@ class NpyStack(BaseEstimator, TransformerMixin):
         return np.stack([np.stack([np.load(X.at[i, c]) for c in self.channels_]) for i in X.index])
 
 
-class RecordingAugment(BaseEstimator):
-    """Augmentation stand-in that records the batch sizes it was applied to."""
-
-    def __init__(self, random_state=None):
-        self.random_state = random_state
-
-    def reset(self):
-        self.calls_ = []
-        return self
-
-    def __call__(self, batch):
-        self.calls_.append(batch.shape[0])
-        return batch
-
-
 def test_fit_predict_reproducible(volumes):
     X, y = volumes
     a = DenseNetSurvival(random_state=0, **TINY).fit(X, y)
@@ -61,6 +47,9 @@ def test_fit_predict_reproducible(volumes):
     assert risk.shape == (16,) and np.isfinite(risk).all()
     np.testing.assert_array_equal(risk, b.predict(X))  # augmentation is seeded too
     assert a.n_channels_ == 2 and a.module_.encoder.features.conv0.in_channels == 2
+    # public: the module inputs and the layers Grad-CAM chooses from
+    np.testing.assert_array_equal(a.transform_inputs(X[:2]), X[:2])
+    assert f"{a.gradcam_layer_prefix}denseblock1" in dict(a.module_.named_modules())
     surv = a.predict_survival_function(X[:2], return_array=True)
     assert np.all(np.diff(surv, axis=1) <= 1e-12)
 
@@ -70,10 +59,10 @@ def test_augmentation_only_on_training_batches(volumes):
     model = DenseNetSurvival(augment=RecordingAugment(), random_state=0, **TINY).fit(X, y)
     n_train = 16 - model.history[-1, "batches", -1, "valid_batch_size"]
     expected = [min(4, n_train - s) for s in range(0, n_train, 4)] * TINY["max_epochs"]
-    assert model.augment_.calls_ == expected  # no validation batch, no Breslow pass
+    assert [c[0] for c in model.augment_.calls_] == expected  # no validation batch, no Breslow pass
     model.predict(X)
     model.predict_survival_function(X[:3])
-    assert model.augment_.calls_ == expected
+    assert [c[0] for c in model.augment_.calls_] == expected
 
 
 def test_cohort_table_through_preprocessor(volumes, tmp_path):

@@ -208,3 +208,16 @@ def test_training_batches_are_shuffled(table):
     first = recorder.times[0]
     assert not np.all(np.diff(first) >= 0)  # not a contiguous block of sorted times
     assert first.max() > np.median(y["time"]) > first.min()
+
+
+def test_public_inputs_and_survival_function_from_risk(cohort):
+    X, y = cohort
+    model = ClinicalMLPSurvival(random_state=0, **SMALL).fit(X, y)
+    inputs = model.transform_inputs(X.iloc[:5])
+    assert inputs.shape == (5, model.n_encoded_features_) and inputs.dtype == np.float32
+    np.testing.assert_array_equal(model.forward(inputs, training=False).numpy().ravel(), model.predict(X.iloc[:5]))
+    risk = model.predict(X.iloc[:5])
+    np.testing.assert_array_equal(model.survival_function_from_risk(risk, return_array=True),
+                                  model.predict_survival_function(X.iloc[:5], return_array=True))
+    # the encoder's categories are public (what the web page offers in its form)
+    assert model.preprocessor_.categories_["grade"] == ["high", "low"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from sarcoma_survival.nn import cox_ph_loss
+from sarcoma_survival.nn import CoxPHLoss, cox_ph_loss
 
 
 def _brute_force(log_risk, time, event, ties):
@@ -104,6 +104,27 @@ def test_column_input_and_errors():
     # time and event by name only: a positional call (the order that was swapped) fails
     with pytest.raises(TypeError, match="positional"):
         cox_ph_loss(r, [1.0, 2.0, 3.0], [1, 1, 0])
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+def test_criterion_weighs_heads_and_sums_causes(tied_sample, ties):
+    log_risk, time, event = tied_sample
+    y = torch.tensor(np.column_stack([time, event]))
+    heads = tuple(torch.tensor(log_risk * scale, dtype=torch.float32) for scale in (1.0, -0.5, 2.0))
+    per_head = [float(cox_ph_loss(h, time=time, event=event, ties=ties)) for h in heads]
+    criterion = CoxPHLoss(ties=ties)
+    assert float(criterion(heads[0], y)) == pytest.approx(per_head[0])
+    assert float(criterion(heads, y)) == pytest.approx(np.mean(per_head), rel=1e-6)  # uniform by default
+    criterion.head_weights = np.array([0.5, 0.0, 0.5])  # as GradientBlending sets it
+    assert float(criterion(heads, y)) == pytest.approx(0.5 * per_head[0] + 0.5 * per_head[2], rel=1e-6)
+    # competing risks: one column per cause, the sum of the cause-specific losses
+    codes = np.where(event, 1 + (np.arange(len(time)) % 2), 0)
+    y_codes = torch.tensor(np.column_stack([time, codes]))
+    columns = torch.stack([heads[0], heads[1]], dim=1)
+    expected = sum(float(cox_ph_loss(columns[:, k - 1], time=time, event=codes == k, ties=ties)) for k in (1, 2))
+    assert float(CoxPHLoss(ties=ties, n_causes=2)(columns, y_codes)) == pytest.approx(expected, rel=1e-6)
+    with pytest.raises(ValueError, match="gives 2 log-risk output"):
+        CoxPHLoss(n_causes=3)(columns, y_codes)
 
 
 def _fit_linear_cox(x, time, event, ties):

@@ -102,7 +102,7 @@ def test_mmnn_blended_heads_step_gradient_equals_autograd():
     net = MMNNSurvival(augment=None, micro_batch_size=size, batch_size=n, device="cpu", random_state=0,
                        module__clinical_in_features=4, module__in_channels=1, module__clinical_dropout=0.2,
                        **TINY_DENSENET).initialize()
-    net.last_blend_estimate_ = np.array([0.5, 0.2, 0.3])  # every head's log-risks get a gradient
+    net.criterion_.head_weights = np.array([0.5, 0.2, 0.3])  # every head's log-risks get a gradient
     _, _, grads = _one_step_against_autograd(net, X, y, size)
     for part in ("fusion", "clinical_net.head", "image_net.head"):
         assert any(name.startswith(part) and g.abs().sum() > 0 for name, g in grads.items())

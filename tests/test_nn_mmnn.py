@@ -6,8 +6,9 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from _toys import RecordingAugment
 from monai.networks.nets import DenseNet
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 from skorch.callbacks import Callback
 from skorch.history import History
@@ -15,9 +16,10 @@ from torch.utils.data import Subset
 
 from sarcoma_survival.metrics import concordance_scorer
 from sarcoma_survival.model_selection import SurvivalStratifiedKFold
-from sarcoma_survival.nn import GradientBlending, MMNNSurvival, cox_ph_loss, gradient_blending_weights
-from sarcoma_survival.nn._mmnn_blending import is_snapshot_epoch, is_update_epoch, last_used_estimate
+from sarcoma_survival.nn import CoxPHLoss, GradientBlending, MMNNSurvival, cox_ph_loss, gradient_blending_weights
+from sarcoma_survival.nn._blending import is_snapshot_epoch, is_update_epoch, last_used_estimate
 from sarcoma_survival.preprocessing import VolumePreprocessor
+from sarcoma_survival.utils.blending import blending_weights_table
 
 TINY = {"module__init_features": 8, "module__growth_rate": 4, "module__block_config": (1, 1),
         "module__hidden_sizes": (8, 6), "max_epochs": 3, "batch_size": 7, "random_state": 0}
@@ -43,7 +45,12 @@ class FakeNet:
         self.blend_eps = 1e-6
         self.blend_dataset_ = "blend"
         self.history = History()
+        self.criterion_ = CoxPHLoss()
         self.calls = []
+
+    @property
+    def blending_weights_(self):  # as MMNNSurvival builds it from its history
+        return blending_weights_table(self.history)
 
     def head_losses(self, dataset):
         # before epoch 1 (its weights not yet recorded) the state is "epoch 0"
@@ -115,7 +122,7 @@ def test_overfitting_head_loses_weight_hand_computed():
     assert w["multimodal"] == pytest.approx(200 / 250)
     assert w["clinical"] == pytest.approx(50 / 250)
     assert w["image"] == 0.0
-    assert net.last_blend_estimate_.tolist() == pytest.approx([0.8, 0.2, 0.0])
+    assert net.criterion_.head_weights.tolist() == pytest.approx([0.8, 0.2, 0.0])  # in force after training
 
 
 def test_no_improvement_keeps_previous_weights():
@@ -128,7 +135,7 @@ def test_no_improvement_keeps_previous_weights():
 
 
 def test_floored_weights():
-    from sarcoma_survival.nn._mmnn_blending import floored_weights
+    from sarcoma_survival.nn._blending import floored_weights
 
     np.testing.assert_allclose(floored_weights([1.0, 0.0, 0.0], 0.1), [0.8, 0.1, 0.1])
     np.testing.assert_allclose(floored_weights([0.8, 0.2, 0.0], 0.0), [0.8, 0.2, 0.0])
@@ -174,7 +181,7 @@ def test_bad_blending_params(tiny_cohort):
                           ({"blend_refit": "yes"}, "blend_refit")]:
         with pytest.raises(ValueError, match=match):
             tiny(**params).fit(X, y)
-    with pytest.raises(ValueError, match="cohort table"):
+    with pytest.raises(TypeError, match="MMNNSurvival takes the cohort table as a pandas DataFrame"):
         tiny().fit(np.zeros((24, 3)), y)
     with pytest.raises(ValueError, match="warm_start"):
         tiny(warm_start=True).fit(X, y)
@@ -191,19 +198,6 @@ class Spy(Callback):
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         if self.splits_ is None:
             self.splits_ = (dataset_train, dataset_valid, net.blend_dataset_)
-
-
-class RecordingAugment(BaseEstimator):
-    def __init__(self, random_state=None):
-        self.random_state = random_state
-
-    def reset(self):
-        self.calls_ = []
-        return self
-
-    def __call__(self, batch):
-        self.calls_.append(tuple(batch.shape))
-        return batch
 
 
 def _absolute(dataset):
@@ -242,7 +236,7 @@ def test_blending_weights_recorded_and_plottable(blended):
     np.testing.assert_allclose(frame.loc[1].to_numpy(), 1 / 3)
     np.testing.assert_allclose(frame.sum(axis=1), 1.0)
     assert (frame.to_numpy() >= 0).all()
-    assert model.last_blend_estimate_.sum() == pytest.approx(1.0)  # the estimate made after the last epoch
+    assert model.criterion_.head_weights.sum() == pytest.approx(1.0)  # the estimate made after the last epoch
     assert all(f"blend_heldout_loss_{h}" in model.history[-1] for h in ("clinical", "image", "multimodal"))
     import matplotlib
 
@@ -288,11 +282,11 @@ def test_get_loss_is_the_weighted_sum_and_selection_loss_is_unweighted(blended):
     heads = tuple(torch.randn(10) for _ in range(3))
     y = torch.tensor(np.column_stack([np.arange(1.0, 11.0), np.tile([1.0, 0.0], 5)]))
     per_head = [cox_ph_loss(h, time=y[:, 0], event=y[:, 1]) for h in heads]
-    model.last_blend_estimate_ = np.array([0.5, 0.3, 0.2])
+    model.criterion_.head_weights = np.array([0.5, 0.3, 0.2])
     weighted = model.get_loss(heads, y, training=True)
     assert float(weighted) == pytest.approx(sum(w * float(loss) for w, loss in zip([0.5, 0.3, 0.2], per_head)))
     assert float(model.get_loss(heads, y, training=False)) == pytest.approx(float(per_head[0]))
-    model.last_blend_estimate_ = np.array([1.0, 0.0, 0.0])  # ablation: the fused loss only
+    model.criterion_.head_weights = np.array([1.0, 0.0, 0.0])  # ablation: the fused loss only
     assert float(model.get_loss(heads, y, training=True)) == pytest.approx(float(per_head[0]))
 
 
@@ -333,7 +327,7 @@ def test_refit_replays_the_weights_on_every_training_patient(tiny_cohort):
     train, valid, blend = spy.splits_
     assert blend is None
     assert set(_absolute(train)) | set(_absolute(valid)) == set(range(len(tiny_cohort.X)))
-    assert model.blend_dataset_ is None and getattr(model, "_replay", None) is None
+    assert model.blend_dataset_ is None
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_allclose(restored.predict(tiny_cohort.X), model.predict(tiny_cohort.X), rtol=1e-6)
 
@@ -382,7 +376,7 @@ def test_model_selection_on_whole_validation_set_fused_loss(tiny_cohort):
 
 
 def test_clone_pickle_t1_only_and_gradcam_access(tiny_cohort):
-    from sarcoma_survival._gradcam import grad_cam_3d
+    from sarcoma_survival.explain._gradcam import grad_cam_3d
 
     X = tiny_cohort.X.drop(columns=["t2"])
     model = tiny(optimizer__weight_decay=0.0, blend_warmup=3)
@@ -396,6 +390,7 @@ def test_clone_pickle_t1_only_and_gradcam_access(tiny_cohort):
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
     np.testing.assert_array_equal(restored.blending_weights_, model.blending_weights_)
+    assert f"{model.gradcam_layer_prefix}denseblock1" in dict(model.module_.named_modules())
     inputs = model.transform_inputs(X.iloc[:2])
     image = torch.as_tensor(np.asarray(inputs["image"][0]))[None]
     cam = grad_cam_3d(model.module_.image_net, image, "encoder.features.denseblock1")
@@ -453,3 +448,47 @@ def test_one_cycle_keeps_per_group_learning_rates(tiny_cohort):
     np.testing.assert_allclose(lrs[:, 0], 10 * lrs[:, 1], rtol=1e-9)  # same cycle, 10x the peak
     assert lrs[:, 0].max() <= 0.1 + 1e-12 and lrs[:, 0].max() > 0.05
     np.testing.assert_allclose(lrs[0], [0.1 / 25, 0.01 / 25])  # OneCycleLR's div_factor
+
+
+class HeadWeightsSpy(Callback):
+    """Records, at the start of each epoch, the head weights the criterion will train with."""
+
+    def on_train_begin(self, net, **kwargs):
+        self.weights_ = []
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.weights_.append(np.array(net.criterion_.head_weights, dtype=float))
+
+
+def test_blending_sets_the_criterion_head_weights_and_the_net_reads_them_from_history(tiny_cohort, tmp_path):
+    spy = HeadWeightsSpy()
+    criterion = CoxPHLoss()
+    model = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=False, criterion=criterion,
+                 callbacks=[("head_weights", spy)]).fit(tiny_cohort.X, tiny_cohort.y_os)
+    # the criterion trained each epoch with the weights the history records for it
+    np.testing.assert_array_equal(np.vstack(spy.weights_), model.blending_weights_.to_numpy())
+    np.testing.assert_array_equal(model.blending_weights_.to_numpy(),
+                                  blending_weights_table(model.history).to_numpy())
+    assert not np.allclose(model.blending_weights_.loc[4], 1 / 3)
+    assert criterion.head_weights is None and model.criterion_ is not criterion  # the parameter is untouched
+    # the estimate made after the last epoch stays in force on the criterion; the old name warns
+    with pytest.warns(FutureWarning, match="last_blend_estimate_ is deprecated"):
+        np.testing.assert_array_equal(model.last_blend_estimate_, model.criterion_.head_weights)
+    # ... also in a model file (it keeps the history, not the criterion's attributes)
+    from sarcoma_survival import load_model, save_model
+
+    plain = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=False).fit(tiny_cohort.X, tiny_cohort.y_os)
+    loaded = load_model(save_model(plain, tmp_path / "mmnn.ssm"))
+    with pytest.warns(FutureWarning, match="last_blend_estimate_ is deprecated"):
+        np.testing.assert_array_equal(loaded.last_blend_estimate_, plain.criterion_.head_weights)
+
+
+def test_recorded_weights_handed_to_the_callback_are_replayed(tiny_cohort):
+    online = tiny(max_epochs=4, blend_warmup=1, blend_period=1, blend_refit=False).fit(tiny_cohort.X, tiny_cohort.y_os)
+    recorded = online.blending_weights_.to_numpy()
+    spy = Spy()
+    replayed = tiny(max_epochs=4, blend_refit=False, callbacks__gradient_blending__replay=recorded,
+                    callbacks=[("spy", spy)]).fit(tiny_cohort.X, tiny_cohort.y_os)
+    np.testing.assert_array_equal(replayed.blending_weights_.to_numpy(), recorded)
+    assert spy.splits_[2] is None  # replaying measures nothing: no blend set is held out
+    assert not any(key.startswith("blend_") for row in replayed.history for key in row)

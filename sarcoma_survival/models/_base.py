@@ -4,13 +4,12 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.ensemble import RandomSurvivalForest
 
-from ..utils.validation import SurvivalScoreMixin, check_fit_y
+from ..utils.validation import SurvivalScoreMixin, check_cohort_frame, check_fit_y  # noqa: F401 (re-exported by models)
 
 #: Hyper-parameters forwarded to :class:`sksurv.ensemble.RandomSurvivalForest`.
 RSF_PARAMS = (
@@ -23,17 +22,6 @@ RSF_CONSTRAINTS = {
     **{name: RandomSurvivalForest._parameter_constraints[name] for name in RSF_PARAMS},
     "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
 }
-
-
-def check_cohort_frame(X, estimator):
-    """Raise a clear error unless ``X`` is a non-empty cohort DataFrame."""
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"{type(estimator).__name__} takes the cohort table as a pandas DataFrame "
-            f"(one row per patient, named columns); got {type(X).__name__}"
-        )
-    if len(X) == 0:
-        raise ValueError(f"{type(estimator).__name__}: the cohort table has no rows")
 
 
 class EncodedFeatureNamesMixin:

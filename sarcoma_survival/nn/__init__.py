@@ -1,12 +1,11 @@
 """Neural survival models (skorch inside) and the Cox partial-likelihood loss."""
 from ._base import SurvivalNeuralNet
-from ._blending import gradient_blending_weights
-from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
+from ._blending import GradientBlending, gradient_blending_weights
+from ._callbacks import KeepBestWeights, SurvivalValidSplit
 from ._clinical_mlp import ClinicalMLPSurvival
 from ._densenet import DenseNetSurvival
-from ._loss import cox_ph_loss
+from ._loss import CoxPHLoss, cox_ph_loss
 from ._mmnn import MMNNSurvival
-from ._mmnn_blending import GradientBlending
 from ._mmnn_module import MultimodalNet
 from ._modules import ClinicalMLP, DenseNetRisk
 from ._pretrained import load_pretrained_densenet

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import numbers
 from collections.abc import Mapping
 
@@ -14,13 +15,16 @@ from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
-from sksurv.linear_model.coxph import BreslowEstimator
 from torch.utils.data import Subset
 
-from ..utils.validation import SurvivalScoreMixin, check_fit_y, check_survival_y
-from ._callbacks import CoxPHLoss, KeepBestWeights, SurvivalValidSplit
+from ..utils import CAUSE_CONSTRAINT, check_times
+from ..utils.validation import SurvivalScoreMixin
+from ._callbacks import KeepBestWeights, SurvivalValidSplit
 from ._data import IndexBatches, PreloadedDataset, input_nbytes, preload, preloaded_rows, resolve_placement
+from ._loss import CoxPHLoss
 from ._micro_batch import micro_batch_step
+from ._outcome import _target as outcome_target
+from ._outcome import fitted_outcome, pick_outcome
 
 
 @contextlib.contextmanager
@@ -145,6 +149,13 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
     precision : {"auto", "fp32", "bf16"}, default="auto"
         Autocast precision of forward passes; ``"auto"`` is bf16 on a GPU that supports
         it and fp32 on CPU (autocast is never used on CPU).
+    cause : int, default=1
+        Used only with a competing-risks ``y`` (integer event, 0 = censored, 1..K =
+        cause; :func:`~sarcoma_survival.competing_risks.competing_y`): the network then
+        has one log-risk output per cause (K from ``y``; ``module__n_outputs``), is
+        trained on the sum of the cause-specific Cox losses, and ``predict``, ``score``
+        (cause-specific concordance) and ``predict_cumulative_incidence`` are about
+        ``cause``. With a survival ``y`` it must be 1.
     micro_batch_size : int or None, default=None
         Split each training batch into micro-batches of this size while keeping the
         exact Cox loss of the whole batch (its risk sets span the batch): the log-risks
@@ -200,6 +211,7 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         "device": [str, torch.device, None],
         "precision": [StrOptions({"auto", "fp32", "bf16"})],
         "micro_batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "cause": CAUSE_CONSTRAINT,
         "verbose": ["verbose"],
     }
 
@@ -217,6 +229,7 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         device="auto",
         precision="auto",
         micro_batch_size=None,
+        cause=1,
         verbose=0,
         **kwargs,
     ):
@@ -238,6 +251,7 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         self.random_state = random_state
         self.precision = precision
         self.micro_batch_size = micro_batch_size
+        self.cause = cause
 
     # ------------------------------------------------------------------ skorch wiring
     @property
@@ -379,9 +393,32 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
             y_pred = y_pred[0]
         return self._checked_loss(y_pred, y_true, training)
 
+    def initialize_criterion(self):
+        """skorch's criterion, told the number of causes of the outcome being fitted.
+
+        A criterion given as an instance is copied first: the outcome (``n_causes``) and
+        callbacks (``head_weights``) configure ``criterion_``, never the parameter.
+        """
+        super().initialize_criterion()
+        if self.criterion_ is self.criterion:
+            self.criterion_ = copy.deepcopy(self.criterion)
+        self._outcome().configure_criterion(self.criterion_)
+        return self
+
+    def get_params_for(self, prefix):
+        params = super().get_params_for(prefix)
+        if prefix == "module":
+            params = self._outcome().module_params(params)
+        return params
+
+    def _outcome(self):
+        """The outcome being (or last) fitted (:mod:`~sarcoma_survival.nn._outcome`)."""
+        return fitted_outcome(self)
+
     def _checked_loss(self, y_pred, y_true, training):
-        """Cox loss of one head, with a clear error when it is NaN or infinite."""
-        loss = self.criterion_(y_pred.float(), y_true)
+        """The criterion's loss (of one head, or of a tuple of weighted heads), with a
+        clear error when it is NaN or infinite."""
+        loss = self.criterion_(y_pred.float() if torch.is_tensor(y_pred) else y_pred, y_true)
         if not torch.isfinite(loss):
             where = "training batch" if training else "validation set"
             raise FloatingPointError(
@@ -479,10 +516,7 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
             raise ValueError(f"expected a 2-D feature table, got shape {X.shape}")
         return X
 
-    @staticmethod
-    def _target(event, time):
-        """The survival target as skorch takes it: float ``[time, event]`` rows."""
-        return np.column_stack([time, event]).astype(np.float64)
+    _target = staticmethod(outcome_target)
 
     @contextlib.contextmanager
     def _seeded(self):
@@ -500,16 +534,23 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
 
     # ------------------------------------------------------------------ public API
     def fit(self, X, y, validation_data=None, **fit_params):
-        """Train the network, keep the best epoch, fit the Breslow baseline.
+        """Train the network, keep the best epoch, fit the baseline hazard.
+
+        The outcome is picked once from ``y``: a survival outcome (one log-risk, a
+        Breslow baseline) or a competing-risks one (one log-risk per cause, per-cause
+        Breslow jumps); see :mod:`sarcoma_survival.nn._outcome`.
 
         Parameters
         ----------
         X : DataFrame or array-like
             Training features (see the subclass for accepted inputs).
         y : structured ndarray
-            Survival outcome (``sksurv.util.Surv.from_arrays(event, time)``).
+            Survival outcome (``sksurv.util.Surv.from_arrays(event, time)``), or
+            competing-risks outcome
+            (:func:`~sarcoma_survival.competing_risks.competing_y`).
         validation_data : tuple (X_val, y_val), optional
-            Model-selection data used instead of the inner ``train_split``.
+            Model-selection data (an outcome of the same kind) used instead of the inner
+            ``train_split``.
         **fit_params
             Passed to skorch's ``fit`` (forward and ``train_split`` arguments).
 
@@ -517,43 +558,56 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         -------
         self
         """
-        event, time, _ = check_fit_y(y, X, self)
+        outcome = pick_outcome(y, self.cause)
+        event, time = outcome.check_fit_y(y, X, self)
         self._check_params()
+        outcome.start(self, event)
         with self._fit_data():
             Xt = self._train(X, event, time, validation_data, fit_params)
-            risk = self._predict_transformed(Xt)
-        self.training_risks_ = np.sort(risk)
-        self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
+            log_risk = self._log_risks(Xt)
+        outcome.fit_baseline(self, log_risk, event, time)
         return self
 
-    def _train(self, X, event, time, validation_data, fit_params):
-        """One seeded skorch training run on checked data; the module inputs of ``X``."""
+    def _train(self, X, event, time, validation_data, fit_params, before_training=None):
+        """One seeded skorch training run on checked data; the module inputs of ``X``.
+
+        skorch's ``fit`` (``initialize()`` unless warm-starting, then ``partial_fit``),
+        with ``before_training()``, when given, called in between: a subclass hands an
+        initialized callback what it needs (the refit of
+        :class:`~sarcoma_survival.nn.MMNNSurvival`).
+        """
         self.__dict__.get("_preloaded_", {}).clear()  # a second run (refit) reloads; free the first's
+        outcome = self._outcome()
         with self._seeded():
             self.validation_dataset_ = None
             Xt = self._fit_inputs(X)
             if validation_data is not None:
                 X_val, y_val = validation_data
-                ev_val, t_val = self._check_validation_y(y_val, X_val)
+                ev_val, t_val = outcome.check_validation_y(y_val, X_val)
                 self.validation_dataset_ = self.get_dataset(
-                    self._transform_inputs(X_val), self._target(ev_val, t_val)
+                    self._transform_inputs(X_val), outcome.target(ev_val, t_val)
                 )
-            NeuralNet.fit(self, Xt, self._target(event, time), **fit_params)
+            if not self.warm_start or not self.initialized_:
+                self.initialize()
+            if before_training is not None:
+                before_training()
+            self.partial_fit(Xt, outcome.target(event, time), _routing_method="fit", **fit_params)
             self.validation_dataset_ = None
         return Xt
 
-    def _check_validation_y(self, y, X):
-        """``(event, time)`` of the ``validation_data`` outcome (all censored allowed)."""
-        return check_survival_y(y, X, allow_all_censored=True)
-
-    def _predict_transformed(self, Xt):
+    def _log_risks(self, Xt):
+        """(n_samples, n_outputs) float64 log-risks of the module (its first head)."""
         out = self.forward(Xt, training=False)
         if isinstance(out, tuple):
             out = out[0]
-        return out.float().reshape(len(out), -1)[:, 0].numpy().astype(np.float64)
+        return out.float().reshape(len(out), -1).numpy().astype(np.float64)
+
+    def _predict_transformed(self, Xt):
+        return self._outcome().risk(self._log_risks(Xt))
 
     def predict(self, X):
-        """Predicted log hazard ratio (risk score, higher = earlier event).
+        """Predicted log hazard ratio (risk score, higher = earlier event); of ``cause``
+        for a model fitted on a competing-risks outcome.
 
         Parameters
         ----------
@@ -565,6 +619,48 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         """
         check_is_fitted(self, "training_risks_")
         return self._predict_transformed(self._transform_inputs(X))
+
+    def transform_inputs(self, X):
+        """Preprocessed network inputs of patients (what the module receives).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            Patients, as :meth:`predict` takes them.
+
+        Returns
+        -------
+        ndarray, array-like of volumes, or dict
+            A float32 table (clinical networks), an array-like of (C, D, H, W) float32
+            volumes (image networks; a lazy
+            :class:`~sarcoma_survival.preprocessing.VolumeArray` with the default
+            preprocessor), or a dict of both (:class:`~sarcoma_survival.nn.MMNNSurvival`).
+        """
+        check_is_fitted(self, "training_risks_")
+        return self._transform_inputs(X)
+
+    def survival_function_from_risk(self, risk, return_array=False):
+        """Survival functions at given risk scores, without a pass through the network.
+
+        ``predict_survival_function(X)`` is ``survival_function_from_risk(predict(X))``: a
+        caller that already holds the risks (a web request that shows both) saves the
+        second forward pass.
+
+        Parameters
+        ----------
+        risk : array-like of shape (n_samples,)
+            Risk scores as :meth:`predict` returns them.
+        return_array : bool, default=False
+            As in :meth:`predict_survival_function`, which gives the returns and errors.
+
+        Returns
+        -------
+        ndarray
+        """
+        check_is_fitted(self, "training_risks_")
+        self._outcome().require_survival_function(self, "survival function")
+        risk = np.asarray(risk, dtype=np.float64).reshape(-1)
+        return self._predict_survival_function(self.baseline_model_, risk, return_array)
 
     def predict_survival_function(self, X, return_array=False):
         """Survival functions of the patients (Breslow baseline x exp(risk)).
@@ -579,7 +675,14 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         Returns
         -------
         ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+
+        Raises
+        ------
+        AttributeError
+            For a model fitted on a competing-risks outcome (it has
+            ``predict_cumulative_incidence`` instead).
         """
+        self._outcome().require_survival_function(self, "survival function")
         return self._predict_survival_function(self.baseline_model_, self.predict(X), return_array)
 
     def predict_cumulative_hazard_function(self, X, return_array=False):
@@ -589,11 +692,14 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         ----------
         X : DataFrame or array-like
         return_array : bool, default=False
+            As in :meth:`predict_survival_function`, which also gives the errors (no
+            cumulative hazard for a competing-risks model either).
 
         Returns
         -------
         ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
         """
+        self._outcome().require_survival_function(self, "cumulative hazard function")
         return self._predict_cumulative_hazard_function(
             self.baseline_model_, self.predict(X), return_array
         )
@@ -601,5 +707,49 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
     @property
     def unique_times_(self):
         """Unique training times at which ``return_array=True`` evaluates the functions."""
+        self._outcome().require_survival_function(self, "unique_times_ (times of a survival function)")
         check_is_fitted(self, "baseline_model_")
         return self.baseline_model_.unique_times_
+
+    def predict_cumulative_incidence(self, X, times):
+        """Cumulative incidence of ``cause`` at ``times`` (fitted on a competing ``y`` only).
+
+        The per-cause Breslow baselines of the training data and the network's
+        log-risks are combined by Aalen-Johansen, as in
+        :class:`~sarcoma_survival.competing_risks.CauseSpecificCoxPH`.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        times : array-like of shape (n_times,)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_times)
+
+        Raises
+        ------
+        AttributeError
+            For a model fitted on a survival outcome.
+        """
+        check_is_fitted(self, "training_risks_")
+        outcome = self._outcome()
+        outcome.require_incidence(self)
+        times = check_times(times)
+        return outcome.incidence(self, self._log_risks(self._transform_inputs(X)), times)
+
+    def score(self, X, y):
+        """Concordance of :meth:`predict`: Harrell's C for a survival outcome, the
+        cause-specific concordance of ``cause`` (Wolbers et al. 2014) for a competing one.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        y : structured ndarray
+            An outcome of the kind the model was fitted on.
+
+        Returns
+        -------
+        float
+        """
+        return self._outcome().score(self, X, y)

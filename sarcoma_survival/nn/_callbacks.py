@@ -1,4 +1,4 @@
-"""Small skorch pieces for survival training: Cox criterion, validation split, best weights."""
+"""skorch pieces for survival training: validation split, best weights, one-cycle schedule."""
 from __future__ import annotations
 
 import copy
@@ -9,31 +9,7 @@ from sklearn.model_selection import train_test_split
 from skorch.callbacks import Callback
 from torch.utils.data import Subset
 
-from ._loss import cox_ph_loss
-
-
-class CoxPHLoss(torch.nn.Module):
-    """skorch criterion: :func:`cox_ph_loss` on a target of float ``[time, event]`` rows.
-
-    Parameters
-    ----------
-    ties : {"breslow", "efron"}, default="breslow"
-
-    Examples
-    --------
-    >>> import torch
-    >>> from sarcoma_survival.nn import CoxPHLoss
-    >>> y = torch.tensor([[2.0, 1.0], [3.0, 0.0]])
-    >>> float(CoxPHLoss()(torch.tensor([0.0, 0.0]), y))  # log(2)
-    0.6931471824645996
-    """
-
-    def __init__(self, ties="breslow"):
-        super().__init__()
-        self.ties = ties
-
-    def forward(self, log_risk, y):
-        return cox_ph_loss(log_risk, time=y[:, 0], event=y[:, 1], ties=self.ties)
+from ._loss import CoxPHLoss  # noqa: F401 - model files pickled before it moved to _loss name it here
 
 
 class SurvivalValidSplit:

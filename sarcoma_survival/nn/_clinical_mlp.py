@@ -9,11 +9,11 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from ..utils.validation import check_feature_names, clinical_encoding
 from ._base import SurvivalNeuralNet, as_float_table, check_width
-from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._modules import ClinicalMLP
+from ._outcome import CAUSE_PARAM_DOC
 
 
-class ClinicalMLPSurvival(CompetingRisksNetMixin, SurvivalNeuralNet):
+class ClinicalMLPSurvival(SurvivalNeuralNet):
     __doc__ = f"""Neural Cox model on clinical variables: an MLP with a Cox partial-likelihood loss.
 
     The network is the clinical subnetwork of Bozzo et al. (2024), 11 -> 32 -> 16 -> 8 ->
@@ -75,7 +75,6 @@ class ClinicalMLPSurvival(CompetingRisksNetMixin, SurvivalNeuralNet):
 
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
-        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
     }
 

@@ -6,12 +6,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils.validation import record_columns
 from ._base import SurvivalNeuralNet
-from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin
 from ._modules import DenseNetRisk
+from ._outcome import CAUSE_PARAM_DOC
 
 
-class DenseNetSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet):
+class DenseNetSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     __doc__ = f"""Deep Cox model on 3D MRI: MONAI DenseNet-121, 12 image features, linear risk head.
 
     Takes the cohort table: the image columns are preprocessed by ``preprocessor`` (a
@@ -69,9 +69,12 @@ class DenseNetSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeura
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
         **ImageTrainingMixin._parameter_constraints,
-        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"]), None],
     }
+
+    #: Dotted path, in ``module_``, of the DenseNet's dense blocks, among which Grad-CAM
+    #: (:func:`~sarcoma_survival.explain.gradcam`) chooses its target layer.
+    gradcam_layer_prefix = "encoder.features."
 
     def __init__(self, preprocessor="auto", *, module=DenseNetRisk, **kwargs):
         super().__init__(module=module, **kwargs)

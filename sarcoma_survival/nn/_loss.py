@@ -110,3 +110,90 @@ def cox_ph_loss(log_risk, *, time, event, ties="breslow"):
         ratio = torch.exp(tied_lse[event_group] - log_denominator).clamp(max=1.0)
         log_denominator = log_denominator + torch.log1p(-fraction * ratio)
     return (log_denominator - event_risk).sum() / n_events
+
+
+def as_cause_columns(log_risk, n_causes):
+    """Network outputs as an (n, K) tensor, checked against the number of causes."""
+    log_risk = log_risk.reshape(len(log_risk), -1)
+    if log_risk.shape[1] != n_causes:
+        raise ValueError(
+            f"the network gives {log_risk.shape[1]} log-risk output(s) for a competing-risks "
+            f"outcome with {n_causes} causes; its module needs an n_outputs argument (set from y)"
+        )
+    return log_risk
+
+
+class CoxPHLoss(torch.nn.Module):
+    """skorch criterion: the Cox loss of one or several heads, of one or several causes.
+
+    The target holds float ``[time, event]`` rows. On one log-risk tensor the loss is
+    :func:`cox_ph_loss`. With ``n_causes`` set (a competing-risks outcome, ``event``
+    holding 0 = censored or the cause 1..K), the tensor has one column per cause and the
+    loss is the sum of the K cause-specific losses (the events of cause k are events,
+    everything else is censored for that cause). On a tuple of heads (a multi-head
+    network in training) the loss is ``sum_k head_weights[k] * loss(head_k)``, heads of
+    weight 0 left out; callbacks set ``head_weights`` as skorch's ``LRScheduler`` sets
+    learning rates (:class:`~sarcoma_survival.nn.GradientBlending`).
+
+    Parameters
+    ----------
+    ties : {"breslow", "efron"}, default="breslow"
+    head_weights : array-like of shape (n_heads,) or None, default=None
+        Weight of each head of a tuple; ``None``: uniform.
+    n_causes : int or None, default=None
+        Number of causes of a competing-risks target (set by the estimator from ``y``);
+        ``None``: a survival target (one event type).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sarcoma_survival.nn import CoxPHLoss
+    >>> y = torch.tensor([[2.0, 1.0], [3.0, 0.0]])
+    >>> float(CoxPHLoss()(torch.tensor([0.0, 0.0]), y))  # log(2)
+    0.6931471824645996
+    >>> heads = (torch.tensor([0.0, 0.0]), torch.tensor([1.0, 0.0]))
+    >>> round(float(CoxPHLoss(head_weights=[0.5, 0.5])(heads, y)), 4)
+    0.5032
+    """
+
+    #: Defaults of instances unpickled from files written before these attributes existed.
+    head_weights = None
+    n_causes = None
+
+    def __init__(self, ties="breslow", head_weights=None, n_causes=None):
+        super().__init__()
+        self.ties = ties
+        self.head_weights = head_weights
+        self.n_causes = n_causes
+
+    def forward(self, log_risk, y):
+        if not isinstance(log_risk, (tuple, list)):
+            return self.head_loss(log_risk, y)
+        weights = self.head_weights
+        if weights is None:
+            weights = np.full(len(log_risk), 1.0 / len(log_risk))
+        terms = [float(w) * self.head_loss(h, y) for w, h in zip(weights, log_risk) if w > 0]
+        return torch.stack(terms).sum()
+
+    def head_loss(self, log_risk, y):
+        """The loss of one head: its Cox loss, summed over the causes of a competing target.
+
+        Parameters
+        ----------
+        log_risk : torch.Tensor of shape (n,), (n, 1) or (n, n_causes)
+        y : torch.Tensor of shape (n, 2)
+            ``[time, event]`` rows.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
+        if self.n_causes is None:
+            return cox_ph_loss(log_risk.float(), time=y[:, 0], event=y[:, 1], ties=self.ties)
+        columns = as_cause_columns(log_risk, self.n_causes)
+        losses = [
+            cox_ph_loss(columns[:, k - 1].float(), time=y[:, 0], event=(y[:, 1] == k).to(y.dtype), ties=self.ties)
+            for k in range(1, self.n_causes + 1)
+        ]
+        return torch.stack(losses).sum()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,14 +14,14 @@ from skorch.callbacks import PrintLog
 from skorch.history import History
 from skorch.utils import to_tensor
 
-from ..utils.blending import HEADS
-from ..utils.validation import clinical_encoding, record_columns
+from ..utils.blending import HEADS, blending_weights_table
+from ..utils.validation import check_cohort_frame, clinical_encoding, record_columns
 from ._base import SurvivalNeuralNet, as_float_table, check_width, dataset_targets
+from ._blending import GradientBlending, fixed_weights, is_online, last_used_estimate
 from ._callbacks import SurvivalValidSplit
-from ._competing import CAUSE_PARAM_DOC, CompetingRisksNetMixin
 from ._image_training import IMAGE_PARAMS_DOC, ImageTrainingMixin, one_cycle_callbacks
-from ._mmnn_blending import GradientBlending, fixed_weights, is_online, last_used_estimate
 from ._mmnn_module import MultimodalNet
+from ._outcome import CAUSE_PARAM_DOC
 
 
 class _MultimodalDataset(torch.utils.data.Dataset):
@@ -41,7 +42,7 @@ class _MultimodalDataset(torch.utils.data.Dataset):
         return x, (self.y[i] if self.y is not None else np.float32(0))
 
 
-class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet):
+class MMNNSurvival(ImageTrainingMixin, SurvivalNeuralNet):
     __doc__ = f"""Multimodal neural Cox model (clinical + 3D MRI) trained with gradient blending.
 
     The network of Bozzo et al. (2024), :class:`~sarcoma_survival.nn.MultimodalNet`: a
@@ -146,11 +147,11 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
     n_features_in_ : int
     blending_weights_ : DataFrame
         Weight of each head (columns ``multimodal``, ``clinical``, ``image``) used during
-        each epoch (index); ``plot_blending_weights(model.history)`` draws the same.
+        each epoch (index), built from ``history_``; ``plot_blending_weights(model.history)``
+        draws the same. The one record of the weights a fitted MMNN used.
     last_blend_estimate_ : ndarray of shape (3,)
-        The latest estimate (multimodal, clinical, image), made at the last measurement
-        epoch; it would apply to the next epoch of a continued training. After a refit
-        (``blend_refit=True``), the weight of the last replayed epoch.
+        Deprecated (a ``FutureWarning``): the weights in force after training, now
+        ``criterion_.head_weights``; read ``blending_weights_`` instead.
     blend_history_ : skorch History or None
         With ``blend_refit=True``: the history of the estimating run (losses measured on
         the blend set, ``blend_raw_weight_<head>``), up to its last used estimation;
@@ -183,7 +184,6 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
     _parameter_constraints = {
         **SurvivalNeuralNet._parameter_constraints,
         **ImageTrainingMixin._parameter_constraints,
-        **CompetingRisksNetMixin._parameter_constraints,
         "preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
         "clinical_preprocessor": [StrOptions({"auto"}), HasMethods(["fit", "transform"])],
         "gradient_blending": ["boolean", StrOptions({"uniform"})],
@@ -224,25 +224,54 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
         self.blend_smoothing = blend_smoothing
         self.blend_refit = blend_refit
 
+    #: Dotted path, in ``module_``, of the DenseNet's dense blocks, among which Grad-CAM
+    #: (:func:`~sarcoma_survival.explain.gradcam`) chooses its target layer.
+    gradcam_layer_prefix = "image_net.encoder.features."
+
     @property
     def _default_callbacks(self):
-        # During the refit of blend_refit=True the callback is handed the weights to replay.
-        blending = GradientBlending(replay=getattr(self, "_replay", None))
-        return one_cycle_callbacks(("gradient_blending", blending),
+        return one_cycle_callbacks(("gradient_blending", GradientBlending()),
                                    print_log=PrintLog(keys_ignored=["blending_weights"]))
 
-    # ------------------------------------------------------------------ inputs
-    @staticmethod
-    def _check_frame(X):
-        if not isinstance(X, pd.DataFrame):
-            raise ValueError(
-                f"MMNNSurvival takes the cohort table (a pandas DataFrame with clinical and image "
-                f"columns), got {type(X).__name__}"
-            )
-        return X
+    def _blending_callback(self):
+        """The initialized ``gradient_blending`` callback (None when a user removed it)."""
+        return dict(getattr(self, "callbacks_", None) or []).get("gradient_blending")
 
+    @property
+    def blending_weights_(self):
+        """Weight of each head (columns ``multimodal``, ``clinical``, ``image``) in each
+        epoch (index) of the fitted network's training, from its ``history``."""
+        history = getattr(self, "history_", None)
+        if history is None or not len(history):
+            raise AttributeError(f"{type(self).__name__} is not fitted: it has no blending_weights_ yet")
+        return blending_weights_table(history)
+
+    @property
+    def last_blend_estimate_(self):
+        """Deprecated: the criterion's ``head_weights`` after training.
+
+        Use ``blending_weights_`` (the weights used in each epoch) instead; this name
+        goes in a future release.
+        """
+        warnings.warn(
+            "last_blend_estimate_ is deprecated and will be removed; use blending_weights_ (the "
+            "weights used in each epoch) or criterion_.head_weights (the weights in force)",
+            FutureWarning,
+            stacklevel=2,
+        )
+        weights = getattr(self.__dict__.get("criterion_"), "head_weights", None)
+        if weights is None:  # a model written before the criterion held them
+            weights = self.__dict__.get("last_blend_estimate_")
+        history = getattr(self, "history_", None)
+        if weights is None and history is not None and len(history) and "blending_weights_after" in history[-1]:
+            weights = [history[-1]["blending_weights_after"][head] for head in HEADS]  # a model file's
+        if weights is None:
+            raise AttributeError(f"{type(self).__name__} holds no blending estimate (not fitted)")
+        return np.asarray(weights, dtype=float)
+
+    # ------------------------------------------------------------------ inputs
     def _fit_inputs(self, X):
-        X = self._check_frame(X)
+        check_cohort_frame(X, self)
         self.clinical_preprocessor_ = self._make_clinical_preprocessor(X)
         clinical = as_float_table(self.clinical_preprocessor_.fit_transform(X))
         self.n_encoded_features_ = clinical.shape[1]
@@ -261,29 +290,10 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_channels_")
-        X = self._check_frame(X)
+        check_cohort_frame(X, self)
         clinical = as_float_table(self.clinical_preprocessor_.transform(X))
         check_width(clinical, self.n_encoded_features_, "clinical features after encoding")
         return {"clinical": clinical, "image": self._transform_volumes(X)}
-
-    def transform_inputs(self, X):
-        """Preprocessed network inputs of patients (what the module receives).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Cohort table.
-
-        Returns
-        -------
-        dict
-            ``"clinical"``: float32 ndarray (n, ``n_encoded_features_``); ``"image"``: an
-            array-like of (C, D, H, W) float32 volumes (a lazy
-            :class:`~sarcoma_survival.preprocessing.VolumeArray` with the default
-            preprocessor; ``np.asarray(inputs["image"][i])[None]`` is the batch of one
-            patient, e.g. for Grad-CAM on ``module_.image_net``).
-        """
-        return self._transform_inputs(X)
 
     def get_dataset(self, X, y=None):
         if isinstance(X, dict) and set(X) == {"clinical", "image"} and self._preloaded_inputs(X) is None:
@@ -293,7 +303,8 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
     def get_split_datasets(self, X, y=None, **fit_params):
         train, valid = super().get_split_datasets(X, y, **fit_params)
         self.blend_dataset_ = None
-        if is_online(self.gradient_blending) and getattr(self, "_replay", None) is None:
+        blending = self._blending_callback()
+        if is_online(self.gradient_blending) and (blending is None or blending.estimates(self)):
             train, self.blend_dataset_ = SurvivalValidSplit(self.blend_size)(train, dataset_targets(train))
         if len(train) < 2:
             raise ValueError(
@@ -324,16 +335,13 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
         return {**Xi, "image": self._augment_images(Xi["image"])}
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = to_tensor(y_true, device=self.device_)
-        heads = y_pred if isinstance(y_pred, tuple) else (y_pred,)
+        """Training: the criterion's blend of the heads (its ``head_weights``, which
+        :class:`~sarcoma_survival.nn.GradientBlending` sets); model selection: the
+        unweighted multimodal-head loss (of the whole set)."""
         if not training:
-            # Model selection: the unweighted multimodal-head loss (of the whole set).
-            return self._checked_loss(heads[0], y_true, training)
-        weights = getattr(self, "last_blend_estimate_", None)
-        if weights is None:
-            weights = fixed_weights("uniform")
-        terms = [float(w) * self._checked_loss(h, y_true, training) for w, h in zip(weights, heads) if w > 0]
-        return torch.stack(terms).sum()
+            return super().get_loss(y_pred, y_true, X=X, training=training)
+        heads = tuple(y_pred) if isinstance(y_pred, tuple) else (y_pred,)
+        return self._checked_loss(heads, to_tensor(y_true, device=self.device_), training)
 
     def head_losses(self, dataset):
         """Cox loss of each head on a whole dataset, in eval mode, without augmentation.
@@ -354,33 +362,7 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
         with torch.no_grad():
             return np.array([self._checked_loss(h, y_true, False).item() for h in outputs])
 
-    def fit(self, X, y, validation_data=None, **fit_params):
-        """Train the network with gradient blending, keep the best epoch, fit the baseline.
-
-        With ``gradient_blending=True`` and ``blend_refit=True`` the network is trained
-        twice: first with the blend set held out, estimating the weights online (up to the
-        last estimation the second run uses); then on every training patient with the
-        first run's per-epoch weights replayed (its history is kept in ``blend_history_``).
-
-        Parameters
-        ----------
-        X : DataFrame
-            Cohort table (clinical columns and image paths).
-        y : structured ndarray
-            Survival outcome (``sksurv.util.Surv.from_arrays(event, time)``).
-        validation_data : tuple (X_val, y_val), optional
-            Model-selection data used instead of the inner ``train_split``.
-        **fit_params
-            Passed to skorch's ``fit``.
-
-        Returns
-        -------
-        self
-        """
-        return super().fit(X, y, validation_data=validation_data, **fit_params)
-
     def _train(self, X, event, time, validation_data, fit_params):
-        self._replay = None
         self.blend_history_ = None
         try:
             if not (is_online(self.gradient_blending) and self.blend_refit):
@@ -393,16 +375,20 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
             total = fit_params.get("epochs") or self.max_epochs
             last = last_used_estimate(total, self.blend_warmup, self.blend_period)
             if last == 0:  # no estimate would be used: uniform weights on every patient
-                self._replay = fixed_weights("uniform")[None, :]
+                weights = fixed_weights("uniform")[None, :]
             else:
                 super()._train(X, event, time, validation_data, {**fit_params, "epochs": last})
                 self.blend_history_ = History(self.history)  # skorch clears the history in place
-                after = np.repeat(self.last_blend_estimate_[None, :], total - last, axis=0)
-                self._replay = np.vstack([self.blending_weights_.to_numpy(), after])
-            return super()._train(X, event, time, validation_data, fit_params)
+                after = np.repeat(self._blending_callback().weights_[None, :], total - last, axis=0)
+                weights = np.vstack([blending_weights_table(self.history).to_numpy(), after])
+
+            def replay():  # the refit hands the recorded weights to the fresh callback
+                blending = self._blending_callback()
+                if blending is not None:
+                    blending.replay = weights
+            return super()._train(X, event, time, validation_data, fit_params, before_training=replay)
         finally:
             self.blend_dataset_ = None  # do not keep (or pickle) training patients
-            self._replay = None
 
     def predict_heads(self, X):
         """Log-risks of the three heads (multimodal, clinical-only, image-only).
@@ -421,7 +407,7 @@ class MMNNSurvival(ImageTrainingMixin, CompetingRisksNetMixin, SurvivalNeuralNet
         """
         check_is_fitted(self, "training_risks_")
         outputs = self.forward(self._transform_inputs(X), training=False)
-        column = self.cause - 1 if self._is_competing() else 0
+        column = self._outcome().risk_column()
         return pd.DataFrame(
             {head: out.float().reshape(len(out), -1)[:, column].numpy().astype(np.float64)
              for head, out in zip(HEADS, outputs)},

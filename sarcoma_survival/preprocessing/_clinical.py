@@ -104,6 +104,9 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         How each input column was treated.
     dropped_columns_ : list of str
         Requested columns left out because no training patient had a value.
+    categories_ : dict of str to list
+        The categories of each categorical column seen in training, sorted (the one-hot
+        columns, rare ones aside; what a form offering the model's inputs lists).
     transformer_ : sklearn.compose.ColumnTransformer
         The fitted encoder.
 

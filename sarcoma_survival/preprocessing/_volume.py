@@ -7,12 +7,12 @@ from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import SimpleITK as sitk
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._config import ReaderSettingsMixin
 from .._schema import CHANNEL_COLUMNS
 from ..utils import (
     InputPathError,
@@ -22,6 +22,7 @@ from ..utils import (
     hash_params,
     input_files,
 )
+from ..utils.validation import check_cohort_frame
 from ._geometry import grid_to_dict, output_grid, resample, tumour_box
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
@@ -35,7 +36,7 @@ _CACHE_VERSION = 2
 _NORMALIZE_REGIONS = ("foreground", "image", "crop", "tumor")
 
 
-class VolumePreprocessor(TransformerMixin, BaseEstimator):
+class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
     """Turn the MRI references of the cohort table into fixed-size, tumour-centred volumes.
 
     For every patient (row of ``X``), independently of all other patients:
@@ -89,19 +90,21 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         Tumour label in a multi-label mask; ``None`` requires a binary mask.
     roi_name : str, default="GTV_Mass"
         ROI used when the mask is a DICOM RTSTRUCT.
-    nonfinite : {"error", "fill"}, default="error"
+    nonfinite : {"error", "fill"} or None, default=None
         NaN or infinite voxels in a T1 or T2 file (NRRD and MHA keep them): an error naming
         the patient and file, or replaced by 0 (no signal) when the file is read, with a
-        warning giving their number. A mask with such voxels is always an error.
+        warning giving their number. A mask with such voxels is always an error. ``None``:
+        the policy of :func:`~sarcoma_survival.config_context` when the reader is fitted
+        (``"error"`` outside one), kept afterwards as ``nonfinite_``.
     max_voxels : int, optional
         Largest number of voxels of one input image, checked from its header before anything
         is allocated (default ``sarcoma_survival.preprocessing.DEFAULT_MAX_VOXELS``,
         2**28, 1 GiB as float32); raise it for larger images. It changes no result, so it is
-        not part of the cache key.
+        not part of the cache key. ``config_context(max_voxels=...)`` wins over it.
     cache : bool, default=True
         Keep one ``.npy`` per patient on disk (else everything stays in memory). Each entry
         carries a checksum, verified once per process; a damaged entry is logged (logger
-        ``sarcoma_survival``) and computed again.
+        ``sarcoma_survival``) and computed again. ``config_context(cache=...)`` wins over it.
     cache_n4 : bool, default=True
         With ``cache`` and ``n4``, also keep each channel's N4-corrected native image (its
         ``n4/`` subfolder, float32: 4 bytes per voxel and channel, about twice a 16-bit
@@ -110,8 +113,9 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         The results are identical with and without it.
     cache_dir : str or Path, optional
         Cache root (default: :func:`~sarcoma_survival.utils.get_cache_dir`); volumes go in
-        its ``volumes/`` subfolder.
+        its ``volumes/`` subfolder. ``config_context(cache_dir=...)`` wins over it.
     n_jobs : int, default=None
+        (``config_context(n_jobs=...)`` wins over it.)
         Patients processed in parallel through joblib, with scikit-learn's meaning: ``None``
         is 1 unless inside a :func:`joblib.parallel_backend` context (for example ``"dask"``),
         which then decides; ``-1`` is every core. Each worker runs ITK (N4) and BLAS with its
@@ -170,7 +174,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         "antialias": ["boolean"],
         "mask_label": [Integral, None],
         "roi_name": [str],
-        "nonfinite": [StrOptions(set(NONFINITE_POLICIES))],
+        "nonfinite": [StrOptions(set(NONFINITE_POLICIES)), None],
         "max_voxels": [Interval(Integral, 1, None, closed="left"), None],
         "cache": ["boolean"],
         "cache_n4": ["boolean"],
@@ -181,7 +185,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
 
     def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", n4=True, n4_shrink=4,
                  n4_iterations=(50, 50, 50), normalize="foreground", fill_value=0.0, antialias=True,
-                 mask_label=None, roi_name="GTV_Mass", nonfinite="error", max_voxels=None, cache=True, cache_n4=True,
+                 mask_label=None, roi_name="GTV_Mass", nonfinite=None, max_voxels=None, cache=True, cache_n4=True,
                  cache_dir=None, n_jobs=None, verbose=0):
         self.size = size
         self.spacing = spacing
@@ -209,6 +213,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         super().__setstate__(state)
 
     # ------------------------------------------------------------------ fit / transform
+
     def fit(self, X, y=None):
         """Validate the parameters and record the channels present in ``X``.
 
@@ -227,6 +232,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         if not (len(self.n4_iterations) > 0 and all(isinstance(i, Integral) and i > 0 for i in self.n4_iterations)):
             raise ValueError(f"n4_iterations must be a non-empty sequence of positive ints, got {self.n4_iterations!r}")
         self._check_frame(X)
+        self._record_nonfinite()
         self.channels_ = [c for c in CHANNEL_COLUMNS if c in X.columns]
         if "t1" not in self.channels_:
             raise ValueError("X has no 't1' column: the T1 is the reference grid of every patient")
@@ -261,7 +267,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         shape = (self.n_channels_,) + self._grid_size()
         results = {}
         todo = []
-        cache_root = get_cache_dir(self.cache_dir) / "volumes" if self.cache else None
+        cache_root = get_cache_dir(self._setting("cache_dir")) / "volumes" if self._setting("cache") else None
         if cache_root is not None:
             clean_stale_temp_files_once(cache_root)
         for position, (patient, paths) in enumerate(jobs):
@@ -337,10 +343,10 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "channels_")
         patient = getattr(row, "name", None)
         paths = self._paths(row, patient)
-        t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=self.nonfinite,
-                        max_voxels=self.max_voxels)
+        t1 = read_image(paths["t1"], patient=patient, column="t1", nonfinite=self._setting("nonfinite"),
+                        max_voxels=self._setting("max_voxels"))
         mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient,
-                         max_voxels=self.max_voxels)
+                         max_voxels=self._setting("max_voxels"))
         box = tumour_box(mask, self.margin_mm)
         return grid_to_dict(output_grid(box, self._grid_size()[::-1], self.spacing))
 
@@ -367,22 +373,21 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
             "antialias": bool(self.antialias),
             "mask_label": None if self.mask_label is None else int(self.mask_label),
             "roi_name": self.roi_name,
-            "nonfinite": self.nonfinite,
-            "max_voxels": self.max_voxels,
+            "nonfinite": self._setting("nonfinite"),
+            "max_voxels": self._setting("max_voxels"),
         }
 
     def _n4_cache(self):
         """Folder of the corrected native images, or None when that cache is off."""
-        if not (self.cache and self.cache_n4 and self.n4):
+        if not (self._setting("cache") and self.cache_n4 and self.n4):
             return None
-        folder = get_cache_dir(self.cache_dir) / "n4"
+        folder = get_cache_dir(self._setting("cache_dir")) / "n4"
         clean_stale_temp_files_once(folder)
         return folder
 
     @staticmethod
     def _check_frame(X):
-        if not isinstance(X, pd.DataFrame):
-            raise TypeError(f"X must be the cohort pandas DataFrame, got {type(X).__name__}")
+        check_cohort_frame(X, "VolumePreprocessor", allow_empty=True)
         if "mask" not in X.columns:
             raise ValueError("X has no 'mask' column: the tumour mask is needed to crop the volumes")
 
@@ -413,7 +418,7 @@ class VolumePreprocessor(TransformerMixin, BaseEstimator):
         bar = tqdm(total=len(todo), disable=not self.verbose or not todo, desc="VolumePreprocessor",
                    unit="patient")
         try:
-            for result in parallel_map(_process_patient, args, self.n_jobs, ordered=False):
+            for result in parallel_map(_process_patient, args, self._setting("n_jobs"), ordered=False):
                 yield result
                 bar.update()
         finally:

@@ -12,10 +12,12 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from tqdm.auto import tqdm
 
+from .._config import ReaderSettingsMixin
 from .._parallel import parallel_map
 from .._schema import CHANNEL_COLUMNS
 from ..preprocessing import NONFINITE_POLICIES
 from ..utils import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
+from ..utils.validation import check_cohort_frame
 from ._params import feature_names, load_params
 from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, read_cache
 
@@ -24,14 +26,6 @@ _CACHE_VERSION = 2
 
 #: Preprocessor parameters that do not change its images, left out of the cache key.
 _NOT_IN_KEY = frozenset({"n_jobs", "verbose", "cache", "cache_n4", "cache_dir", "max_voxels"})
-
-
-def _check_frame(X, what):
-    if not isinstance(X, pd.DataFrame):
-        raise TypeError(
-            f"{what} expects the cohort table as a pandas DataFrame (one row per patient, "
-            f"image paths in columns 't1', 't2', 'mask'), got {type(X).__name__}"
-        )
 
 
 def _check_paths(X, columns):
@@ -47,7 +41,7 @@ def _check_paths(X, columns):
             raise ValueError(f"column {column!r} has no image path for patient(s): {names}")
 
 
-class RadiomicsExtractor(TransformerMixin, BaseEstimator):
+class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
     """PyRadiomics features of each MRI sequence inside the tumor mask.
 
     For each patient (row of the cohort table) the T1 image, the T2 image when the table has
@@ -82,24 +76,28 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         onto the mask's grid).
     duplicate_shape : bool, default=False
         Repeat the shape features under every sequence's prefix (identical values).
-    nonfinite : {"error", "fill"}, default="error"
+    nonfinite : {"error", "fill"} or None, default=None
         NaN or infinite voxels in a T1 or T2 file: an error naming the patient and file, or
         replaced by 0 with a warning giving their number. Applies to the raw files
         (``preprocessor=None``) and to the ``"default"`` preprocessor; a preprocessor
-        instance follows its own ``nonfinite``.
+        instance follows its own ``nonfinite``. ``None``: the policy of
+        :func:`~sarcoma_survival.config_context` at fit (``"error"`` outside one), kept
+        afterwards as ``nonfinite_``.
     max_voxels : int, optional
         Largest number of voxels of one input image, checked from its header before
         anything is allocated (default 2**28, see
         :func:`~sarcoma_survival.preprocessing.read_image`). Applies like ``nonfinite``; not
-        part of the cache key.
+        part of the cache key. ``config_context(max_voxels=...)`` wins over it.
     cache : bool, default=True
         Read and write the per-patient cache (checksummed JSON records; a damaged record is
-        logged and extracted again).
+        logged and extracted again). ``config_context(cache=...)`` wins over it.
     cache_dir : str or Path, default=None
         Cache root (a ``radiomics`` folder is made inside); default
         ``$SARCOMA_SURVIVAL_CACHE``, else ``~/.cache/sarcoma_survival``.
+        ``config_context(cache_dir=...)`` wins over it.
     n_jobs : int, default=None
-        Patients extracted in parallel through joblib, with scikit-learn's meaning:
+        (``config_context(n_jobs=...)`` wins over it.) Patients extracted in parallel through
+        joblib, with scikit-learn's meaning:
         ``None`` is 1 unless inside a :func:`joblib.parallel_backend` context (for example
         ``"dask"``), which then decides; ``-1`` is every core. Each worker runs ITK and BLAS
         with its share of the cores.
@@ -152,7 +150,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         "params": [None, str, os.PathLike, dict],
         "preprocessor": [StrOptions({"default"}), None, HasMethods(["fit", "load_native"])],
         "duplicate_shape": ["boolean"],
-        "nonfinite": [StrOptions(set(NONFINITE_POLICIES))],
+        "nonfinite": [StrOptions(set(NONFINITE_POLICIES)), None],
         "max_voxels": [Interval(Integral, 1, None, closed="left"), None],
         "cache": ["boolean"],
         "cache_dir": [None, str, os.PathLike],
@@ -166,7 +164,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         *,
         preprocessor="default",
         duplicate_shape=False,
-        nonfinite="error",
+        nonfinite=None,
         max_voxels=None,
         cache=True,
         cache_dir=None,
@@ -204,16 +202,18 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        _check_frame(X, "RadiomicsExtractor.fit")
+        check_cohort_frame(X, "RadiomicsExtractor.fit", allow_empty=True)
         if "t1" not in X.columns:
             raise ValueError("the cohort table has no column 't1': RadiomicsExtractor needs at least T1")
+        self._record_nonfinite()
         self.channels_ = tuple(c for c in CHANNEL_COLUMNS if c in X.columns)
         _check_paths(X, (*self.channels_, "mask"))
         if isinstance(self.preprocessor, str):  # "default"
             from ..preprocessing import VolumePreprocessor
 
             self.preprocessor_ = VolumePreprocessor(cache=self.cache, cache_dir=self.cache_dir,
-                                                    nonfinite=self.nonfinite, max_voxels=self.max_voxels).fit(X)
+                                                    nonfinite=self._setting("nonfinite"),
+                                                    max_voxels=self.max_voxels).fit(X)
         elif self.preprocessor is None:
             self.preprocessor_ = None
         else:
@@ -234,8 +234,8 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
             "channels": self.channels_,
             "duplicate_shape": self.duplicate_shape,
             "preprocessor": self.preprocessor_,
-            "nonfinite": self.nonfinite,
-            "max_voxels": self.max_voxels,
+            "nonfinite": self._setting("nonfinite"),
+            "max_voxels": self._setting("max_voxels"),
             "cache_file": cache_file,
             "log_level": log_level_for(self.verbose),
         }
@@ -266,7 +266,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
                 "channels": list(self.channels_),
                 "duplicate_shape": bool(self.duplicate_shape),
                 "preprocessor": self._preprocessor_identity(),
-                "nonfinite": self.nonfinite if self.preprocessor_ is None else None,
+                "nonfinite": self._setting("nonfinite") if self.preprocessor_ is None else None,
                 "files": {col: _digest(row, col) for col in (*self.channels_, "mask")},
             }
         )
@@ -292,9 +292,9 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
             If reading or extracting a patient fails; the message names the patient and file.
         """
         check_is_fitted(self, "feature_names_out_")
-        _check_frame(X, "RadiomicsExtractor.transform")
+        check_cohort_frame(X, "RadiomicsExtractor.transform", allow_empty=True)
         _check_paths(X, (*self.channels_, "mask"))
-        folder = Path(get_cache_dir(self.cache_dir)) / "radiomics" if self.cache else None
+        folder = Path(get_cache_dir(self._setting("cache_dir"))) / "radiomics" if self._setting("cache") else None
         if folder is not None:
             clean_stale_temp_files_once(folder)
 
@@ -314,7 +314,7 @@ class RadiomicsExtractor(TransformerMixin, BaseEstimator):
                 (str(X.index[i]), self._row(X.iloc[i]), self._task(folder / f"{key}.json" if folder else None))
                 for key, i in todo.items()
             ]
-            outputs = parallel_map(extract_patient, jobs, self.n_jobs)
+            outputs = parallel_map(extract_patient, jobs, self._setting("n_jobs"))
             with tqdm(total=len(todo), desc="radiomics", unit="patient", disable=self.verbose < 1) as progress:
                 for key, features in zip(todo, outputs):
                     results[key] = features

@@ -65,15 +65,7 @@ _SURVIVAL_STATS = (
     "rcs_knots",
 )
 
-
-def __getattr__(name):
-    if name in _COMPETING:
-        from . import _competing
-
-        return getattr(_competing, name)
-    if name in _SURVIVAL_STATS:
-        from . import _survival_stats
-
-        return getattr(_survival_stats, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, _ = lazy_exports(
+    __name__, {**dict.fromkeys(_COMPETING, "._competing"), **dict.fromkeys(_SURVIVAL_STATS, "._survival_stats")}
+)
 

@@ -270,6 +270,37 @@ def check_survival_y(y, X=None, *, allow_all_censored=False):
     return event, time_raw
 
 
+def check_cohort_frame(X, estimator, *, allow_empty=False):
+    """Raise a clear error unless ``X`` is a cohort DataFrame (non-empty unless ``allow_empty``).
+
+    The one check of every estimator and transformer that takes the cohort table: a
+    ``TypeError`` for another type of ``X``, a ``ValueError`` for a table without rows.
+
+    Parameters
+    ----------
+    X : object
+    estimator : object or str
+        The estimator (or a name) that the message names.
+    allow_empty : bool, default=False
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import check_cohort_frame
+    >>> check_cohort_frame([[1.0]], "MyModel")
+    Traceback (most recent call last):
+    ...
+    TypeError: MyModel takes the cohort table as a pandas DataFrame (one row per patient, named columns); got list
+    """
+    name = estimator if isinstance(estimator, str) else type(estimator).__name__
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(
+            f"{name} takes the cohort table as a pandas DataFrame (one row per patient, named "
+            f"columns); got {type(X).__name__}"
+        )
+    if len(X) == 0 and not allow_empty:
+        raise ValueError(f"{name}: the cohort table has no rows")
+
+
 def check_fit_y(y, X, estimator):
     """Validate the training outcome of a fit and return it in scikit-survival's order.
 

@@ -2,8 +2,9 @@
 
 The fitted models are private deep copies, loaded once. Every cache inside them (image
 preprocessing, radiomics) is pointed at the request's private folder while the request
-holds the lock, so a patient's volumes never outlive the request, Grad-CAM reuses the
-volumes preprocessed for the prediction, and two requests never see each other's data.
+holds the lock (:func:`~sarcoma_survival.config_context`, which wins over the folder a
+model was fitted with), so a patient's volumes never outlive the request, Grad-CAM reuses
+the volumes preprocessed for the prediction, and two requests never see each other's data.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._config import config_context
 from .._schema import (
     BOOLEAN_COLUMNS,
     CATEGORIES,
@@ -47,11 +49,9 @@ def _clinical_fields(models):
             if not isinstance(part, ClinicalEncoder) or not hasattr(part, "transformer_"):
                 continue
             used.update(part.feature_names_in_)
-            if part.categorical_columns_:
-                onehot = part.transformer_.named_transformers_["categorical"][-1]
-                for column, categories in zip(part.categorical_columns_, onehot.categories_):
-                    known = seen_categories.setdefault(column, [])
-                    known.extend(str(c) for c in categories if str(c) not in known)
+            for column, categories in part.categories_.items():
+                known = seen_categories.setdefault(column, [])
+                known.extend(str(c) for c in categories if str(c) not in known)
     fields = []
     for column in CLINICAL_COLUMNS:
         if column not in used:
@@ -144,14 +144,9 @@ class PredictionService:
                         "refit it with this version of sarcoma_survival"
                     )
             self.models[role] = copy.deepcopy(model)
-        self._caches = [part for model in self.models.values() for part in walk_estimators(model)
-                        if hasattr(part, "cache") and hasattr(part, "cache_dir")]
-        for part in self._caches:
-            part.cache = False
-            if hasattr(part, "n_jobs"):
-                part.n_jobs = None
-            if hasattr(part, "verbose"):
-                part.verbose = 0
+        for part in (part for model in self.models.values() for part in walk_estimators(model)):
+            if hasattr(part, "cache_dir") and hasattr(part, "verbose"):
+                part.verbose = 0  # an image reader: no progress bars in the server's log
         self.lock = threading.Lock()
         self.fields = _clinical_fields(self.models.values())
         self.image_columns = _image_columns(self.models.values())
@@ -218,9 +213,8 @@ class PredictionService:
     def _risk_and_curve(model, role, X, times):
         risk = float(model.predict(X)[0])
         if isinstance(model, SurvivalNeuralNet):
-            # What its predict_survival_function computes (Breslow baseline at this risk),
-            # without a second forward pass through the network.
-            fn = model._predict_survival_function(model.baseline_model_, np.array([risk]), False)[0]
+            # What its predict_survival_function computes, without a second forward pass.
+            fn = model.survival_function_from_risk([risk])[0]
         else:
             fn = model.predict_survival_function(X)[0]
         try:
@@ -234,14 +228,8 @@ class PredictionService:
         times = parse_times(times_text)
         X = self._patient(fields, files, folder, limit_bytes)
         cache_dir = Path(folder) / "cache"
-        with self.lock:
-            for part in self._caches:
-                part.cache, part.cache_dir = True, str(cache_dir)
-            try:
-                return self._predict_locked(X, times, with_figures)
-            finally:
-                for part in self._caches:
-                    part.cache, part.cache_dir = False, None
+        with self.lock, config_context(cache=True, cache_dir=cache_dir, n_jobs=1):
+            return self._predict_locked(X, times, with_figures)
 
     def _predict_locked(self, X, times, with_figures):
         from ._figures import curves_png, gradcam_png

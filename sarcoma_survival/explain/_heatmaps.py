@@ -1,19 +1,4 @@
-"""Grad-CAM heat maps of the image networks (DenseNetSurvival, MMNNSurvival).
-
-Which layer? A MONAI DenseNet-121 halves the grid five times, so at the CPU-sized 48^3
-input its dense blocks give 12^3, 6^3, 3^3 and 1^3 maps, and even at the paper's 128^3 the
-last block is only 4^3 (at 64^3 it is 2^3: defect 8 of the
-documentation's "Differences from the authors' public code"). A Grad-CAM from the
-last block can only say "somewhere in this half of the crop". ``layer="auto"`` therefore
-takes the deepest dense block whose map is at least ``min_resolution`` voxels on every
-side (default 8): ``denseblock1`` at 48^3, ``denseblock2`` at 64^3, ``denseblock3`` at
-128^3. Deeper layers are more class-specific but coarser; pass ``layer=`` to choose.
-
-Maps are computed on a private copy of the network (no hook, gradient or mode change is
-left on the fitted estimator, which still pickles), upsampled to the preprocessed grid,
-and can be written as NIfTI resampled onto the patient's original T1 so that they open
-in 3D Slicer or ITK-SNAP over the scan.
-"""
+"""Grad-CAM heat maps of a fitted image estimator: layer choice, maps, figures, NIfTI files."""
 from __future__ import annotations
 
 import numpy as np
@@ -23,14 +8,12 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._gradcam import grad_cam_3d, layer_resolutions
 
-__all__ = ["gradcam", "plot_gradcam", "save_gradcam", "choose_layer"]
-
 _BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
 
 
 def _gradcam_parts(estimator, X):
     """(module, image batch getter, forward, dense-block prefix) for a fitted estimator."""
-    from .nn import DenseNetSurvival, MMNNSurvival, SurvivalNeuralNet
+    from ..nn import DenseNetSurvival, MMNNSurvival, SurvivalNeuralNet
 
     if not isinstance(estimator, SurvivalNeuralNet):  # before the fitted check: say what is wrong
         raise TypeError(
@@ -49,9 +32,9 @@ def _gradcam_parts(estimator, X):
             image, clinical_rows = inputs
             return module(clinical_rows, image)[0]  # the fused (multimodal) risk
 
-        return estimator.module_, volumes, batch, forward, "image_net.encoder.features."
+        return estimator.module_, volumes, batch, forward, estimator.gradcam_layer_prefix
     if isinstance(estimator, DenseNetSurvival):
-        volumes = estimator._transform_inputs(X)
+        volumes = estimator.transform_inputs(X)
 
         def batch(idx):
             return (torch.as_tensor(np.stack([np.asarray(volumes[i], np.float32) for i in idx])),)
@@ -59,7 +42,7 @@ def _gradcam_parts(estimator, X):
         def forward(module, inputs):
             return module(inputs[0])
 
-        return estimator.module_, volumes, batch, forward, "encoder.features."
+        return estimator.module_, volumes, batch, forward, estimator.gradcam_layer_prefix
     raise TypeError(
         f"Grad-CAM needs an image model (DenseNetSurvival or MMNNSurvival); got {type(estimator).__name__}"
     )
@@ -264,9 +247,9 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
     import matplotlib.pyplot as plt
     import SimpleITK as sitk
 
-    from ._output_paths import check_output_folder, patient_file
-    from .preprocessing import read_image
-    from .utils import atomic_path
+    from .._output_paths import check_output_folder, patient_file
+    from ..preprocessing import read_image
+    from ..utils import atomic_path
 
     for patient in getattr(X, "index", ()):  # every name is checked before any work
         patient_file(output, patient, "_gradcam.png")
