@@ -115,9 +115,11 @@ def test_voxel_bound_is_checked_before_reading(tmp_path, monkeypatch):
         VolumePreprocessor(size=8, n4=False, cache=False, max_voxels=1000).fit_transform(X)
 
 
-def test_cli_preprocess_takes_max_voxels(tiny_cohort, capsys):
+def test_cli_preprocess_takes_max_voxels(tiny_cohort, capsys, tmp_path, monkeypatch):
     from sarcoma_survival.cli import main
 
+    # an empty cache: a volume cached by an earlier test is not read again, so not bounded again
+    monkeypatch.setenv("SARCOMA_SURVIVAL_CACHE", str(tmp_path / "cache"))
     assert main(["preprocess", str(tiny_cohort.manifest), "--image-size", "8", "--max-voxels", "100", "--quiet"]) == 2
     assert "more than the limit of 100 voxels" in capsys.readouterr().err
 
