@@ -627,22 +627,14 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
             f"{where}: damaged RTSTRUCT: no readable structure set or ROI contour sequence "
             f"({type(exc).__name__}); export the structure set again"
         ) from None
-    numbers = [n for n, name in rois.items() if name == roi_name]
-    if not numbers:
-        numbers = [n for n, name in rois.items() if name.lower() == roi_name.lower()]
-    if len(numbers) != 1:
-        raise ImageReadError(
-            f"{where}: ROI {roi_name!r} not found (or ambiguous); the RTSTRUCT holds {sorted(rois.values())}"
-        )
-    contours = [item for item in roi_contours if int(getattr(item, "ReferencedROINumber", -1)) == numbers[0]]
+    roi_number = _choose_named(rois, roi_name, where, "ROI")
+    contours = [item for item in roi_contours if int(getattr(item, "ReferencedROINumber", -1)) == roi_number]
     sequences = [getattr(item, "ContourSequence", None) for item in contours]
     if not any(sequences):
         raise ImageReadError(
             f"{where}: ROI {roi_name!r} has no contour (no ContourSequence); it holds no tumour outline"
         )
-    direction = np.array(reference.GetDirection(), dtype=float).reshape(3, 3)
-    matrix = direction @ np.diag(reference.GetSpacing())
-    origin = np.array(reference.GetOrigin(), dtype=float)
+    matrix, origin = _voxel_matrix(reference)
     size_x, size_y, size_z = reference.GetSize()
     out = np.zeros((size_z, size_y, size_x), dtype=bool)
     outside = total = 0
