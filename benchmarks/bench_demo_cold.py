@@ -4,9 +4,17 @@ Runs ``run_demo`` (the code behind ``sarcoma-survival demo``) in a fresh Python 
 ``SARCOMA_SURVIVAL_CACHE`` and ``SARCOMA_SURVIVAL_DATA`` point into a new temporary folder, so
 the synthetic images, preprocessed volumes and radiomics features are all made from scratch
 (not counting the set-up of ``.venv``). Writes one CSV row per step of the demo's time line
-(``step,seconds``: cohorts, each model and outcome, "DM both ways", "tables and figures",
-"total") to ``--output``, headed by ``#`` lines with the machine's cores, load averages before
-and after, and the package versions. Prints the same figures.
+(cohorts, each model and outcome, "DM both ways", "tables and figures", "total") to
+``--output``, with the run's number, demo options, the float-kernel variables in force
+(``ONEDNN_MAX_CPU_ISA``...; "default" when none), the kernels torch dispatched to and the load
+averages before and after; ``#`` lines give the CPU model, its widest vector set, the cores and
+the package versions. ``--append`` adds a run to an existing file. Prints the same figures.
+
+An AVX-512 CPU runs the kernels of an AVX2-only one with
+``ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2`` set before the command (the demo's
+worker processes inherit them). That emulates the instruction set only: an AVX2-only CPU of
+the same machine kind was measured 2-3x slower on the image networks, this emulation about
+1.4x (compact DenseNet step at 32^3, one thread).
 
 The machine must be quiet for the figures to mean anything: the script refuses to start when
 the 1-minute load average is above ``--max-load`` (default 3) unless ``--force`` is given.
@@ -28,7 +36,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _machine import machine_line
+from _machine import KERNEL_VARIABLES, machine
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +68,11 @@ def demo_kwargs(extra):
     return kwargs
 
 
+def _rows(path):
+    with open(path, encoding="utf-8") as handle:
+        return list(csv.DictReader(line for line in handle if not line.startswith("#")))
+
+
 def versions():
     from importlib.metadata import version
 
@@ -79,6 +92,8 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "measured" / "demo_cold_cpu.csv")
     parser.add_argument("--max-load", type=float, default=3.0)
     parser.add_argument("--force", action="store_true", help="run even on a loaded machine")
+    parser.add_argument("--append", action="store_true",
+                        help="add this run's rows to --output (run numbered after its last one)")
     parser.add_argument("demo", nargs=argparse.REMAINDER, help="-- then demo options (--n-patients 30 ...)")
     args = parser.parse_args(argv)
     extra = args.demo[1:] if args.demo[:1] == ["--"] else args.demo
@@ -102,16 +117,23 @@ def main(argv=None):
     timeline = json.loads(line.removeprefix("TIMELINE "))
     load_after = os.getloadavg()
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    with open(args.output, "w", newline="", encoding="utf-8") as handle:
-        handle.write(f"# bench_demo_cold.py {' '.join(extra) or '(default demo)'}; simulated data\n")
-        handle.write(f"# cores {os.cpu_count()}, load average before {load_before[0]:.2f} "
-                     f"after {load_after[0]:.2f}; python {platform.python_version()}; "
-                     + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
-        handle.write(f"# {machine_line()}\n")
+    info = machine()
+    kernels = " ".join(f"{k}={info[k]}" for k in KERNEL_VARIABLES if k in info) or "default"
+    append = args.append and args.output.exists()
+    run = 1 + max((int(r["run"]) for r in _rows(args.output)), default=0) if append else 1
+    with open(args.output, "a" if append else "w", newline="", encoding="utf-8") as handle:
+        if not append:
+            handle.write("# bench_demo_cold.py: the README demo run cold, step by step; simulated data\n")
+            handle.write(f"# cores {os.cpu_count()}; python {platform.python_version()}; "
+                         + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
+            handle.write(f"# cpu {info['cpu']}; widest vector set {info['isa']}\n")
         writer = csv.writer(handle)
-        writer.writerow(["step", "seconds"])
+        if not append:
+            writer.writerow(["run", "demo_options", "kernel_variables", "torch_kernels",
+                             "load_before", "load_after", "step", "seconds"])
         for step, seconds in timeline.items():
-            writer.writerow([step, f"{seconds:.1f}"])
+            writer.writerow([run, " ".join(extra) or "default", kernels, info.get("torch_kernels", ""),
+                             f"{load_before[0]:.2f}", f"{load_after[0]:.2f}", step, f"{seconds:.1f}"])
     print(f"\ncold demo on {os.cpu_count()} cores (load {load_before[0]:.1f} -> {load_after[0]:.1f}):")
     for step, seconds in timeline.items():
         print(f"  {step:45s} {seconds:7.1f} s")

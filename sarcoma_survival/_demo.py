@@ -203,6 +203,21 @@ def _first_line(exc):
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}".rstrip(": ")
 
 
+def _fit_one_with_share(name, outcome, key, train, test, settings, random_state):
+    """:func:`_fit_one` in a worker of :func:`_fit_models`: torch and every reader get this
+    worker's share of the cores (``parallel_map`` sets ITK's and BLAS'; torch keeps its own count)."""
+    import joblib
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, joblib.cpu_count() // len(OUTCOMES)))
+    try:
+        with config_context(n_jobs=1):
+            return _fit_one(name, outcome, key, train, test, {**settings, "n_jobs": 1}, random_state)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _fit_one(name, outcome, key, train, test, settings, random_state):
     """Fit ``name`` on the training cohort for one outcome and score it on the test cohort.
 
@@ -494,7 +509,9 @@ def run_demo(
         every model.
     n_jobs : int, default=-1
         Processes for image generation, preprocessing, radiomics and forests (-1: all
-        cores).
+        cores). With two or more, each image network fits its OS and DM models side by side,
+        one process per outcome with half the cores each (the same numbers as one after the
+        other with that many torch threads).
     verbose : bool, default=True
         Print progress, the cohort summary and the table.
     net : {"compact", "densenet121"}, default="compact"
@@ -507,7 +524,9 @@ def run_demo(
         ``folder`` (Path), ``results`` (DataFrame, one row per model and outcome, as in
         ``table.csv``), ``table`` (one row per model, as printed), ``files`` (written
         paths), ``seconds`` (wall time) and ``timeline`` (dict: seconds of each step, in
-        order: ``"cohorts"``, ``"<model> (<outcome>)"`` for each fit, ``"DM both ways"``,
+        order: ``"cohorts"``, ``"<model> (<outcome>)"`` for each fit (for an image model
+        with ``n_jobs`` of two or more: ``"<model> (OS and DM side by side)"``, both outcomes
+        fitted at once in two processes), ``"DM both ways"``,
         ``"tables and figures"``, ``"total"``; also printed as one "time line" line).
 
     Examples
@@ -590,6 +609,8 @@ def _fit_models(names, train, test, settings, random_state, verbose, timeline):
     Returns the rows of ``table.csv`` and ``{(name, outcome): fit}`` of the fitted models;
     the seconds of each fit are added to ``timeline``.
     """
+    from ._parallel import n_jobs_of, parallel_map
+    from ._registry import MODELS
     from .compare import _score_risk
 
     rows, fits = [], {}
@@ -599,21 +620,37 @@ def _fit_models(names, train, test, settings, random_state, verbose, timeline):
         rows.append({"model": ORACLE, "outcome": label, **scores, "spearman_true_risk": 1.0})
     total = len(names) * len(OUTCOMES)
     step = 0
+    side_by_side = n_jobs_of(settings["n_jobs"]) >= len(OUTCOMES)
     for name in names:
-        for label, key in OUTCOMES:
-            step += 1
-            _say(verbose, f"[{step}/{total}] {name} ({label}): fitting on {len(train.X)} patients ...")
+        jobs = [(name, label, key, train, test, settings, random_state) for label, key in OUTCOMES]
+        if side_by_side and MODELS[name].images:
+            # One process per outcome, each with its share of the cores: an image network's
+            # epoch spends much of its time in BatchNorm, concatenation and Python between
+            # convolutions, which a second torch thread barely speeds up (see
+            # benchmarks/measured/demo_cold_cpu.csv, before and after).
+            _say(verbose, f"[{step + 1}-{step + len(jobs)}/{total}] {name} (OS and DM side by side, one "
+                          f"process each): fitting on {len(train.X)} patients ...")
             start = time.perf_counter()
-            row, fit = _fit_one(name, label, key, train, test, settings, random_state)
-            timeline[f"{name} ({label})"] = time.perf_counter() - start
+            done = list(parallel_map(_fit_one_with_share, jobs, n_jobs=len(jobs)))
+            timeline[f"{name} (OS and DM side by side)"] = time.perf_counter() - start
+        else:
+            done = []
+            for job in jobs:
+                _say(verbose, f"[{step + len(done) + 1}/{total}] {name} ({job[1]}): fitting on "
+                              f"{len(train.X)} patients ...")
+                start = time.perf_counter()
+                done.append(_fit_one(*job))
+                timeline[f"{name} ({job[1]})"] = time.perf_counter() - start
+        for (label, _), (row, fit) in zip(OUTCOMES, done):
+            step += 1
             rows.append(row)
             if row.get("warnings"):
-                _say(verbose, f"    note: {row['warnings']}")
+                _say(verbose, f"    {label} note: {row['warnings']}")
             if fit is None:
-                _say(verbose, f"    failed: {row['error']}")
+                _say(verbose, f"    {label} failed: {row['error']}")
                 continue
             fits[name, label] = fit
-            _say(verbose, f"    fit {row['fit_s']:.1f} s, test C {row['c_index']:.3f} "
+            _say(verbose, f"    {label}: fit {row['fit_s']:.1f} s, test C {row['c_index']:.3f} "
                           f"(SD {row['c_index_sd']:.3f}), Spearman with true risk "
                           f"{row['spearman_true_risk']:.2f}")
     if "sarculator-coxph" in names:

@@ -271,6 +271,23 @@ def test_demo_scales_the_blending_schedule_to_its_epochs(max_epochs, schedule):
     assert "blend_warmup" not in densenet
 
 
+def test_demo_fits_an_image_network_for_both_outcomes_side_by_side(tmp_path):
+    """With two jobs an image model's OS and DM fits run at once, in two processes, and give
+    the rows of the one-after-the-other run (one torch thread each way, as in the suite)."""
+    from sarcoma_survival._demo import run_demo
+
+    kwargs = dict(n_patients=30, n_test=40, image_size=16, models=["densenet"], max_epochs=2,
+                  random_state=4, verbose=False)
+    one = run_demo(tmp_path / "one", n_jobs=1, **kwargs)
+    two = run_demo(tmp_path / "two", n_jobs=2, **kwargs)
+    assert "densenet (OS)" in one.timeline and "densenet (DM)" in one.timeline
+    assert "densenet (OS and DM side by side)" in two.timeline
+    assert not any(step in two.timeline for step in ("densenet (OS)", "densenet (DM)"))
+    columns = ["model", "outcome", "c_index", "c_index_sd", "spearman_true_risk", "ibs"]
+    pd.testing.assert_frame_equal(one.results[columns], two.results[columns])
+    assert two.results["error"].isna().all()
+
+
 def test_demo_default_models_are_the_registered_ones(monkeypatch, tmp_path):
     """Without --models every registered model runs (a new one is picked up by itself)."""
     from sarcoma_survival import _demo
