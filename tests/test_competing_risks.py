@@ -19,12 +19,13 @@ from sarcoma_survival.competing_risks import (
     competing_y,
     concordance_index_competing,
     cumulative_dynamic_auc_competing,
+    dm_competing_y,
     integrated_brier_score_competing,
     make_competing_risks_scorer,
 )
 from sarcoma_survival.datasets._synthetic_model import simulate_patients
 from sarcoma_survival.metrics import UndefinedConcordanceWarning
-from sarcoma_survival.utils import check_competing_y, dm_competing_y
+from sarcoma_survival.utils import check_competing_y
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "synthetic_generator_v1_n60_rs3.csv"
 
@@ -343,3 +344,41 @@ def test_constant_or_collinear_columns_are_named(model, extra, match):
         model().fit(wide, y)
     # a ridge penalty makes the fit identifiable: no refusal then
     assert np.isfinite(model(alpha=1.0).fit(wide, y).coef_).all()
+
+
+# --------------------------------------------------------------------------- bootstrap
+def test_bootstrap_concordance_competing_scores_each_resample_as_the_loop_does():
+    from sarcoma_survival.competing_risks import bootstrap_concordance_competing
+    from sarcoma_survival.metrics import bootstrap_concordance
+
+    X, y = _simulated(n=120, seed=3)
+    risk = X[:, 0] + 0.3 * X[:, 2]
+    res = bootstrap_concordance_competing(y, risk, cause=1, n_bootstraps=30, random_state=4)
+    assert res.cindex == concordance_index_competing(y, risk, cause=1)
+    rng = np.random.RandomState(4)
+    expected = [concordance_index_competing(y[idx], risk[idx], cause=1, y_train=y)
+                for idx in (rng.randint(0, y.size, y.size) for _ in range(30))]
+    np.testing.assert_allclose(res.bootstrap_values, expected, rtol=1e-12)
+    assert res.sd == pytest.approx(np.std(expected, ddof=1), rel=1e-10)
+    assert res.ci_low <= res.cindex <= res.ci_high and res.n_undefined == 0
+    # the same draws as the survival bootstrap
+    survival = bootstrap_concordance(Surv.from_arrays(y["event"] == 1, y["time"]), risk,
+                                     n_bootstraps=30, random_state=4)
+    assert survival.bootstrap_values.size == res.bootstrap_values.size
+
+
+def test_compare_scores_a_competing_outcome_with_the_one_bootstrap_and_time_grid(tiny_cohort):
+    from sarcoma_survival.compare import _fit_and_score
+    from sarcoma_survival.competing_risks import bootstrap_concordance_competing
+
+    X, y = tiny_cohort.X, tiny_cohort.y_dm_competing
+    train, test = np.arange(14), np.arange(14, 24)
+    from sarcoma_survival.models import SarculatorFineGray
+
+    model = SarculatorFineGray(min_frequency=2)
+    result, fit = _fit_and_score(model, X.iloc[train], y[train], X.iloc[test], y[test],
+                                 n_bootstraps=25, random_state=0)
+    expected = bootstrap_concordance_competing(y[test], fit.risk, n_bootstraps=25, random_state=0)
+    assert result["c_index_sd"] == expected.sd
+    low, high = np.percentile(y[test]["time"], [10, 90])
+    assert (result["ibs_time_min"], result["ibs_time_max"]) == (low, high)

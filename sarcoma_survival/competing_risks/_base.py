@@ -5,15 +5,9 @@ import numpy as np
 from scipy.linalg import qr
 from sklearn.utils.validation import validate_data
 
-from ..utils import (  # noqa: F401 (re-exported to the estimators)
-    CAUSE_CONSTRAINT,
-    check_competing_fit_y,
-    check_competing_y,
-    check_times,
-    incidence_from_cause_hazards,
-    n_causes,
-    step_values,
-)
+from ._hazards import check_times
+from ._metrics import concordance_index_competing
+from ._outcome import check_competing_fit_y, n_causes
 
 
 def check_identifiable_columns(X, names, owner):
@@ -83,8 +77,6 @@ class CompetingRisksMixin:
             IPCW concordance for ``self.cause``, no truncation (see
             :func:`concordance_index_competing`).
         """
-        from ._metrics import concordance_index_competing
-
         return concordance_index_competing(y, self.predict(X), cause=self.cause)
 
     def _validated_numeric_fit(self, X, y):

@@ -11,12 +11,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import breslow_jumps, coef_table, cox_covariance
-from ._base import (
-    CAUSE_CONSTRAINT,
-    CompetingRisksMixin,
-    incidence_from_cause_hazards,
-)
+from ..utils import coef_table, cox_covariance
+from ._base import CompetingRisksMixin
+from ._hazards import breslow_jumps, incidence_from_cause_hazards
+from ._outcome import CAUSE_CONSTRAINT
 
 
 class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):

@@ -12,12 +12,10 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..utils import coef_table
-from ._base import (
-    CAUSE_CONSTRAINT,
-    CompetingRisksMixin,
-    step_values,
-)
+from ._base import CompetingRisksMixin
+from ._hazards import step_values
 from ._nonparametric import censoring_survival
+from ._outcome import CAUSE_CONSTRAINT
 
 # Distinct event times of the cause handled at once (bounds memory to ~_CHUNK * n).
 _CHUNK = 256

@@ -18,7 +18,7 @@ from .._schema import (
     PATIENT_ID_COLUMN,
     parse_number,
 )
-from ..utils import dm_competing_y
+from ..competing_risks import dm_competing_y
 from ..utils.validation import (
     canonical_categories,
     check_plausible,
