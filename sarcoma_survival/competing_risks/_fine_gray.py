@@ -9,10 +9,10 @@ from scipy.linalg import LinAlgError, solve
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils import coef_table
-from ._base import CompetingRisksMixin
+from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
 from ._outcome import CAUSE_CONSTRAINT
@@ -145,11 +145,24 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         Maximum Newton-Raphson iterations.
     tol : float, default=1e-9
         Convergence tolerance on the relative decrease of the objective.
+    columns : {"clinical", "sarculator"}, list of str or None, default=None
+        How ``X`` is read. ``None``: a numeric matrix (array or all-numeric DataFrame) is
+        used as it is, and the cohort table (a DataFrame with text columns) is encoded
+        from its 11 clinical columns. A value: the cohort columns to encode, as for
+        :class:`~sarcoma_survival.models.ClinicalRSF`. The encoding is the other cohort
+        models' :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (fitted on the
+        training patients only; imputed, z-scored numerics, one-hot categories), with the
+        first category of each categorical column left out as the reference, so that the
+        unpenalized fit has identifiable coefficients.
+    min_frequency : int, default=5
+        Categories seen fewer times in training are grouped into one column (cohort
+        table only).
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        Log subdistribution hazard ratios, in the column order of X.
+        Log subdistribution hazard ratios, in the column order of X (of the encoded
+        features, :meth:`get_feature_names_out`, for the cohort table).
     n_causes_ : int
         Causes seen at fit (the largest code, at least ``cause``). A cause of interest
         without any event in the training data gets ``coef_ = 0`` and an incidence of 0.
@@ -164,6 +177,11 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         covariance of the score residuals, with the censoring-weight term), equal to R's
         ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
         penalized information is used in the sandwich. ``nan`` when the cause has no event.
+    features_ : ClinicalEncoder or None
+        The fitted encoding of the cohort table; None for a numeric ``X``.
+    encoded_columns_ : ndarray of int
+        The columns of ``features_``'s output the model uses (all but the reference
+        categories); only when fitted on the cohort table.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.
@@ -186,21 +204,24 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        **COHORT_CONSTRAINTS,
     }
 
-    def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9):
+    def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9, columns=None, min_frequency=5):
         self.cause = cause
         self.alpha = alpha
         self.n_iter = n_iter
         self.tol = tol
+        self.columns = columns
+        self.min_frequency = min_frequency
 
     def fit(self, X, y):
         """Fit the subdistribution hazards model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric covariates.
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+            Numeric covariates, or the cohort table (see ``columns``).
         y : structured ndarray
             Competing-risks outcome (:func:`competing_y`).
 
@@ -224,24 +245,20 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     def coef_table_(self):
         """Coefficient table with crr's robust variance (see the class docstring)."""
         check_is_fitted(self, "coef_")
-        names = getattr(self, "feature_names_in_", None)
-        names = [f"x{j}" for j in range(self.n_features_in_)] if names is None else list(names)
-        return coef_table(names, self.coef_, self._coef_covariance)
+        return coef_table(list(self.get_feature_names_out()), self.coef_, self._coef_covariance)
 
     def predict(self, X):
         """Linear predictor ``X @ coef_`` (log subdistribution hazard ratio; higher = earlier).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "coef_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_
+        return self._matrix(X) @ self.coef_
 
     def _cumulative_incidence(self, X, times):
         eta = self.predict(X)
