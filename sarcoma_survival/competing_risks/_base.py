@@ -72,6 +72,37 @@ COHORT_CONSTRAINTS = {
 }
 
 
+#: The docstring entries of those parameters and of the fitted encoding.
+_COHORT_DOCS = {
+    "    <cohort parameters>\n": """    columns : {"clinical", "sarculator"}, list of str or None, default=None
+        How ``X`` is read. ``None``: a numeric matrix (array or all-numeric DataFrame) is
+        used as it is, and the cohort table (a DataFrame with text columns) is encoded
+        from its 11 clinical columns. A value: the cohort columns to encode, as for
+        :class:`~sarcoma_survival.models.ClinicalRSF`. The encoding is the other cohort
+        models' :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (fitted on the
+        training patients only; imputed, z-scored numerics, one-hot categories), with the
+        first category of each categorical column left out as the reference, so that the
+        unpenalized fit has identifiable coefficients.
+    min_frequency : int, default=5
+        Categories seen fewer times in training are grouped into one column (cohort
+        table only).
+""",
+    "    <cohort attributes>\n": """    features_ : ClinicalEncoder or None
+        The fitted encoding of the cohort table; None for a numeric ``X``.
+    encoded_columns_ : ndarray of int
+        The columns of ``features_``'s output the model uses (all but the reference
+        categories); only when fitted on the cohort table.
+""",
+}
+
+
+def with_cohort_docs(cls):
+    """Class decorator: write the cohort-table parameters and attributes into the docstring."""
+    for mark, text in _COHORT_DOCS.items():
+        cls.__doc__ = cls.__doc__.replace(mark, text)
+    return cls
+
+
 def is_cohort_table(X):
     """True for a DataFrame with a column that is not numeric (the cohort table, not a matrix)."""
     return isinstance(X, pd.DataFrame) and not all(

@@ -12,11 +12,12 @@ from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
 from ..utils import coef_table, cox_covariance
-from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin
+from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
 from ._hazards import breslow_jumps, incidence_from_cause_hazards
 from ._outcome import CAUSE_CONSTRAINT
 
 
+@with_cohort_docs
 class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     """Cause-specific Cox models, one per cause, combined into a cumulative incidence.
 
@@ -37,18 +38,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     ties : {"breslow", "efron"}, default="breslow"
     n_iter : int, default=100
     tol : float, default=1e-9
-    columns : {"clinical", "sarculator"}, list of str or None, default=None
-        How ``X`` is read. ``None``: a numeric matrix (array or all-numeric DataFrame) is
-        used as it is, and the cohort table (a DataFrame with text columns) is encoded
-        from its 11 clinical columns. A value: the cohort columns to encode, as for
-        :class:`~sarcoma_survival.models.ClinicalRSF`. The encoding is the other cohort
-        models' :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (fitted on the
-        training patients only; imputed, z-scored numerics, one-hot categories), with the
-        first category of each categorical column left out as the reference, so that the
-        unpenalized fit has identifiable coefficients.
-    min_frequency : int, default=5
-        Categories seen fewer times in training are grouped into one column (cohort
-        table only).
+    <cohort parameters>
 
     Attributes
     ----------
@@ -68,11 +58,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     jump_times_ : ndarray
         Distinct event times (any cause) of the training data.
     baseline_hazard_jumps_ : ndarray of shape (n_causes, n_jump_times)
-    features_ : ClinicalEncoder or None
-        The fitted encoding of the cohort table; None for a numeric ``X``.
-    encoded_columns_ : ndarray of int
-        The columns of ``features_``'s output the model uses (all but the reference
-        categories); only when fitted on the cohort table.
+    <cohort attributes>
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import coef_table
-from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin
+from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
 from ._outcome import CAUSE_CONSTRAINT
@@ -122,6 +122,7 @@ def fit_subdistribution(X, event, time, cause, alpha, n_iter, tol, owner):
     return beta, lik.event_times, lik.baseline_jumps(beta)
 
 
+@with_cohort_docs
 class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     """Fine-Gray proportional subdistribution hazards model of one cause.
 
@@ -145,18 +146,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         Maximum Newton-Raphson iterations.
     tol : float, default=1e-9
         Convergence tolerance on the relative decrease of the objective.
-    columns : {"clinical", "sarculator"}, list of str or None, default=None
-        How ``X`` is read. ``None``: a numeric matrix (array or all-numeric DataFrame) is
-        used as it is, and the cohort table (a DataFrame with text columns) is encoded
-        from its 11 clinical columns. A value: the cohort columns to encode, as for
-        :class:`~sarcoma_survival.models.ClinicalRSF`. The encoding is the other cohort
-        models' :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (fitted on the
-        training patients only; imputed, z-scored numerics, one-hot categories), with the
-        first category of each categorical column left out as the reference, so that the
-        unpenalized fit has identifiable coefficients.
-    min_frequency : int, default=5
-        Categories seen fewer times in training are grouped into one column (cohort
-        table only).
+    <cohort parameters>
 
     Attributes
     ----------
@@ -177,11 +167,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         covariance of the score residuals, with the censoring-weight term), equal to R's
         ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
         penalized information is used in the sandwich. ``nan`` when the cause has no event.
-    features_ : ClinicalEncoder or None
-        The fitted encoding of the cohort table; None for a numeric ``X``.
-    encoded_columns_ : ndarray of int
-        The columns of ``features_``'s output the model uses (all but the reference
-        categories); only when fitted on the cohort table.
+    <cohort attributes>
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.
