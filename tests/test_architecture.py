@@ -28,7 +28,7 @@ LAYERS = {
     "_config": 0,
     "_parallel": 1,
     "_schema": 0,
-    "_output_paths": 0,
+    "_output_paths": 1,
     "utils": 1,
     "preprocessing": 2,
     "metrics": 2,

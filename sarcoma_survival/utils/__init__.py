@@ -1,8 +1,9 @@
 """Helpers shared by the subpackages: cache folders, hashing, atomic writes, image grids.
 
 Every subpackage imports these from ``sarcoma_survival.utils`` (never from its private
-modules); ``sarcoma_survival.utils`` imports nothing else from the package, so it sits at
-the bottom of the layers (see the Architecture page of the documentation). It is the
+modules); ``sarcoma_survival.utils`` imports nothing else from the package but the cohort
+contract (``sarcoma_survival._schema``, which imports nothing), so it sits at the bottom of
+the layers (see the Architecture page of the documentation). It is the
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
