@@ -175,7 +175,7 @@ html_show_sourcelink = False
 # order, then any page not named here (alphabetically), so a new page never breaks the build
 # by being left out of every toctree.
 USER_GUIDE_ORDER = [
-    "cohort", "synthetic", "preprocessing", "radiomics", "models", "neural", "blending",
+    "cohort", "synthetic", "preprocessing", "radiomics", "models", "neural", "t1_only", "blending",
     "evaluation", "model_selection", "competing_risks", "explain", "plotting", "compare", "cli",
     "distributed", "web", "model_files", "validation", "differences", "limitations", "refusals",
 ]

@@ -10,7 +10,7 @@ measures that bias on a simulated cohort with deaths from other causes, against 
 generator's true incidence (the oracle), and compares the two ways of modelling DM on
 the Sarculator variables: a Cox model with death censored
 (:class:`~sarcoma_survival.SarculatorCoxPH`) and the Fine-Gray model Sarculator's DM
-nomogram uses (:class:`~sarcoma_survival.competing_risks.SarculatorFineGray`).
+nomogram uses (:class:`~sarcoma_survival.models.SarculatorFineGray`).
 
 **Everything here is simulated**: :func:`~sarcoma_survival.datasets.make_synthetic_cohort`
 with ``competing_death_weight=1.0`` (older patients die more often without DM). None of

@@ -70,6 +70,7 @@ _THIRD_PARTY_TYPES = (
     "sarcoma_survival.models._radiomics_features.RadiomicsFeatures",
     # files written before CoxPHLoss moved to nn._loss name it where it was (still importable)
     "sarcoma_survival.nn._callbacks.CoxPHLoss",
+    "sarcoma_survival.competing_risks._sarculator.SarculatorFineGray",  # before it moved to models
 )
 
 

@@ -9,53 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
-def check_patient_id(patient, *, where=None):
-    """Return ``patient`` as a string, or raise when it cannot be part of a file name.
-
-    Refused: empty ids, path separators (``/``, ``\\``), ``..``, NUL and other control
-    characters.
-
-    Parameters
-    ----------
-    patient : object
-        The id (converted with ``str``).
-    where : str, optional
-        Prefix of the error message (for example the manifest and its CSV line).
-
-    Returns
-    -------
-    str
-
-    Raises
-    ------
-    ValueError
-        One line naming the id and what is wrong with it.
-
-    Examples
-    --------
-    >>> check_patient_id("STS_001")
-    'STS_001'
-    >>> check_patient_id("../../x")
-    Traceback (most recent call last):
-    ...
-    ValueError: patient id '../../x' contains '/'; ids become file names, ...
-    """
-    text = str(patient)
-    prefix = f"{where}: " if where else ""
-    if not text.strip():
-        raise ValueError(f"{prefix}empty patient id")
-    bad = next((s for s in ("/", "\\", "..") if s in text), None)
-    if bad is None and any(ord(c) < 32 or ord(c) == 127 for c in text):
-        bad = "a control character (NUL, tab, newline...)"
-    elif bad is not None:
-        bad = repr(bad)
-    if bad is None:
-        return text
-    raise ValueError(
-        f"{prefix}patient id {text!r} contains {bad}; ids become file names, so they may not "
-        "contain path separators, '..' or control characters"
-    )
+from ._schema import check_patient_id  # noqa: F401 (re-exported: the loaders' id check)
 
 
 def patient_file(folder, patient, suffix):

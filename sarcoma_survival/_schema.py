@@ -1,10 +1,23 @@
-"""The cohort table schema (the user guide's "The cohort table" page). Column names here are public API.
+"""The cohort contract: the table's schema and the one reading of its values.
 
-Booleans (``neoadjuvant_chemo``, ``mets_at_presentation``) are held as float 1.0 / 0.0
-so that a missing value can be NaN in the same column; categoricals are held as strings
-with NaN for missing values; image columns hold absolute file or folder paths.
+The schema is the user guide's "The cohort table" page (column names here are public
+API). Booleans (``neoadjuvant_chemo``, ``mets_at_presentation``) are held as float 1.0 /
+0.0 so that a missing value can be NaN in the same column; categoricals are held as
+strings with NaN for missing values; image columns hold absolute file or folder paths.
+
+Every reader of a cohort (the manifest loader, the TCIA loader, the clinical encoder, the
+web form, the command line) reads its values with the parsers below: numbers written as
+text (:func:`parse_number`), booleans (:func:`parse_boolean`), categories in their
+canonical spelling (:func:`canonical_categories`), plausible ranges
+(:func:`check_plausible`), what counts as missing (:func:`is_missing`) and which patient
+ids may become file names (:func:`check_patient_id`). This module imports nothing from the
+package and imports numpy and pandas only inside the parsers, so that the command line
+starts without them.
 """
 from __future__ import annotations
+
+import numbers
+import re
 
 #: Numeric clinical columns.
 NUMERIC_COLUMNS = ("age", "tumor_size_cm", "tumor_volume_cm3")
@@ -183,3 +196,307 @@ def parse_number(text):
     if "_" in text or not text.isascii():
         raise ValueError(f"{text!r} is not a number (an underscore or a non-ASCII character)")
     return float(text)
+
+
+# --------------------------------------------------------------------------- value parsers
+_MAX_LISTED = 10
+
+
+def patient_labels(ids, n):
+    """Patient ids as strings, or ``sample <i>`` when there are none."""
+    return [str(i) for i in ids] if ids is not None else [f"sample {i}" for i in range(n)]
+
+
+def listing(items):
+    """``"a, b, c"``, the first ten items and how many more (for error messages)."""
+    items = list(items)
+    text = ", ".join(str(i) for i in items[:_MAX_LISTED])
+    if len(items) > _MAX_LISTED:
+        text += f" and {len(items) - _MAX_LISTED} more"
+    return text
+
+
+def is_missing(value):
+    """True for None, NaN, ``pd.NA``, ``pd.NaT`` and blank strings."""
+    import numpy as np
+    import pandas as pd
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isnan(value)
+
+
+_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
+_FALSE = {"false", "0", "0.0", "no", "n", "f"}
+
+
+def parse_boolean(values, *, column, ids=None):
+    """THE boolean parser of the package: the loader and the clinical encoder use it.
+
+    ``True/False``, ``1/0``, ``yes/no``, ``t/f``, ``y/n`` (any case, surrounding
+    spaces ignored) and Python/numpy booleans; missing values (None, NaN, blank) become
+    NaN.
+
+    Parameters
+    ----------
+    values : sequence
+    column : str
+        Named in the error message.
+    ids : sequence, optional
+        Patient ids, named in the error message (row numbers otherwise).
+
+    Returns
+    -------
+    ndarray of float64
+        1.0, 0.0 or NaN.
+
+    Raises
+    ------
+    ValueError
+        Naming the column and each patient with an invalid value.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import parse_boolean
+    >>> parse_boolean(["Yes", 0, None, True], column="neoadjuvant_chemo").tolist()
+    [1.0, 0.0, nan, 1.0]
+    """
+    import numpy as np
+    values = list(values)
+    labels = patient_labels(ids, len(values))
+    out = np.full(len(values), np.nan)
+    bad = []
+    for i, value in enumerate(values):
+        if is_missing(value):
+            continue
+        if isinstance(value, (bool, np.bool_)):
+            out[i] = float(value)
+            continue
+        if isinstance(value, numbers.Real) and value in (0, 1):
+            out[i] = float(value)
+            continue
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            out[i] = 1.0
+        elif text in _FALSE:
+            out[i] = 0.0
+        else:
+            bad.append(f"{labels[i]} ({value!r})")
+    if bad:
+        raise ValueError(
+            f"column {column!r} must be boolean (True/False, 1/0, yes/no); invalid value for "
+            f"patient(s): {listing(bad)}"
+        )
+    return out
+
+
+def _category_key(value):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
+        value = int(value)
+    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
+
+
+def _histology_key(value):
+    return " ".join(re.sub(r"[\s_\-/]+", " ", str(value).lower()).split())
+
+
+#: Histology comparison key -> canonical name: the canonical names themselves, then the synonyms.
+_HISTOLOGY_LOOKUP = {**{_histology_key(name): name for name in HISTOLOGY_NAMES}, **HISTOLOGY_SYNONYMS}
+
+
+def canonical_histology(value):
+    """THE canonical spelling of a histology subtype (free text, never an error).
+
+    Lower case with runs of spaces collapsed; a known subtype, compared ignoring spaces,
+    hyphens, underscores and slashes, gets its name in
+    :data:`sarcoma_survival._schema.HISTOLOGY_NAMES`, and a former or alternative name its
+    current one (:data:`sarcoma_survival._schema.HISTOLOGY_SYNONYMS`: ``"MFH"`` ->
+    ``"undifferentiated pleomorphic sarcoma"``). Any other text is kept, lower-cased.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import canonical_histology
+    >>> canonical_histology("MFH"), canonical_histology("Myxoid/round cell liposarcoma")
+    ('undifferentiated pleomorphic sarcoma', 'myxoid liposarcoma')
+    >>> canonical_histology("  Clear  Cell Sarcoma")
+    'clear cell sarcoma'
+    """
+    return _HISTOLOGY_LOOKUP.get(_histology_key(value), " ".join(str(value).split()).lower())
+
+
+def canonical_categories(values, *, column, ids=None):
+    """THE canonical spelling of categorical values (loader and every estimator).
+
+    Closed-set schema columns (``sex``, ``tumor_depth``, ``grade``, ``location``,
+    ``rt_timing``) are matched ignoring case, spaces, hyphens and underscores
+    (``"High"`` -> ``"high"``, ``"Upper Extremity"`` -> ``"upper_extremity"``,
+    ``"pre-op"`` -> ``"preop"``) and through the synonyms of
+    :data:`sarcoma_survival._schema.CATEGORY_SYNONYMS` (``"female"`` -> ``"F"``; grade
+    ``1`` -> ``"low"``, ``2``, ``3``, ``"grade 3"``, ``"dedifferentiated"`` ->
+    ``"high"``); any other value is an error. ``histology`` is free text, lower-cased with
+    runs of spaces collapsed, and former subtype names get their current one
+    (:func:`canonical_histology`: ``"MFH"`` -> ``"undifferentiated pleomorphic sarcoma"``).
+    Other columns are stripped strings.
+    Missing values become NaN.
+
+    Parameters
+    ----------
+    values : sequence
+    column : str
+    ids : sequence, optional
+        Patient ids, named in the error message.
+
+    Returns
+    -------
+    ndarray of object
+        Canonical strings, NaN for missing values.
+
+    Raises
+    ------
+    ValueError
+        For a closed-set column, naming each patient and value that is not an allowed
+        category, and the allowed values.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import canonical_categories
+    >>> canonical_categories(["High", "grade 1", None], column="grade").tolist()
+    ['high', 'low', nan]
+    >>> canonical_categories(["  Myxoid  Liposarcoma", "MFH"], column="histology").tolist()
+    ['myxoid liposarcoma', 'undifferentiated pleomorphic sarcoma']
+    """
+    import numpy as np
+    values = list(values)
+    labels = patient_labels(ids, len(values))
+    out = np.empty(len(values), dtype=object)
+    allowed = CATEGORIES.get(column)
+    lookup = None
+    if allowed is not None:
+        lookup = {_category_key(a): a for a in allowed}
+        lookup.update(CATEGORY_SYNONYMS.get(column, {}))
+    bad = []
+    for i, value in enumerate(values):
+        if is_missing(value):
+            out[i] = np.nan
+        elif lookup is not None:
+            out[i] = lookup.get(_category_key(value))
+            if out[i] is None:
+                bad.append(f"patient {labels[i]}: {value!r}")
+        elif column == "histology":
+            out[i] = canonical_histology(value)
+        elif column in FREE_CATEGORICAL_COLUMNS:
+            out[i] = " ".join(str(value).split()).lower()
+        else:
+            out[i] = str(value).strip()
+    if bad:
+        raise ValueError(
+            f"unknown category in column {column!r} ({listing(bad)}); allowed values: "
+            f"{', '.join(allowed)} (any case; or empty for missing)"
+        )
+    return out
+
+
+def check_plausible(values, *, column, ids=None, kind=None):
+    """Refuse numeric values outside the documented plausible range of ``column``.
+
+    Ranges: :data:`sarcoma_survival._schema.PLAUSIBLE_RANGES` (age 0-120 years, tumour
+    size (0, 100] cm, volume (0, 100 000] cm³, outcome times (0, 36 525] days, that is
+    100 years). Columns without a range are returned unchanged.
+
+    Parameters
+    ----------
+    values : array-like of float
+        NaN (missing) is accepted.
+    column : str
+        Column name, in the message and to find the range (unless ``kind`` is given).
+    ids : sequence, optional
+    kind : str, optional
+        Key of the range, for example ``"time_days"`` for ``os_time``.
+
+    Returns
+    -------
+    ndarray of float64
+
+    Raises
+    ------
+    ValueError
+        Naming the column, the patients and their values, and the range.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import check_plausible
+    >>> check_plausible([250.0], column="age", ids=["P1"])
+    Traceback (most recent call last):
+    ...
+    ValueError: column 'age': patient(s) P1 (250) outside the plausible range [0, 120] (a data-entry or unit error?)
+    """
+    import numpy as np
+    values = np.asarray(values, dtype=float)
+    key = column if kind is None else kind
+    if key not in PLAUSIBLE_RANGES:
+        return values
+    low, high = PLAUSIBLE_RANGES[key]
+    with np.errstate(invalid="ignore"):
+        below = values <= low if key in POSITIVE_COLUMNS else values < low
+        bad = below | (values > high)
+    if bad.any():
+        labels = patient_labels(ids, len(values))
+        opening = "(" if key in POSITIVE_COLUMNS else "["
+        listed = listing(f"{labels[i]} ({values[i]:g})" for i in np.flatnonzero(bad))
+        raise ValueError(
+            f"column {column!r}: patient(s) {listed} outside the plausible range "
+            f"{opening}{low:g}, {high:g}] (a data-entry or unit error?)"
+        )
+    return values
+
+
+# --------------------------------------------------------------------------- "auto" encoding
+
+
+def check_patient_id(patient, *, where=None):
+    """Return ``patient`` as a string, or raise when it cannot be part of a file name.
+
+    Refused: empty ids, path separators (``/``, ``\\``), ``..``, NUL and other control
+    characters.
+
+    Parameters
+    ----------
+    patient : object
+        The id (converted with ``str``).
+    where : str, optional
+        Prefix of the error message (for example the manifest and its CSV line).
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        One line naming the id and what is wrong with it.
+
+    Examples
+    --------
+    >>> check_patient_id("STS_001")
+    'STS_001'
+    >>> check_patient_id("../../x")
+    Traceback (most recent call last):
+    ...
+    ValueError: patient id '../../x' contains '/'; ids become file names, ...
+    """
+    text = str(patient)
+    prefix = f"{where}: " if where else ""
+    if not text.strip():
+        raise ValueError(f"{prefix}empty patient id")
+    bad = next((s for s in ("/", "\\", "..") if s in text), None)
+    if bad is None and any(ord(c) < 32 or ord(c) == 127 for c in text):
+        bad = "a control character (NUL, tab, newline...)"
+    elif bad is not None:
+        bad = repr(bad)
+    if bad is None:
+        return text
+    raise ValueError(
+        f"{prefix}patient id {text!r} contains {bad}; ids become file names, so they may not "
+        "contain path separators, '..' or control characters"
+    )

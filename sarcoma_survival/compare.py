@@ -19,10 +19,21 @@ from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
 
 from ._parallel import with_config
-from .competing_risks import censor_competing, is_competing_model, needs_competing_y, row_label, score_competing_fit
+from .competing_risks import (
+    CAUSE,
+    bootstrap_concordance_competing,
+    censor_competing,
+    check_competing_y,
+    concordance_index_competing,
+    integrated_brier_score_competing,
+    is_competing_model,
+    is_competing_y,
+    needs_competing_y,
+    row_label,
+)
 from .metrics import bootstrap_concordance, concordance_index, integrated_brier_score
 from .model_selection import SurvivalStratifiedKFold, train_val_test_split
-from .utils import check_competing_y, is_competing_y
+from .utils import curve_values
 from .utils.validation import check_survival_y
 
 __all__ = ["compare_models", "count_parameters", "flops_per_sample", "format_comparison", "paired_interval"]
@@ -124,10 +135,20 @@ def flops_per_sample(estimator, X_one):
 
 # ------------------------------------------------------------------ evaluation of one fit
 def _time_grid(y_test, survival_fns, times, n_times):
-    """Times for the integrated Brier score: 10th-90th percentile of test follow-up."""
+    """Times for the integrated Brier score: 10th-90th percentile of test follow-up.
+
+    The one rule of both outcomes: on a competing ``y_test`` the follow-up is its time
+    field, and ``survival_fns`` (of a survival model scored on the competing outcome) bound
+    the grid to their domain as on a survival outcome; a competing-risks model's incidence
+    has no domain to respect (``survival_fns`` None).
+    """
     if times is not None:
         return np.asarray(times, dtype=float)
-    _, test_time = check_survival_y(y_test, allow_all_censored=True)
+    if is_competing_y(y_test):
+        _, test_time = check_competing_y(y_test, allow_no_event=True)
+    else:
+        _, test_time = check_survival_y(y_test, allow_all_censored=True)
+    survival_fns = () if survival_fns is None else survival_fns
     low, high = np.percentile(test_time, [10, 90])
     domains = [fn.domain for fn in survival_fns if hasattr(fn, "domain")]
     if domains:
@@ -142,12 +163,50 @@ def _time_grid(y_test, survival_fns, times, n_times):
 
 
 def _score_risk(y_test, risk, *, n_bootstraps, random_state):
-    """Harrell's C of ``risk`` on ``y_test`` and, unless ``n_bootstraps`` is None, its bootstrap SD."""
+    """The C-index of ``risk`` on ``y_test`` and, unless ``n_bootstraps`` is None, its bootstrap SD.
+
+    Harrell's C on a survival outcome; on a competing outcome Wolbers' concordance of cause
+    1 (:func:`~sarcoma_survival.competing_risks.concordance_index_competing`). Both SDs come
+    from the one vectorised bootstrap (the same draws for the same ``random_state``).
+    """
+    if is_competing_y(y_test):
+        result = {"c_index": float(concordance_index_competing(y_test, risk, cause=CAUSE))}
+        if n_bootstraps is not None:
+            result["c_index_sd"] = float(bootstrap_concordance_competing(
+                y_test, risk, cause=CAUSE, n_bootstraps=n_bootstraps, random_state=random_state
+            ).sd)
+        return result
     result = {"c_index": float(concordance_index(y_test, risk))}
     if n_bootstraps is not None:
         result["c_index_sd"] = float(bootstrap_concordance(
             y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state
         ).sd)
+    return result
+
+
+def _score_competing_fit(estimator, X_test, y_train, y_test, risk, *, n_bootstraps, random_state,
+                         times, n_times):
+    """C, bootstrap SD and integrated Brier score of cause 1 on a competing ``y_test``.
+
+    A survival model (trained with death censored) is scored on the same competing
+    outcome as a competing-risks model: its ``predict`` by Wolbers' concordance, its
+    ``1 - S(t)`` as the predicted incidence in the Brier score.
+    """
+    result = _score_risk(y_test, risk, n_bootstraps=n_bootstraps, random_state=random_state)
+    result["ibs"] = float("nan")
+    if is_competing_model(estimator):
+        grid = _time_grid(y_test, None, times, n_times)
+        incidence = estimator.predict_cumulative_incidence(X_test, grid)
+    elif hasattr(estimator, "predict_survival_function"):
+        fns = estimator.predict_survival_function(X_test)
+        grid = _time_grid(y_test, fns, times, n_times)
+        incidence = 1.0 - np.asarray([curve_values(fn, grid, clip=True) for fn in fns])
+    else:
+        return result
+    # the censoring distribution of train + test, as for a survival outcome
+    result["ibs"] = integrated_brier_score_competing(
+        y_test, np.clip(incidence, 0.0, 1.0), grid, cause=CAUSE, y_train=np.concatenate([y_train, y_test]))
+    result["ibs_time_min"], result["ibs_time_max"] = float(grid[0]), float(grid[-1])
     return result
 
 
@@ -180,10 +239,10 @@ def _fit_and_score(
     result = {"n_train": len(y_train), "n_test": len(y_test), "fit_time_s": fit_time}
     fns = None
     if competing:
-        result.update(score_competing_fit(
-            estimator, X_test, y_train, y_test, bootstrap=n_bootstraps is not None,
-            n_bootstraps=n_bootstraps, random_state=random_state, times=times, n_times=n_times))
         risk = np.asarray(estimator.predict(X_test), dtype=float)
+        result.update(_score_competing_fit(
+            estimator, X_test, y_train, y_test, risk, n_bootstraps=n_bootstraps,
+            random_state=random_state, times=times, n_times=n_times))
     else:
         start = _time.perf_counter()
         risk = np.asarray(estimator.predict(X_test), dtype=float)

@@ -36,15 +36,14 @@ from .utils import (
     censor_at,
     check_cause,
     check_competing_y,
-    check_risk_vector,
     cox_efron_fit,
     curve_values,
     efron_survival_at,
     incidence_at,
     is_competing_y,
+    lazy_exports,
     rcs_basis,
     rcs_knots,
-    reference_censoring,
 )
 from .utils.validation import as_survival_array, check_survival_y, check_time_values
 
@@ -1075,10 +1074,7 @@ def bootstrap_concordance(
     """
     event, time = check_survival_y(y_true, allow_all_censored=True)
     risk = _check_risk(risk, len(time))
-    if not isinstance(n_bootstraps, numbers.Integral) or n_bootstraps < 2:
-        raise ValueError(f"n_bootstraps must be an integer >= 2, got {n_bootstraps!r}")
-    if not 0 < confidence_level < 1:
-        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+    check_bootstrap_params(n_bootstraps, confidence_level)
     _check_kind(kind, tau)
     if kind == "harrell":
         estimate = concordance_index(y_true, risk)
@@ -1087,13 +1083,39 @@ def bootstrap_concordance(
         reference = y_true if y_train is None else y_train
         estimate = concordance_index_uno(y_true, risk, y_train=reference, tau=tau)
         weights = _censoring_weights(reference, event, time, tau)
+    counts = bootstrap_counts(len(time), n_bootstraps, random_state)
+    values = _resampled_concordance(event, time, risk, weights, counts)
+    return summarize_bootstrap(estimate, values, confidence_level=confidence_level)
+
+
+def check_bootstrap_params(n_bootstraps, confidence_level):
+    """Validate the ``n_bootstraps`` and ``confidence_level`` of a bootstrap of concordance."""
+    if not isinstance(n_bootstraps, numbers.Integral) or n_bootstraps < 2:
+        raise ValueError(f"n_bootstraps must be an integer >= 2, got {n_bootstraps!r}")
+    if not 0 < confidence_level < 1:
+        raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+
+
+def bootstrap_counts(n, n_bootstraps, random_state):
+    """``counts[b, j]``: how many times resample ``b`` drew patient ``j`` (shape ``(n_bootstraps, n)``).
+
+    The same draws, in the same order, as resampling one index vector at a time with
+    ``check_random_state(random_state).randint(0, n, n)``.
+    """
     rng = check_random_state(random_state)
-    n = len(time)
-    # the same draws, in the same order, as resampling one index vector at a time
     draws = rng.randint(0, n, (n_bootstraps, n))
     counts = np.zeros((n_bootstraps, n))
     np.add.at(counts, (np.arange(n_bootstraps)[:, None], draws), 1.0)
-    values = _resampled_concordance(event, time, risk, weights, counts)
+    return counts
+
+
+def summarize_bootstrap(estimate, values, *, confidence_level=0.95):
+    """The Bunch of :func:`bootstrap_concordance` from the point estimate and every resample's value.
+
+    Resamples whose value is ``nan`` (no comparable pair) are left out, with one
+    :class:`UndefinedConcordanceWarning` that says how many.
+    """
+    n_bootstraps = values.size
     defined = values[~np.isnan(values)]
     n_undefined = n_bootstraps - defined.size
     if n_undefined:
@@ -1101,7 +1123,7 @@ def bootstrap_concordance(
             f"{n_undefined} of {n_bootstraps} bootstrap resamples had no event or no "
             "comparable pair and were left out",
             UndefinedConcordanceWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     if defined.size < 2:
         sd = low = high = float("nan")
@@ -1207,77 +1229,7 @@ def concordance_scorer(estimator, X, y):
     return concordance_index(y, estimator.predict(X))
 
 
-_CHUNK = 512
-
-
-def concordance_index_competing(y_true, risk, *, cause=1, tau=None, y_train=None, tied_tol=1e-8):
-    """Cause-specific time-dependent concordance index (Wolbers et al. 2014), IPCW.
-
-    A pair ``(i, j)`` is comparable when ``i`` had an event of ``cause`` at
-    ``T_i <= tau`` and either ``T_j > T_i`` (type A, weight ``1 / (G(T_i-) G(T_i))``)
-    or ``j`` had an event of another cause at ``T_j <= T_i`` (type B, weight
-    ``1 / (G(T_i-) G(T_j-))``): a patient who died of something else is known to be
-    free of ``cause`` for ever. The pair is concordant when ``risk_i > risk_j`` and
-    counts 1/2 when the risks are tied. Agrees with R's ``pec::cindex`` for competing
-    risks (tested to 1e-3).
-
-    Parameters
-    ----------
-    y_true : structured ndarray
-        Competing-risks outcome of the evaluated patients.
-    risk : array-like of shape (n_samples,)
-        Higher = earlier event of ``cause`` (``predict`` of a competing-risks model).
-    cause : int, default=1
-    tau : float, default=None
-        Only events of ``cause`` at or before ``tau`` count; ``None``: all.
-    y_train : structured ndarray, default=None
-        Outcome whose censoring distribution weights the pairs; ``None``: ``y_true``.
-    tied_tol : float, default=1e-8
-
-    Returns
-    -------
-    float
-        In [0, 1]; ``nan`` (with a warning) when no pair is comparable.
-
-    Examples
-    --------
-    >>> from sarcoma_survival.competing_risks import competing_y, concordance_index_competing
-    >>> y = competing_y([1, 2, 1, 0], [1.0, 2.0, 3.0, 4.0])
-    >>> concordance_index_competing(y, [3.0, 0.0, 2.0, 1.0])
-    1.0
-    """
-    cause = check_cause(cause)
-    event, time = check_competing_y(y_true, allow_no_event=True)
-    risk = check_risk_vector(risk, time.size)
-    if tau is not None and (not isinstance(tau, numbers.Real) or not tau > 0):
-        raise ValueError(f"tau must be a positive number or None, got {tau!r}")
-    g_before, g_at = reference_censoring(y_true, y_train, event, time)
-    rows = np.flatnonzero((event == cause) & (time <= (np.inf if tau is None else tau)))
-    competing = (event > 0) & (event != cause)
-    g_j_before = g_before(time)
-    numerator = denominator = 0.0
-    for start in range(0, rows.size, _CHUNK):
-        i = rows[start:start + _CHUNK]
-        t_i = time[i, None]
-        gi_before = g_before(time[i])[:, None]
-        gi_at = g_at(time[i])[:, None]
-        type_a = time[None, :] > t_i
-        type_b = competing[None, :] & (time[None, :] <= t_i)
-        with np.errstate(divide="ignore"):
-            w = np.where(type_a, 1.0 / (gi_before * gi_at), 0.0)
-            w = np.where(type_b, 1.0 / (gi_before * g_j_before[None, :]), w)
-        w[~np.isfinite(w)] = 0.0
-        diff = risk[i, None] - risk[None, :]
-        tied = np.abs(diff) <= tied_tol
-        score = np.where(tied, 0.5, (diff > 0).astype(float))
-        numerator += float(np.sum(w * score))
-        denominator += float(np.sum(w))
-    if denominator == 0:
-        warnings.warn(
-            f"cause-specific concordance is undefined: no comparable pair for cause {cause}; "
-            "returning nan",
-            UndefinedConcordanceWarning,
-            stacklevel=2,
-        )
-        return float("nan")
-    return numerator / denominator
+# ``concordance_index_competing`` lives with the other competing-risks metrics in
+# ``sarcoma_survival.competing_risks`` (a layer above this module); this name stays an alias
+# of it, resolved on first use, for code that imported it from here.
+__getattr__, _ = lazy_exports(__name__, {"concordance_index_competing": "sarcoma_survival.competing_risks"})

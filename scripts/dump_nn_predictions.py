@@ -11,7 +11,7 @@ Predictions of trained networks differ between CPUs (float rounding), so the num
 writes are only comparable with numbers written on the same machine; never commit them.
 Fits use fixed seeds: the neural ones (their three estimators, the MMNN in its four
 blending modes, a competing-risks fit with ``cause=1``, ``micro_batch_size`` fits), the
-clinical and radiomics models. For each fit the file holds the risk scores, survival
+clinical and radiomics models, and the competing-risks models. For each fit the file holds the risk scores, survival
 functions (or cumulative incidences for a competing-risks fit), the per-epoch training and
 validation losses and, for an MMNN, the blending weights.
 """
@@ -39,6 +39,7 @@ def _fits(data):
         SarculatorCoxPH,
         SarculatorRSF,
     )
+    from sarcoma_survival.competing_risks import CauseSpecificCoxPH, FineGrayCoxPH, SarculatorFineGray
     from sarcoma_survival.nn import ClinicalMLPSurvival, DenseNetSurvival, MMNNSurvival
     from sarcoma_survival.preprocessing import VolumePreprocessor
 
@@ -47,6 +48,7 @@ def _fits(data):
 
     X, y = data.X, data.y_os
     y_comp = data.y_dm_competing
+    numeric = X[["age", "tumor_size_cm"]]
     mmnn = {**_tiny_image(module__hidden_sizes=(8, 6)), "blend_warmup": 1, "blend_period": 1}
     fits = [
         ("clinical_mlp", lambda: ClinicalMLPSurvival(max_epochs=8, batch_size=16, random_state=0), X, y),
@@ -75,6 +77,12 @@ def _fits(data):
         ("sarculator_rsf", lambda: SarculatorRSF(n_estimators=20, random_state=0), X, y),
         ("sarculator_coxph", lambda: SarculatorCoxPH(), X, y),
         ("clinical_rsf", lambda: ClinicalRSF(n_estimators=20, random_state=0), X, y),
+        # competing-risks models: on numeric columns, and on the cohort table
+        ("fine_gray", lambda: FineGrayCoxPH(alpha=0.1), numeric, y_comp),
+        ("cause_specific", lambda: CauseSpecificCoxPH(cause=2, alpha=0.1), numeric, y_comp),
+        ("fine_gray_cohort", lambda: FineGrayCoxPH(alpha=1.0, min_frequency=2), X, y_comp),
+        ("cause_specific_cohort", lambda: CauseSpecificCoxPH(alpha=1.0, min_frequency=2), X, y_comp),
+        ("sarculator_fine_gray", lambda: SarculatorFineGray(min_frequency=2), X, y_comp),
     ]
     try:  # radiomics models need pyradiomics (optional)
         import radiomics  # noqa: F401

@@ -34,8 +34,8 @@ def write_synthetic(folder):
     sys.path.insert(0, str(ROOT))
     from sksurv.util import Surv
 
+    from sarcoma_survival.competing_risks import dm_competing_y
     from sarcoma_survival.datasets._synthetic_model import simulate_patients
-    from sarcoma_survival.utils import dm_competing_y
 
     table = simulate_patients(400, random_state=7, competing_death_weight=1.0)
     out, clinical = table["outcomes"], table["clinical_true"]

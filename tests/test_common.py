@@ -407,6 +407,7 @@ def test_random_state_reproducibility(fitted, cohort):
 # --------------------------------------------------------------------------- parameter constraints
 def discover_public_estimators():
     """Every exported scikit-learn estimator class (survival models and transformers)."""
+    import sarcoma_survival.competing_risks
     import sarcoma_survival.models
     import sarcoma_survival.nn
     import sarcoma_survival.preprocessing
@@ -414,7 +415,8 @@ def discover_public_estimators():
 
     found = {}
     for module in (sarcoma_survival, sarcoma_survival.models, sarcoma_survival.nn,
-                   sarcoma_survival.preprocessing, sarcoma_survival.radiomics):
+                   sarcoma_survival.preprocessing, sarcoma_survival.radiomics,
+                   sarcoma_survival.competing_risks):
         for name in module.__all__:
             obj = getattr(module, name)
             if isinstance(obj, type) and issubclass(obj, BaseEstimator):
@@ -486,6 +488,11 @@ def test_fit_rejects_a_parameter_of_the_wrong_type_first(name, param, cohort):
             estimator.reset()  # RandomAugment3D: its fit
         elif name in ESTIMATORS or name == "SurvivalNeuralNet":
             estimator.fit(X, y)
+        elif callable(getattr(estimator, "predict_cumulative_incidence", None)):
+            # a competing-risks estimator checks its (competing) y first, then its parameters
+            from sarcoma_survival.competing_risks import competing_y
+
+            estimator.fit(X, competing_y(y["event"].astype(int), y["time"]))
         else:
             estimator.fit(X)
 

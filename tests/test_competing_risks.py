@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.nonparametric import cumulative_incidence_competing_risks
 from sksurv.util import Surv
@@ -19,12 +21,13 @@ from sarcoma_survival.competing_risks import (
     competing_y,
     concordance_index_competing,
     cumulative_dynamic_auc_competing,
+    dm_competing_y,
     integrated_brier_score_competing,
     make_competing_risks_scorer,
 )
 from sarcoma_survival.datasets._synthetic_model import simulate_patients
 from sarcoma_survival.metrics import UndefinedConcordanceWarning
-from sarcoma_survival.utils import check_competing_y, dm_competing_y
+from sarcoma_survival.utils import check_competing_y
 
 FIXTURE_V1 = Path(__file__).parent / "fixtures" / "synthetic_generator_v1_n60_rs3.csv"
 
@@ -343,3 +346,108 @@ def test_constant_or_collinear_columns_are_named(model, extra, match):
         model().fit(wide, y)
     # a ridge penalty makes the fit identifiable: no refusal then
     assert np.isfinite(model(alpha=1.0).fit(wide, y).coef_).all()
+
+
+# --------------------------------------------------------------------------- the cohort table
+@pytest.fixture(scope="module")
+def competing_cohort(tmp_path_factory):
+    """120 simulated patients with competing deaths (cohort table and ``y_dm_competing``)."""
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    return make_synthetic_cohort(120, image_size=16, random_state=2, competing_death_weight=1,
+                                 data_dir=tmp_path_factory.mktemp("competing_cohort"))
+
+
+@pytest.mark.parametrize("model", [CauseSpecificCoxPH(cause=1), FineGrayCoxPH(cause=1, alpha=1.0),
+                                   CauseSpecificCoxPH(cause=2, alpha=1.0, columns="sarculator")])
+def test_the_cohort_table_is_encoded_as_for_the_other_models(model, competing_cohort):
+    # issue #25: CauseSpecificCoxPH(cause=1).fit(X, y_dm_competing) on the cohort table
+    # failed with "could not convert string to float: 'M'"
+    from sarcoma_survival.preprocessing import ClinicalEncoder
+
+    X, y = competing_cohort.X, competing_cohort.y_dm_competing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # unpenalized: a subtype without DM
+        fitted = clone(model).fit(X, y)
+    columns = "clinical" if model.columns is None else model.columns
+    encoder = ClinicalEncoder(columns, scale=True, min_frequency=model.min_frequency).fit(X)
+    names = list(encoder.get_feature_names_out())
+    kept = list(fitted.get_feature_names_out())
+    # one reference category per categorical column is left out, nothing else
+    assert sorted(set(names) - set(kept)) == sorted(
+        next(n for n in names if n.startswith(f"{c}_")) for c in encoder.categorical_columns_)
+    np.testing.assert_array_equal(fitted.feature_names_in_, encoder.feature_names_in_)
+    # the same model as on the encoded matrix, given as numbers
+    Z = np.asarray(encoder.transform(X), dtype=float)[:, [names.index(name) for name in kept]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        on_matrix = clone(model).set_params(columns=None).fit(Z, y)
+    np.testing.assert_array_equal(fitted.coef_, on_matrix.coef_)
+    np.testing.assert_array_equal(fitted.predict(X.iloc[:7]), on_matrix.predict(Z[:7]))
+    times = [365.0, 1095.0]
+    np.testing.assert_array_equal(fitted.predict_cumulative_incidence(X.iloc[:7], times),
+                                  on_matrix.predict_cumulative_incidence(Z[:7], times))
+    assert list(fitted.coef_table_.index.get_level_values("feature").unique()) == kept
+    assert fitted.features_ is not None and on_matrix.features_ is None
+    # the table's columns are read by name: order and extra columns do not matter
+    np.testing.assert_array_equal(fitted.predict(X[X.columns[::-1]].assign(extra=1)), fitted.predict(X))
+
+
+def test_a_numeric_dataframe_is_still_a_matrix(competing_cohort):
+    X, y = competing_cohort.X[["age", "tumor_size_cm"]], competing_cohort.y_dm_competing
+    model = FineGrayCoxPH().fit(X, y)
+    assert model.features_ is None
+    np.testing.assert_array_equal(model.get_feature_names_out(), ["age", "tumor_size_cm"])
+    np.testing.assert_array_equal(model.predict(X), X.to_numpy() @ model.coef_)
+    with pytest.raises(TypeError, match="FineGrayCoxPH takes the cohort table as a pandas DataFrame"):
+        FineGrayCoxPH(columns="sarculator").fit(X.to_numpy(), y)  # an array is not a cohort table
+
+
+def test_the_user_guide_script_runs(capsys):
+    import runpy
+
+    script = Path(__file__).parent.parent / "docs" / "user_guide" / "scripts" / "competing_risks_cohort.py"
+    runpy.run_path(str(script), run_name="__main__")
+    printed = capsys.readouterr().out
+    for name in ("FineGrayCoxPH", "CauseSpecificCoxPH", "SarculatorFineGray"):
+        line = next(row for row in printed.splitlines() if row.startswith(f"{name}: C = "))
+        assert 0.5 < float(line.split("C = ")[1].split(",")[0]) < 1.0
+    assert "hr_lower" in printed
+
+
+# --------------------------------------------------------------------------- bootstrap
+def test_bootstrap_concordance_competing_scores_each_resample_as_the_loop_does():
+    from sarcoma_survival.competing_risks import bootstrap_concordance_competing
+    from sarcoma_survival.metrics import bootstrap_concordance
+
+    X, y = _simulated(n=120, seed=3)
+    risk = X[:, 0] + 0.3 * X[:, 2]
+    res = bootstrap_concordance_competing(y, risk, cause=1, n_bootstraps=30, random_state=4)
+    assert res.cindex == concordance_index_competing(y, risk, cause=1)
+    rng = np.random.RandomState(4)
+    expected = [concordance_index_competing(y[idx], risk[idx], cause=1, y_train=y)
+                for idx in (rng.randint(0, y.size, y.size) for _ in range(30))]
+    np.testing.assert_allclose(res.bootstrap_values, expected, rtol=1e-12)
+    assert res.sd == pytest.approx(np.std(expected, ddof=1), rel=1e-10)
+    assert res.ci_low <= res.cindex <= res.ci_high and res.n_undefined == 0
+    # the same draws as the survival bootstrap
+    survival = bootstrap_concordance(Surv.from_arrays(y["event"] == 1, y["time"]), risk,
+                                     n_bootstraps=30, random_state=4)
+    assert survival.bootstrap_values.size == res.bootstrap_values.size
+
+
+def test_compare_scores_a_competing_outcome_with_the_one_bootstrap_and_time_grid(tiny_cohort):
+    from sarcoma_survival.compare import _fit_and_score
+    from sarcoma_survival.competing_risks import bootstrap_concordance_competing
+
+    X, y = tiny_cohort.X, tiny_cohort.y_dm_competing
+    train, test = np.arange(14), np.arange(14, 24)
+    from sarcoma_survival.models import SarculatorFineGray
+
+    model = SarculatorFineGray(min_frequency=2)
+    result, fit = _fit_and_score(model, X.iloc[train], y[train], X.iloc[test], y[test],
+                                 n_bootstraps=25, random_state=0)
+    expected = bootstrap_concordance_competing(y[test], fit.risk, n_bootstraps=25, random_state=0)
+    assert result["c_index_sd"] == expected.sd
+    low, high = np.percentile(y[test]["time"], [10, 90])
+    assert (result["ibs_time_min"], result["ibs_time_max"]) == (low, high)

@@ -391,3 +391,32 @@ def test_old_file_with_a_cache_dir_loads_and_ignores_it(image_model, tmp_path, m
     with zipfile.ZipFile(path) as archive:
         assert str(site).encode() in archive.read("estimator.skops")
     assert _cache_dirs(load_model(path)) == [None, None]
+
+
+def test_competing_risks_model_files_written_before_the_move_still_load(tmp_path):
+    # files of commit 30c2254 (fixtures/model_files/README.md): SarculatorFineGray named by
+    # its old module competing_risks._sarculator, FineGrayCoxPH and CauseSpecificCoxPH
+    # without the cohort-table parameters; each predicts as a fit of the same data now
+    from sarcoma_survival.competing_risks import CauseSpecificCoxPH, FineGrayCoxPH
+    from sarcoma_survival.datasets import make_synthetic_cohort
+    from sarcoma_survival.models import SarculatorFineGray
+
+    data = make_synthetic_cohort(60, image_size=16, random_state=0, competing_death_weight=1,
+                                 data_dir=tmp_path / "data")
+    numeric = data.X[["age", "tumor_size_cm"]].to_numpy(float)
+    cases = [
+        ("fine_gray", FineGrayCoxPH(alpha=0.1), numeric),
+        ("cause_specific", CauseSpecificCoxPH(cause=2, alpha=0.1), numeric),
+        ("sarculator_fine_gray", SarculatorFineGray(min_frequency=1), data.X),
+    ]
+    times = [200.0, 500.0, 1000.0]
+    for name, fresh, X in cases:
+        old = load_model(os.path.join(OLD_FILES, f"{name}_written_by_30c2254.ssm"))
+        assert type(old) is type(fresh)
+        assert old.get_params() == fresh.get_params()  # the new parameters at their defaults
+        fresh.fit(X, data.y_dm_competing)
+        np.testing.assert_allclose(old.predict(X), fresh.predict(X), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(old.predict_cumulative_incidence(X, times),
+                                   fresh.predict_cumulative_incidence(X, times), rtol=1e-10, atol=1e-12)
+        again = load_model(save_model(old, tmp_path / f"{name}.ssm"))
+        np.testing.assert_array_equal(again.predict(X), old.predict(X))

@@ -1,19 +1,19 @@
 """What every competing-risks estimator shares: the cause parameter, scoring, incidence."""
 from __future__ import annotations
 
-import numpy as np
-from scipy.linalg import qr
-from sklearn.utils.validation import validate_data
+import numbers
 
-from ..utils import (  # noqa: F401 (re-exported to the estimators)
-    CAUSE_CONSTRAINT,
-    check_competing_fit_y,
-    check_competing_y,
-    check_times,
-    incidence_from_cause_hazards,
-    n_causes,
-    step_values,
-)
+import numpy as np
+import pandas as pd
+from scipy.linalg import qr
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..preprocessing import ClinicalEncoder
+from ..utils.validation import check_cohort_frame
+from ._hazards import check_times
+from ._metrics import concordance_index_competing
+from ._outcome import check_competing_fit_y, n_causes
 
 
 def check_identifiable_columns(X, names, owner):
@@ -65,6 +65,50 @@ def check_identifiable_columns(X, names, owner):
     )
 
 
+#: Constraints of the parameters that encode a cohort table.
+COHORT_CONSTRAINTS = {
+    "columns": [None, StrOptions({"clinical", "sarculator"}), list, tuple],
+    "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+}
+
+
+#: The docstring entries of those parameters and of the fitted encoding.
+_COHORT_DOCS = {
+    "    <cohort parameters>\n": """    columns : {"clinical", "sarculator"}, list of str or None, default=None
+        How ``X`` is read. ``None``: a numeric matrix (array or all-numeric DataFrame) is
+        used as it is, and the cohort table (a DataFrame with text columns) is encoded
+        from its 11 clinical columns. A value: the cohort columns to encode, as for
+        :class:`~sarcoma_survival.models.ClinicalRSF`. The encoding is the other cohort
+        models' :class:`~sarcoma_survival.preprocessing.ClinicalEncoder` (fitted on the
+        training patients only; imputed, z-scored numerics, one-hot categories), with the
+        first category of each categorical column left out as the reference, so that the
+        unpenalized fit has identifiable coefficients.
+    min_frequency : int, default=5
+        Categories seen fewer times in training are grouped into one column (cohort
+        table only).
+""",
+    "    <cohort attributes>\n": """    features_ : ClinicalEncoder or None
+        The fitted encoding of the cohort table; None for a numeric ``X``.
+    encoded_columns_ : ndarray of int
+        The columns of ``features_``'s output the model uses (all but the reference
+        categories); only when fitted on the cohort table.
+""",
+}
+
+
+def with_cohort_docs(cls):
+    """Class decorator: write the cohort-table parameters and attributes into the docstring."""
+    for mark, text in _COHORT_DOCS.items():
+        cls.__doc__ = cls.__doc__.replace(mark, text)
+    return cls
+
+
+def is_cohort_table(X):
+    """True for a DataFrame with a column that is not numeric (the cohort table, not a matrix)."""
+    return isinstance(X, pd.DataFrame) and not all(
+        pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes)
+
+
 class CompetingRisksMixin:
     """``score`` (cause-specific concordance) and tags shared by the estimators."""
 
@@ -83,19 +127,90 @@ class CompetingRisksMixin:
             IPCW concordance for ``self.cause``, no truncation (see
             :func:`concordance_index_competing`).
         """
-        from ._metrics import concordance_index_competing
-
         return concordance_index_competing(y, self.predict(X), cause=self.cause)
 
     def _validated_numeric_fit(self, X, y):
-        """Check ``y`` (first, with the minimum fit size), the parameters and a numeric ``X``; set ``n_causes_``."""
+        """Check ``y`` (first, with the minimum fit size), the parameters and ``X``; set ``n_causes_``.
+
+        Returns the matrix the model is fitted on: ``X`` itself when numeric (exactly as
+        before the cohort table was accepted), or the cohort table encoded by
+        :meth:`_fit_encoding`.
+        """
         event, time = check_competing_fit_y(y, X, self)
         self._validate_params()
-        X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+        columns = getattr(self, "columns", None)
+        if columns is None and not is_cohort_table(X):
+            self.features_ = None
+            X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
+            names = getattr(self, "feature_names_in_", None)
+        else:
+            X = self._fit_encoding(X, "clinical" if columns is None else columns)
+            names = self.get_feature_names_out()
         if not self.alpha > 0:
-            check_identifiable_columns(X, getattr(self, "feature_names_in_", None), type(self).__name__)
+            check_identifiable_columns(X, names, type(self).__name__)
         self.n_causes_ = n_causes(event, self.cause)
         return X, event, time
+
+    def _fit_encoding(self, X, columns):
+        """Fit ``features_`` (a :class:`~sarcoma_survival.preprocessing.ClinicalEncoder`) on the cohort table.
+
+        The encoding of the other cohort models (training medians and modes, z-scored
+        numerics, one-hot categories with rare ones grouped), with the first category of
+        each categorical column left out as the reference level, so that an unpenalized
+        fit (``alpha=0``) has identifiable coefficients, as R's treatment contrasts.
+        """
+        check_cohort_frame(X, self)
+        encoder = ClinicalEncoder(columns, scale=True, min_frequency=self.min_frequency)
+        Z = np.asarray(encoder.fit_transform(X), dtype=np.float64)
+        names = np.asarray(encoder.get_feature_names_out(), dtype=object)
+        plain = set(encoder.numeric_columns_) | set(encoder.boolean_columns_)
+        reference = set()
+        for column in encoder.categorical_columns_:
+            block = [j for j, name in enumerate(names)
+                     if name not in plain and str(name).startswith(f"{column}_")]
+            reference.update(block[:1])
+        self.features_ = encoder
+        self.encoded_columns_ = np.array([j for j in range(names.size) if j not in reference], dtype=np.intp)
+        self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
+        self.n_features_in_ = len(self.feature_names_in_)
+        return Z[:, self.encoded_columns_]
+
+    def _matrix(self, X):
+        """The fitted model's matrix of new patients: ``X`` validated, or the cohort table encoded."""
+        check_is_fitted(self, "coef_")
+        if getattr(self, "features_", None) is None:  # numeric X (and model files of earlier versions)
+            return validate_data(self, X, dtype=np.float64, reset=False)
+        check_cohort_frame(X, self)
+        return np.asarray(self.features_.transform(X), dtype=np.float64)[:, self.encoded_columns_]
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the columns the model's coefficients belong to.
+
+        The encoded features when fitted on the cohort table (a reference category of each
+        categorical column left out), else ``feature_names_in_`` or ``x0, x1, ...``.
+
+        Parameters
+        ----------
+        input_features : ignored
+
+        Returns
+        -------
+        ndarray of str
+        """
+        check_is_fitted(self, "n_features_in_")
+        if getattr(self, "features_", None) is not None:
+            names = np.asarray(self.features_.get_feature_names_out(), dtype=object)
+            return names[self.encoded_columns_]
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
+        return np.asarray(names, dtype=object)
+
+    def __setstate__(self, state):
+        # model files written before the cohort table was accepted lack its parameters
+        if "columns" in getattr(type(self), "_parameter_constraints", {}):
+            state = {"columns": None, "min_frequency": 5, **state}
+        super().__setstate__(state)
 
     def predict_cumulative_incidence(self, X, times):
         """Cumulative incidence of ``cause`` at ``times``.

@@ -7,18 +7,17 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import breslow_jumps, coef_table, cox_covariance
-from ._base import (
-    CAUSE_CONSTRAINT,
-    CompetingRisksMixin,
-    incidence_from_cause_hazards,
-)
+from ..utils import coef_table, cox_covariance
+from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
+from ._hazards import breslow_jumps, incidence_from_cause_hazards
+from ._outcome import CAUSE_CONSTRAINT
 
 
+@with_cohort_docs
 class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     """Cause-specific Cox models, one per cause, combined into a cumulative incidence.
 
@@ -39,11 +38,13 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     ties : {"breslow", "efron"}, default="breslow"
     n_iter : int, default=100
     tol : float, default=1e-9
+    <cohort parameters>
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_causes, n_features)
-        Log cause-specific hazard ratios, one row per cause, columns in X's order.
+        Log cause-specific hazard ratios, one row per cause, columns in X's order (the
+        encoded features, :meth:`get_feature_names_out`, for the cohort table).
     coef_table_ : DataFrame
         Indexed by ``(cause, feature)``: ``coef, se, z, p, hr, hr_lower, hr_upper`` of every
         cause's Cox model (Wald test, 95 % interval of the cause-specific hazard ratio), the
@@ -57,6 +58,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     jump_times_ : ndarray
         Distinct event times (any cause) of the training data.
     baseline_hazard_jumps_ : ndarray of shape (n_causes, n_jump_times)
+    <cohort attributes>
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.
@@ -81,21 +83,26 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         "ties": [StrOptions({"breslow", "efron"})],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        **COHORT_CONSTRAINTS,
     }
 
-    def __init__(self, cause=1, *, alpha=0.0, ties="breslow", n_iter=100, tol=1e-9):
+    def __init__(self, cause=1, *, alpha=0.0, ties="breslow", n_iter=100, tol=1e-9, columns=None,
+                 min_frequency=5):
         self.cause = cause
         self.alpha = alpha
         self.ties = ties
         self.n_iter = n_iter
         self.tol = tol
+        self.columns = columns
+        self.min_frequency = min_frequency
 
     def fit(self, X, y):
         """Fit one Cox model per cause.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+            Numeric covariates, or the cohort table (see ``columns``).
         y : structured ndarray
             Competing-risks outcome (:func:`competing_y`).
 
@@ -126,23 +133,20 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     def coef_table_(self):
         """Coefficient tables of every cause (see the class docstring)."""
         check_is_fitted(self, "coef_")
-        names = getattr(self, "feature_names_in_", None)
-        names = [f"x{j}" for j in range(self.n_features_in_)] if names is None else list(names)
+        names = list(self.get_feature_names_out())
         tables = {k + 1: coef_table(names, self.coef_[k], self._coef_covariance[k])
                   for k in range(self.n_causes_)}
         return pd.concat(tables, names=["cause"])
 
     def _log_risk(self, X):
-        check_is_fitted(self, "coef_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_.T
+        return self._matrix(X) @ self.coef_.T
 
     def predict(self, X):
         """Log cause-specific hazard ratio of ``cause`` (higher = earlier).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
 
         Returns
         -------

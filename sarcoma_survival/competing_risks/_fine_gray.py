@@ -9,15 +9,13 @@ from scipy.linalg import LinAlgError, solve
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..utils import coef_table
-from ._base import (
-    CAUSE_CONSTRAINT,
-    CompetingRisksMixin,
-    step_values,
-)
+from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
+from ._hazards import step_values
 from ._nonparametric import censoring_survival
+from ._outcome import CAUSE_CONSTRAINT
 
 # Distinct event times of the cause handled at once (bounds memory to ~_CHUNK * n).
 _CHUNK = 256
@@ -124,6 +122,7 @@ def fit_subdistribution(X, event, time, cause, alpha, n_iter, tol, owner):
     return beta, lik.event_times, lik.baseline_jumps(beta)
 
 
+@with_cohort_docs
 class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     """Fine-Gray proportional subdistribution hazards model of one cause.
 
@@ -147,11 +146,13 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         Maximum Newton-Raphson iterations.
     tol : float, default=1e-9
         Convergence tolerance on the relative decrease of the objective.
+    <cohort parameters>
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,)
-        Log subdistribution hazard ratios, in the column order of X.
+        Log subdistribution hazard ratios, in the column order of X (of the encoded
+        features, :meth:`get_feature_names_out`, for the cohort table).
     n_causes_ : int
         Causes seen at fit (the largest code, at least ``cause``). A cause of interest
         without any event in the training data gets ``coef_ = 0`` and an incidence of 0.
@@ -166,6 +167,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         covariance of the score residuals, with the censoring-weight term), equal to R's
         ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
         penalized information is used in the sandwich. ``nan`` when the cause has no event.
+    <cohort attributes>
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.
@@ -188,21 +190,24 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         "alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        **COHORT_CONSTRAINTS,
     }
 
-    def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9):
+    def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9, columns=None, min_frequency=5):
         self.cause = cause
         self.alpha = alpha
         self.n_iter = n_iter
         self.tol = tol
+        self.columns = columns
+        self.min_frequency = min_frequency
 
     def fit(self, X, y):
         """Fit the subdistribution hazards model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Numeric covariates.
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+            Numeric covariates, or the cohort table (see ``columns``).
         y : structured ndarray
             Competing-risks outcome (:func:`competing_y`).
 
@@ -226,24 +231,20 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     def coef_table_(self):
         """Coefficient table with crr's robust variance (see the class docstring)."""
         check_is_fitted(self, "coef_")
-        names = getattr(self, "feature_names_in_", None)
-        names = [f"x{j}" for j in range(self.n_features_in_)] if names is None else list(names)
-        return coef_table(names, self.coef_, self._coef_covariance)
+        return coef_table(list(self.get_feature_names_out()), self.coef_, self._coef_covariance)
 
     def predict(self, X):
         """Linear predictor ``X @ coef_`` (log subdistribution hazard ratio; higher = earlier).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
 
         Returns
         -------
         ndarray of shape (n_samples,)
         """
-        check_is_fitted(self, "coef_")
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        return X @ self.coef_
+        return self._matrix(X) @ self.coef_
 
     def _cumulative_incidence(self, X, times):
         eta = self.predict(X)

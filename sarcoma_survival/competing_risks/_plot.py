@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..utils import check_cause as _check_cause
 from ..utils import check_competing_y
-from ._nonparametric import _check_cause, aalen_johansen
+from ._nonparametric import aalen_johansen
 
 
 def plot_stacked_incidence(times, incidences, *, labels=("distant metastasis", "death without DM"),

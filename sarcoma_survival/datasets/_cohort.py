@@ -8,7 +8,6 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
-from .._output_paths import check_patient_id
 from .._schema import (
     BOOLEAN_COLUMNS,
     CLINICAL_COLUMNS,
@@ -16,16 +15,15 @@ from .._schema import (
     NUMERIC_COLUMNS,
     OUTCOME_COLUMNS,
     PATIENT_ID_COLUMN,
-    parse_number,
-)
-from ..utils import dm_competing_y
-from ..utils.validation import (
     canonical_categories,
+    check_patient_id,
     check_plausible,
     is_missing,
     listing,
     parse_boolean,
+    parse_number,
 )
+from ..competing_risks import dm_competing_y
 
 
 class CohortError(ValueError):

@@ -12,8 +12,7 @@ from pathlib import Path
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._output_paths import check_patient_id
-from .._schema import CLINICAL_COLUMNS, OUTCOME_COLUMNS, PATIENT_ID_COLUMN, categorical_columns
+from .._schema import CLINICAL_COLUMNS, OUTCOME_COLUMNS, PATIENT_ID_COLUMN, categorical_columns, check_patient_id
 from ..preprocessing import (
     ImageReadError,
     read_image,

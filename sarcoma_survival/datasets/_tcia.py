@@ -10,8 +10,8 @@ from sklearn.utils import Bunch
 from sksurv.util import Surv
 
 from .._schema import CLINICAL_COLUMNS
+from ..competing_risks import dm_competing_y
 from ..preprocessing import tumor_largest_diameter_cm
-from ..utils import dm_competing_y
 
 #: ``site_region`` of ``clinical.csv`` -> schema ``location``. Buttock tumours are
 #: counted with the lower limb (limb girdle, as in extremity-sarcoma series); pelvis/groin

@@ -17,7 +17,7 @@ from skorch.dataset import Dataset, unpack_data
 from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
-from ..utils import CAUSE_CONSTRAINT, check_times
+from ..competing_risks import CAUSE_CONSTRAINT, check_times
 from ..utils.validation import SurvivalScoreMixin
 from ._callbacks import KeepBestWeights, SurvivalValidSplit
 from ._data import IndexBatches, PreloadedDataset, input_nbytes, preload, preloaded_rows, resolve_placement

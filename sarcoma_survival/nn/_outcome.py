@@ -28,11 +28,11 @@ import numbers
 import numpy as np
 from sksurv.linear_model.coxph import BreslowEstimator
 
-from ..metrics import concordance_index_competing
-from ..utils import (
+from ..competing_risks import (
     breslow_jumps,
     check_competing_fit_y,
     check_competing_y,
+    concordance_index_competing,
     incidence_from_cause_hazards,
     is_competing_y,
     n_causes,

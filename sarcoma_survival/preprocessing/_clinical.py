@@ -21,8 +21,10 @@ from .._schema import (
     FREE_CATEGORICAL_COLUMNS,
     NUMERIC_COLUMNS,
     SARCULATOR_COLUMNS,
+    canonical_categories,
+    check_plausible,
+    parse_boolean,
 )
-from ..utils.validation import canonical_categories, check_plausible, parse_boolean
 
 logger = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """Helpers shared by the subpackages: cache folders, hashing, atomic writes, image grids.
 
 Every subpackage imports these from ``sarcoma_survival.utils`` (never from its private
-modules); ``sarcoma_survival.utils`` imports nothing else from the package, so it sits at
-the bottom of the layers (see the Architecture page of the documentation). It is the
+modules); ``sarcoma_survival.utils`` imports nothing else from the package but the cohort
+contract (``sarcoma_survival._schema``, which imports nothing), so it sits at the bottom of
+the layers (see the Architecture page of the documentation). It is the
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
@@ -29,26 +30,16 @@ from ._headers import IMAGE_IOS, MAX_HEADER_BYTES, image_format  # noqa: F401
 from ._images import same_grid  # noqa: F401
 from ._lazy import lazy_exports  # noqa: F401
 
-# The competing-risks helpers need scikit-learn, pandas and scikit-survival; they are imported
-# on first use (PEP 562) so that the image and radiomics workers, which import this package for
-# its cache helpers, start without them (benchmarks/bench_parallel.py --what startup).
+# The competing-risks outcome (its checks need scikit-learn, pandas and scikit-survival) is
+# imported on first use (PEP 562), so that the image and radiomics workers, which import this
+# package for its cache helpers, start without them (benchmarks/bench_parallel.py --what
+# startup). What models competing risks lives in ``sarcoma_survival.competing_risks``.
 _COMPETING = (
-    "CAUSE_CONSTRAINT",
     "COMPETING_DTYPE",
-    "breslow_jumps",
-    "censoring_survival",
     "check_cause",
-    "check_competing_fit_y",
     "check_competing_y",
-    "check_risk_vector",
-    "check_times",
     "competing_y",
-    "dm_competing_y",
-    "incidence_from_cause_hazards",
     "is_competing_y",
-    "n_causes",
-    "reference_censoring",
-    "step_values",
 )
 
 #: Numerical cores of the calibration metrics (numpy only), imported on first use as well.

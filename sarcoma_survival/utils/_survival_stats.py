@@ -185,9 +185,13 @@ def coef_table(names, coef, covariance, *, level=0.95):
         se = np.sqrt(np.diag(np.asarray(covariance, dtype=float)))
         z = coef / se
     half = norm.ppf(0.5 + level / 2) * se
+    # a coefficient driven far off by separation (a subtype without any event) has an
+    # interval whose upper end overflows: inf is its honest value
+    with np.errstate(over="ignore", invalid="ignore"):
+        hr, lower, upper = np.exp(coef), np.exp(coef - half), np.exp(coef + half)
     return pd.DataFrame(
-        {"coef": coef, "se": se, "z": z, "p": 2 * norm.sf(np.abs(z)), "hr": np.exp(coef),
-         "hr_lower": np.exp(coef - half), "hr_upper": np.exp(coef + half)},
+        {"coef": coef, "se": se, "z": z, "p": 2 * norm.sf(np.abs(z)), "hr": hr,
+         "hr_lower": lower, "hr_upper": upper},
         index=pd.Index(list(names), name="feature"),
     )
 

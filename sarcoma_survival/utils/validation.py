@@ -1,16 +1,15 @@
 """Validation of inputs, with errors that name the offending patient, column and value.
 
 One home for the checks that the loader and every estimator share: survival targets
-(fields identified by dtype), the minimum training size, the boolean parser, the
-canonical spelling of categories, plausible ranges of clinical values, the "auto"
-choice between the cohort encoder and the numeric path, and scikit-learn's feature-name
-contract.
+(fields identified by dtype), the minimum training size, the cohort table's frame, the
+"auto" choice between the cohort encoder and the numeric path, and scikit-learn's
+feature-name contract. The readers of the cohort's values (the boolean parser, the
+canonical spelling of categories, plausible ranges, what is missing) belong to the cohort
+contract, ``sarcoma_survival._schema``, and are re-exported here.
 """
 from __future__ import annotations
 
 import datetime
-import numbers
-import re
 
 import numpy as np
 import pandas as pd
@@ -18,7 +17,8 @@ from sklearn.utils.validation import validate_data
 from sksurv.base import SurvivalAnalysisMixin
 from sksurv.util import Surv, check_y_survival
 
-from .._schema import (
+# The cohort contract's parsers live with the schema; re-exported here, where they were.
+from .._schema import (  # noqa: F401
     CATEGORIES,
     CATEGORY_SYNONYMS,
     CLINICAL_COLUMNS,
@@ -28,6 +28,13 @@ from .._schema import (
     IMAGE_COLUMNS,
     PLAUSIBLE_RANGES,
     POSITIVE_COLUMNS,
+    canonical_categories,
+    canonical_histology,
+    check_plausible,
+    is_missing,
+    listing,
+    parse_boolean,
+    patient_labels,
 )
 
 #: Fewest training patients a fit accepts. Below 10 a model has almost no pair of
@@ -42,7 +49,6 @@ MIN_FIT_PATIENTS = 10
 #: fold of a 5-fold CV, its DM (24 events) about 19.
 MIN_FIT_EVENTS = 2
 
-_MAX_LISTED = 10
 
 __all__ = [
     "as_survival_array",
@@ -56,23 +62,9 @@ __all__ = [
 ]
 
 
-def _labels(ids, n):
-    """Patient ids as strings, or ``sample <i>`` when there are none."""
-    return [str(i) for i in ids] if ids is not None else [f"sample {i}" for i in range(n)]
-
-
 def _patient_labels(X, n):
     index = getattr(X, "index", None)
-    return _labels(index if index is not None and len(index) == n else None, n)
-
-
-def listing(items):
-    """``"a, b, c"``, the first ten items and how many more (for error messages)."""
-    items = list(items)
-    text = ", ".join(str(i) for i in items[:_MAX_LISTED])
-    if len(items) > _MAX_LISTED:
-        text += f" and {len(items) - _MAX_LISTED} more"
-    return text
+    return patient_labels(index if index is not None and len(index) == n else None, n)
 
 
 def check_time_values(values, what="time"):
@@ -349,237 +341,6 @@ def check_fit_y(y, X, estimator):
 
 
 # --------------------------------------------------------------------------- table values
-def is_missing(value):
-    """True for None, NaN, ``pd.NA``, ``pd.NaT`` and blank strings."""
-    if value is None or value is pd.NA or value is pd.NaT:
-        return True
-    if isinstance(value, str):
-        return not value.strip()
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and np.isnan(value)
-
-
-_TRUE = {"true", "1", "1.0", "yes", "y", "t"}
-_FALSE = {"false", "0", "0.0", "no", "n", "f"}
-
-
-def parse_boolean(values, *, column, ids=None):
-    """THE boolean parser of the package: the loader and the clinical encoder use it.
-
-    ``True/False``, ``1/0``, ``yes/no``, ``t/f``, ``y/n`` (any case, surrounding
-    spaces ignored) and Python/numpy booleans; missing values (None, NaN, blank) become
-    NaN.
-
-    Parameters
-    ----------
-    values : sequence
-    column : str
-        Named in the error message.
-    ids : sequence, optional
-        Patient ids, named in the error message (row numbers otherwise).
-
-    Returns
-    -------
-    ndarray of float64
-        1.0, 0.0 or NaN.
-
-    Raises
-    ------
-    ValueError
-        Naming the column and each patient with an invalid value.
-
-    Examples
-    --------
-    >>> from sarcoma_survival.utils.validation import parse_boolean
-    >>> parse_boolean(["Yes", 0, None, True], column="neoadjuvant_chemo").tolist()
-    [1.0, 0.0, nan, 1.0]
-    """
-    values = list(values)
-    labels = _labels(ids, len(values))
-    out = np.full(len(values), np.nan)
-    bad = []
-    for i, value in enumerate(values):
-        if is_missing(value):
-            continue
-        if isinstance(value, (bool, np.bool_)):
-            out[i] = float(value)
-            continue
-        if isinstance(value, numbers.Real) and value in (0, 1):
-            out[i] = float(value)
-            continue
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            out[i] = 1.0
-        elif text in _FALSE:
-            out[i] = 0.0
-        else:
-            bad.append(f"{labels[i]} ({value!r})")
-    if bad:
-        raise ValueError(
-            f"column {column!r} must be boolean (True/False, 1/0, yes/no); invalid value for "
-            f"patient(s): {listing(bad)}"
-        )
-    return out
-
-
-def _category_key(value):
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value).is_integer():
-        value = int(value)
-    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
-
-
-def _histology_key(value):
-    return " ".join(re.sub(r"[\s_\-/]+", " ", str(value).lower()).split())
-
-
-#: Histology comparison key -> canonical name: the canonical names themselves, then the synonyms.
-_HISTOLOGY_LOOKUP = {**{_histology_key(name): name for name in HISTOLOGY_NAMES}, **HISTOLOGY_SYNONYMS}
-
-
-def canonical_histology(value):
-    """THE canonical spelling of a histology subtype (free text, never an error).
-
-    Lower case with runs of spaces collapsed; a known subtype, compared ignoring spaces,
-    hyphens, underscores and slashes, gets its name in
-    :data:`sarcoma_survival._schema.HISTOLOGY_NAMES`, and a former or alternative name its
-    current one (:data:`sarcoma_survival._schema.HISTOLOGY_SYNONYMS`: ``"MFH"`` ->
-    ``"undifferentiated pleomorphic sarcoma"``). Any other text is kept, lower-cased.
-
-    Examples
-    --------
-    >>> from sarcoma_survival.utils.validation import canonical_histology
-    >>> canonical_histology("MFH"), canonical_histology("Myxoid/round cell liposarcoma")
-    ('undifferentiated pleomorphic sarcoma', 'myxoid liposarcoma')
-    >>> canonical_histology("  Clear  Cell Sarcoma")
-    'clear cell sarcoma'
-    """
-    return _HISTOLOGY_LOOKUP.get(_histology_key(value), " ".join(str(value).split()).lower())
-
-
-def canonical_categories(values, *, column, ids=None):
-    """THE canonical spelling of categorical values (loader and every estimator).
-
-    Closed-set schema columns (``sex``, ``tumor_depth``, ``grade``, ``location``,
-    ``rt_timing``) are matched ignoring case, spaces, hyphens and underscores
-    (``"High"`` -> ``"high"``, ``"Upper Extremity"`` -> ``"upper_extremity"``,
-    ``"pre-op"`` -> ``"preop"``) and through the synonyms of
-    :data:`sarcoma_survival._schema.CATEGORY_SYNONYMS` (``"female"`` -> ``"F"``; grade
-    ``1`` -> ``"low"``, ``2``, ``3``, ``"grade 3"``, ``"dedifferentiated"`` ->
-    ``"high"``); any other value is an error. ``histology`` is free text, lower-cased with
-    runs of spaces collapsed, and former subtype names get their current one
-    (:func:`canonical_histology`: ``"MFH"`` -> ``"undifferentiated pleomorphic sarcoma"``).
-    Other columns are stripped strings.
-    Missing values become NaN.
-
-    Parameters
-    ----------
-    values : sequence
-    column : str
-    ids : sequence, optional
-        Patient ids, named in the error message.
-
-    Returns
-    -------
-    ndarray of object
-        Canonical strings, NaN for missing values.
-
-    Raises
-    ------
-    ValueError
-        For a closed-set column, naming each patient and value that is not an allowed
-        category, and the allowed values.
-
-    Examples
-    --------
-    >>> from sarcoma_survival.utils.validation import canonical_categories
-    >>> canonical_categories(["High", "grade 1", None], column="grade").tolist()
-    ['high', 'low', nan]
-    >>> canonical_categories(["  Myxoid  Liposarcoma", "MFH"], column="histology").tolist()
-    ['myxoid liposarcoma', 'undifferentiated pleomorphic sarcoma']
-    """
-    values = list(values)
-    labels = _labels(ids, len(values))
-    out = np.empty(len(values), dtype=object)
-    allowed = CATEGORIES.get(column)
-    lookup = None
-    if allowed is not None:
-        lookup = {_category_key(a): a for a in allowed}
-        lookup.update(CATEGORY_SYNONYMS.get(column, {}))
-    bad = []
-    for i, value in enumerate(values):
-        if is_missing(value):
-            out[i] = np.nan
-        elif lookup is not None:
-            out[i] = lookup.get(_category_key(value))
-            if out[i] is None:
-                bad.append(f"patient {labels[i]}: {value!r}")
-        elif column == "histology":
-            out[i] = canonical_histology(value)
-        elif column in FREE_CATEGORICAL_COLUMNS:
-            out[i] = " ".join(str(value).split()).lower()
-        else:
-            out[i] = str(value).strip()
-    if bad:
-        raise ValueError(
-            f"unknown category in column {column!r} ({listing(bad)}); allowed values: "
-            f"{', '.join(allowed)} (any case; or empty for missing)"
-        )
-    return out
-
-
-def check_plausible(values, *, column, ids=None, kind=None):
-    """Refuse numeric values outside the documented plausible range of ``column``.
-
-    Ranges: :data:`sarcoma_survival._schema.PLAUSIBLE_RANGES` (age 0-120 years, tumour
-    size (0, 100] cm, volume (0, 100 000] cm³, outcome times (0, 36 525] days, that is
-    100 years). Columns without a range are returned unchanged.
-
-    Parameters
-    ----------
-    values : array-like of float
-        NaN (missing) is accepted.
-    column : str
-        Column name, in the message and to find the range (unless ``kind`` is given).
-    ids : sequence, optional
-    kind : str, optional
-        Key of the range, for example ``"time_days"`` for ``os_time``.
-
-    Returns
-    -------
-    ndarray of float64
-
-    Raises
-    ------
-    ValueError
-        Naming the column, the patients and their values, and the range.
-
-    Examples
-    --------
-    >>> from sarcoma_survival.utils.validation import check_plausible
-    >>> check_plausible([250.0], column="age", ids=["P1"])
-    Traceback (most recent call last):
-    ...
-    ValueError: column 'age': patient(s) P1 (250) outside the plausible range [0, 120] (a data-entry or unit error?)
-    """
-    values = np.asarray(values, dtype=float)
-    key = column if kind is None else kind
-    if key not in PLAUSIBLE_RANGES:
-        return values
-    low, high = PLAUSIBLE_RANGES[key]
-    with np.errstate(invalid="ignore"):
-        below = values <= low if key in POSITIVE_COLUMNS else values < low
-        bad = below | (values > high)
-    if bad.any():
-        labels = _labels(ids, len(values))
-        opening = "(" if key in POSITIVE_COLUMNS else "["
-        listed = listing(f"{labels[i]} ({values[i]:g})" for i in np.flatnonzero(bad))
-        raise ValueError(
-            f"column {column!r}: patient(s) {listed} outside the plausible range "
-            f"{opening}{low:g}, {high:g}] (a data-entry or unit error?)"
-        )
-    return values
-
-
-# --------------------------------------------------------------------------- "auto" encoding
 def clinical_encoding(X, estimator, *, columns=CLINICAL_COLUMNS, ignore=IMAGE_COLUMNS):
     """Decide what an ``"auto"`` clinical preprocessing does with ``X``.
 
