@@ -1,0 +1,54 @@
+"""What the report says about the model: its class, parameters, version, training cohort."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+#: Manifest keys shown under their own heading (the rest of a manifest is listed as is).
+_KNOWN_KEYS = ("format", "format_version", "package_version", "class", "params", "torch_modules")
+
+
+def read_manifest(model_file):
+    """The JSON manifest of a safe model file, or ``None`` for a pickle/joblib file.
+
+    Only call this after :func:`sarcoma_survival.load_model` has read the same file: that
+    call checks the file's kind and bounds its archive; here one JSON member is read.
+    """
+    path = Path(model_file)
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        return json.loads(archive.read("manifest.json"))
+
+
+def describe_model(model, model_file=None):
+    """``dict`` of what is known about the model, for the report's Model section.
+
+    Keys: ``class``, ``kind`` (survival or competing-risks), ``params`` (dict),
+    ``package_version`` (the one recorded in the model file, else ``None``),
+    ``file`` (name), ``n_training`` (patients the model was fitted on, from its
+    ``training_risks_``, else ``None``), ``training_events`` (``None``: model files do not
+    record it yet), ``features`` (cohort columns it reads) and ``extra`` (other manifest
+    entries, shown as they are).
+    """
+    manifest = read_manifest(model_file) if model_file is not None else None
+    params = manifest.get("params") if manifest else None
+    if params is None:
+        params = {key: repr(value) for key, value in model.get_params(deep=False).items()}
+    training = getattr(model, "training_risks_", None)
+    features = getattr(model, "feature_names_in_", None)
+    return {
+        "class": type(model).__name__,
+        "kind": "competing risks" if callable(getattr(model, "predict_cumulative_incidence", None))
+                and not callable(getattr(model, "predict_survival_function", None)) else "survival",
+        "params": params,
+        "package_version": (manifest or {}).get("package_version"),
+        "file": None if model_file is None else Path(model_file).name,
+        "n_training": None if training is None else int(np.asarray(training).size),
+        "training_events": None,
+        "features": None if features is None else [str(f) for f in features],
+        "extra": {k: v for k, v in (manifest or {}).items() if k not in _KNOWN_KEYS},
+    }
