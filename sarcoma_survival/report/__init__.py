@@ -5,7 +5,7 @@ discrimination with bootstrap intervals, coefficient tables, calibration and dec
 at chosen horizons, risk groups, competing-risks incidence, Grad-CAM of image models and a
 TRIPOD+AI checklist into one page that needs no network to be read.
 """
-from ._report import DEFAULT_HORIZONS, validation_report
+from ._report import DEFAULT_HORIZONS, validation_report  # noqa: F401 (DEFAULT_HORIZONS: for the CLI)
 from ._tripod import tripod_checklist
 
-__all__ = ["DEFAULT_HORIZONS", "tripod_checklist", "validation_report"]
+__all__ = ["tripod_checklist", "validation_report"]

@@ -62,9 +62,10 @@ def tripod_checklist(filled):
 
     Examples
     --------
+    >>> from sarcoma_survival.report import tripod_checklist
     >>> rows = tripod_checklist({"23a": "Discrimination section"})
     >>> [row[3] for row in rows if row[0] in ("23a", "17")]
-    ['given by this report', 'to add']
+    ['to add', 'given by this report']
     """
     unknown = sorted(set(filled) - {item for item, _, _ in ITEMS})
     if unknown:
