@@ -237,6 +237,9 @@ def test_the_report_renders_in_headless_chromium(report, tmp_path, monkeypatch):
         assert min(widths) > 200  # every embedded figure decoded
         heading = driver.find_element(By.CSS_SELECTOR, "#calibration h2").text
         assert heading == "Calibration and decision curves"
+        # the documentation's screenshot: discrimination, coefficients and the first calibration figures
+        driver.set_window_size(1150, 2000)
+        driver.execute_script("document.getElementById('discrimination').scrollIntoView()")
         screenshot = Path(os.environ.get("SARCOMA_SURVIVAL_REPORT_SCREENSHOT", tmp_path / "report.png"))
         assert driver.save_screenshot(str(screenshot))
         assert screenshot.stat().st_size > 10_000

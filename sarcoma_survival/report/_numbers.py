@@ -40,8 +40,10 @@ def guarded(func, *args, **kwargs):
             value = func(*args, **kwargs)
         except (ValueError, np.linalg.LinAlgError) as exc:
             return np.nan, str(exc).splitlines()[0]
-    notes = [str(w.message).splitlines()[0] for w in caught
-             if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
+    notes = list(dict.fromkeys(str(w.message).splitlines()[0] for w in caught
+                               if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))))
+    if len(notes) > 2:  # one per threshold of a decision curve, say: the first and how many more
+        notes = [notes[0], f"and {len(notes) - 1} similar warning(s)"]
     return value, "; ".join(notes)
 
 

@@ -283,14 +283,14 @@ def _coef_html(coef):
 
 
 def _calibration_html(y, calib, dcal, survival, incidence, horizons, competing, cause, label, n_boot, seed):
-    rows = [(r.horizon, r.observed_expected, r.slope, r.ici, r.e50, r.e90, r.note) for r in calib.itertuples()]
+    rows = [(f"{r.horizon:g}", r.observed_expected, r.slope, r.ici, r.e50, r.e90, r.note) for r in calib.itertuples()]
     parts = [table(["horizon (days)", "O/E", "slope", "ICI", "E50", "E90", "note"], rows),
              paragraph("O/E: observed over expected risk (1 is perfect; above 1 the model under-predicts). "
                        "Slope: 1 is perfect; below 1 predictions are too extreme. ICI, E50, E90: mean, median and "
                        "90th percentile of |predicted - smoothed observed risk|.", "note")]
     if dcal is not None:
         parts.append(paragraph(f"D-calibration over the whole survival curve: chi-squared {fmt(dcal[0])}, "
-                               f"p = {fmt(dcal[1])}{'; ' + dcal[2] if dcal[2] else ''}."))
+                               f"p = {dcal[1]:.2g}{'; ' + dcal[2] if dcal[2] else ''}."))
     for j, h in enumerate(horizons):
         uris = []
         if competing:
@@ -308,7 +308,7 @@ def _calibration_html(y, calib, dcal, survival, incidence, horizons, competing, 
         if isinstance(dc, str):
             uris.append(dc)
         notes = "; ".join(n for n in (note, note2) if n)
-        parts.append(f"<h3>{esc(h, 0)} days</h3>" + (paragraph(notes, "warn") if notes else "")
+        parts.append(f"<h3>{h:g} days</h3>" + (paragraph(notes, "warn") if notes else "")
                      + '<div class="figs">' + "".join(image(u, f"figure at {h:g} days") for u in uris) + "</div>")
     return "".join(parts)
 
