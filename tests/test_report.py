@@ -103,6 +103,16 @@ def test_horizon_beyond_follow_up_is_refused(coxph, cohorts):
         validation_report(coxph, test.X, test.y_os, horizons=[365, last + 10])
 
 
+def test_horizon_beyond_the_models_training_follow_up_is_refused(cohorts):
+    from sksurv.util import Surv
+
+    train, test = cohorts
+    short = Surv.from_arrays(train.y_os["event"] & (train.y_os["time"] <= 800), np.minimum(train.y_os["time"], 800))
+    model = SarculatorCoxPH().fit(train.X, short)
+    with pytest.raises(ValueError, match="1095 days is beyond the model's training follow-up"):
+        validation_report(model, test.X, test.y_os, horizons=HORIZONS)
+
+
 def test_missing_columns_are_named(coxph, cohorts):
     test = cohorts[1]
     with pytest.raises(ValueError, match=r"the cohort lacks the model's column\(s\) grade, histology"):
