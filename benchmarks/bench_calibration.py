@@ -9,8 +9,9 @@ random_state=seed)``) and evaluated on fresh synthetic patients (``random_state=
   ``competing_death_weight=0`` the OS hazard is the sarcoma-death hazard): ``oe_true`` (mean true
   over mean predicted risk), ``slope_true`` (least-squares slope of the complementary log-log of
   the true risk on that of the predicted risk: 1 when the predicted log-hazards have the true
-  spread, below 1 when too extreme), ``ici_true`` (the ICI with the true risk in place of the
-  outcome: mean |predicted - true risk smoothed on the predicted|, see :func:`true_ici`) and
+  spread, below 1 when too extreme; the calibration slope's estimand when the true
+  log-hazard is linear in the predicted one), ``ici_true`` (the ICI with the true risk in
+  place of the outcome: mean |predicted - E[true risk | predicted]|, see :func:`true_ici`) and
   ``mae_true`` (mean |predicted - true risk| per patient: accuracy, not calibration; a model
   that ignores a predictor can be calibrated and still far from each patient's true risk).
 
@@ -51,6 +52,9 @@ from sarcoma_survival.metrics import (
 from sarcoma_survival.preprocessing import VolumePreprocessor
 from sarcoma_survival.utils import rcs_basis, rcs_knots
 
+#: Predicted survival is clipped to [EPS, 1 - EPS] (the complementary log-log needs it); the
+#: ``n_clipped`` column counts the patients it changed.
+EPS = 1e-6
 TINY_NET = {"module__init_features": 8, "module__growth_rate": 4, "module__block_config": (1, 1)}
 
 
@@ -76,21 +80,23 @@ def _cll(s):
 
 
 def true_ici(s_pred, s_true):
-    """ICI with the true risk in place of the outcome: mean |predicted - smoothed true risk|.
+    """ICI with the true risk in place of the outcome: mean |predicted - E[true risk | predicted]|.
 
-    The smoother is the one of Austin et al.'s ICI (a 3-knot restricted cubic spline of the
-    complementary log-log of the predicted risk), fitted by least squares to the true
-    complementary log-log instead of by Cox regression to the observed outcome.
+    ``E[true risk | predicted]`` is what the ICI's smoother estimates from outcomes (the
+    expected outcome indicator of a patient is its true risk); here it is the least-squares
+    fit of the true risk on the ICI's basis (a 3-knot restricted cubic spline of the
+    complementary log-log of the predicted risk), on the risk scale.
     """
     basis = rcs_basis(_cll(s_pred), rcs_knots(_cll(s_pred), 3))
     design = np.column_stack([np.ones(len(s_pred)), basis])
-    coef, *_ = np.linalg.lstsq(design, _cll(s_true), rcond=None)
-    smoothed = np.exp(-np.exp(design @ coef))
-    return float(np.mean(np.abs(smoothed - s_pred)))
+    coef, *_ = np.linalg.lstsq(design, 1.0 - s_true, rcond=None)
+    return float(np.mean(np.abs(design @ coef - (1.0 - s_pred))))
 
 
 def scores(y, s_pred, s_true, horizon):
     cll = _cll
+    clipped = int(np.sum((s_pred < EPS) | (s_pred > 1 - EPS)))
+    s_pred = np.clip(s_pred, EPS, 1 - EPS)
     ici, e50, e90 = integrated_calibration_index(y, s_pred, horizon)
     return {
         "oe": calibration_in_the_large(y, s_pred, horizon),
@@ -100,6 +106,7 @@ def scores(y, s_pred, s_true, horizon):
         "slope_true": float(np.polyfit(cll(s_pred), cll(s_true), 1)[0]),
         "ici_true": true_ici(s_pred, s_true),
         "mae_true": float(np.mean(np.abs(s_pred - s_true))),
+        "n_clipped": clipped,
     }
 
 
