@@ -87,6 +87,25 @@ def test_coefficients_and_checklist_are_shown(report, coxph):
     assert "are yours to add" in report.html
 
 
+def test_model_section_reads_the_model_files_manifest(coxph, cohorts, tmp_path):
+    import json
+    import zipfile
+
+    from sarcoma_survival import __version__
+
+    path = save_model(coxph, tmp_path / "coxph.ssm")
+    rep = validation_report(coxph, cohorts[1].X, cohorts[1].y_os, horizons=HORIZONS, model_file=path,
+                            n_bootstraps=20, n_calibration_bootstraps=0)
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+    assert rep.model["package_version"] == __version__ and rep.model["params"] == manifest["params"]
+    assert rep.model["file"] == "coxph.ssm" and rep.model["class"] == "SarculatorCoxPH"
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("readme.txt", "not a model")
+    with pytest.raises(ValueError, match="has no manifest.json"):
+        validation_report(coxph, cohorts[1].X, cohorts[1].y_os, horizons=HORIZONS, model_file=tmp_path / "other.zip")
+
+
 def test_checklist_refuses_unknown_items():
     with pytest.raises(ValueError, match="unknown TRIPOD"):
         tripod_checklist({"99": "x"})

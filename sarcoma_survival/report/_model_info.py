@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+#: Largest manifest read (a real one is a few kB: parameters as JSON).
+MAX_MANIFEST_BYTES = 1 << 20
 #: Manifest keys shown under their own heading (the rest of a manifest is listed as is).
 _KNOWN_KEYS = ("format", "format_version", "package_version", "class", "params", "torch_modules")
 
@@ -21,7 +23,17 @@ def read_manifest(model_file):
     if not zipfile.is_zipfile(path):
         return None
     with zipfile.ZipFile(path) as archive:
-        return json.loads(archive.read("manifest.json"))
+        try:
+            info = archive.getinfo("manifest.json")
+        except KeyError:
+            raise ValueError(f"model file {str(path)!r} has no manifest.json: it is not a safe model file") from None
+        if info.file_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"model file {str(path)!r}: its manifest.json is {info.file_size} bytes, more than "
+                             f"the {MAX_MANIFEST_BYTES} a manifest can hold")
+        manifest = json.loads(archive.read(info))
+    if not isinstance(manifest, dict):
+        raise ValueError(f"model file {str(path)!r}: its manifest.json is not a JSON object")
+    return manifest
 
 
 def describe_model(model, model_file=None):

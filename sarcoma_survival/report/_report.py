@@ -181,10 +181,10 @@ def validation_report(model, X, y, *, horizons=DEFAULT_HORIZONS, output=None, mo
                          f"{type(model).__name__} reads no image")
     event, time = outcome_arrays(y, competing)
     horizons = check_horizons(list(np.atleast_1d(horizons)), time)
+    info = describe_model(model, model_file)  # before the long steps: a bad file fails first
 
     with progress(f"predicting {len(X)} patients"):
         risk, functions, survival, incidence = _predictions(model, X, horizons, competing, "days")
-    info = describe_model(model, model_file)
     summary, missing = cohort_summary(X, y, competing)
     with progress(f"discrimination ({n_bootstraps} bootstrap resamples)"):
         disc = discrimination(y, risk, horizons, survival, incidence, competing=competing, cause=cause,
