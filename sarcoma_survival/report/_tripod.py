@@ -10,7 +10,8 @@ from __future__ import annotations
 ITEMS = (
     ("1", "Title", "Identify the study as developing or evaluating a prediction model, the population and outcome"),
     ("2", "Abstract", "See TRIPOD+AI for Abstracts"),
-    ("3a-c", "Background", "Healthcare context, rationale, existing models, target population and intended use"),
+    ("3a-c", "Background", "Healthcare context, rationale and existing models; target population and intended "
+                           "users; known health inequalities"),
     ("4", "Objectives", "Study objectives, including development and/or validation"),
     ("5a", "Data sources", "Sources of data (e.g. cohort, registry, trial) and why they are representative"),
     ("5b", "Dates", "Start and end of accrual and end of follow-up"),
