@@ -215,6 +215,15 @@ def test_cli_writes_the_report_with_progress(files, tmp_path, capsys):
     assert f"<td>written by sarcoma_survival</td><td>{__version__}</td>" in text
 
 
+def test_cli_help_lists_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", "--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for option in ("--model-file", "--horizons", "--outcome", "--gradcam", "--n-bootstraps", "--quiet"):
+        assert option in out
+
+
 def test_cli_refuses_a_horizon_beyond_follow_up(files, tmp_path, capsys):
     rc = main(["report", str(files["test"]), "--model-file", str(files["model"]), "--output",
                str(tmp_path / "r.html"), "--horizons", "365,99999", "--quiet"])

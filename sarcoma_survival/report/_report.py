@@ -350,7 +350,8 @@ def _methods_html(competing, n_bootstraps):
         + "; smoothed calibration curve: Cox regression on a restricted cubic spline (3 knots) of the "
         "complementary log-log of the predicted risk (Austin, Harrell & van Klaveren 2020).",
         "Decision curves: net benefit of treating the patients whose predicted risk reaches each threshold, "
-        "the treated patients' risk by Kaplan-Meier (Vickers et al. 2008).",
+        "the treated patients' risk by " + ("Aalen-Johansen" if competing else "Kaplan-Meier")
+        + " (Vickers et al. 2008).",
         f"C-index intervals: {n_bootstraps} bootstrap resamples of the patients.",
     ]
     return "<ul>" + "".join(f"<li>{esc(line)}</li>" for line in lines) + "</ul>"
