@@ -177,7 +177,7 @@ html_show_sourcelink = False
 USER_GUIDE_ORDER = [
     "cohort", "synthetic", "preprocessing", "radiomics", "models", "neural", "t1_only", "blending",
     "evaluation", "model_selection", "competing_risks", "explain", "plotting", "compare", "cli",
-    "distributed", "web", "model_files", "validation", "differences", "limitations", "refusals",
+    "distributed", "web", "model_files", "external_validation", "validation", "differences", "limitations", "refusals",
 ]
 _UG_MARKER = ".. user-guide-pages::"
 

@@ -325,6 +325,23 @@ def _cmd_manifest(args):
     return 0
 
 
+def _cmd_report(args):
+    from pathlib import Path
+
+    from ._output_paths import check_output_file
+    from .datasets import load_cohort
+    from .report import DEFAULT_HORIZONS, validation_report
+
+    output = check_output_file(args.output, inputs=[args.manifest, args.model_file])
+    cohort, model = load_cohort(args.manifest), _load_model(args)
+    validation_report(model, cohort.X, _target(cohort, args.outcome.replace("-", "_")), output=output,
+                      horizons=args.horizons or DEFAULT_HORIZONS, model_file=args.model_file,
+                      cohort_name=Path(args.manifest).name, n_bootstraps=args.n_bootstraps,
+                      gradcam=args.gradcam, verbose=not args.quiet)
+    print(f"wrote the validation report of {len(cohort.X)} patients to {output}")
+    return 0
+
+
 @contextlib.contextmanager
 def _backend(scheduler):
     """Run the command under joblib's "dask" backend, connected to ``scheduler`` (None: locally)."""
@@ -455,6 +472,15 @@ def build_parser():
     p.add_argument("--output", help="CSV path for the table")
     with_parallel(p)
     with_nonfinite(p)
+
+    p = with_manifest("report", "external validation report of a saved model: one HTML file", _cmd_report)
+    with_model_file(p)
+    p.add_argument("--output", default="report.html", help="HTML file (report.html)")
+    p.add_argument("--outcome", choices=("os", "dm", "dm-competing"), default="os")
+    p.add_argument("--horizons", type=_days, help="comma-separated days (default 365,1095,1825)")
+    p.add_argument("--n-bootstraps", type=_whole(2), default=1000, help="C-index resamples (1000)")
+    p.add_argument("--gradcam", type=_whole(0), default=0, metavar="N", help="Grad-CAM of N patients (image models)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
 
     p = sub.add_parser("manifest", help="folder tree of patients (DICOM, RTSTRUCT/SEG, NIfTI) -> manifest CSV "
                                         "+ report of the patients left out")

@@ -42,6 +42,7 @@ LAYERS = {
     "explain": 5,
     "compare": 6,
     "_model_io": 6,
+    "report": 6,
     "_registry": 7,
     "_demo": 8,
     "web": 8,

@@ -1,0 +1,66 @@
+"""What the report says about the model: its class, parameters, version, training cohort."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+#: Largest manifest read (a real one is a few kB: parameters as JSON).
+MAX_MANIFEST_BYTES = 1 << 20
+#: Manifest keys shown under their own heading (the rest of a manifest is listed as is).
+_KNOWN_KEYS = ("format", "format_version", "package_version", "class", "params", "torch_modules")
+
+
+def read_manifest(model_file):
+    """The JSON manifest of a safe model file, or ``None`` for a pickle/joblib file.
+
+    Only call this after :func:`sarcoma_survival.load_model` has read the same file: that
+    call checks the file's kind and bounds its archive; here one JSON member is read.
+    """
+    path = Path(model_file)
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        try:
+            info = archive.getinfo("manifest.json")
+        except KeyError:
+            raise ValueError(f"model file {str(path)!r} has no manifest.json: it is not a safe model file") from None
+        if info.file_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"model file {str(path)!r}: its manifest.json is {info.file_size} bytes, more than "
+                             f"the {MAX_MANIFEST_BYTES} a manifest can hold")
+        manifest = json.loads(archive.read(info))
+    if not isinstance(manifest, dict):
+        raise ValueError(f"model file {str(path)!r}: its manifest.json is not a JSON object")
+    return manifest
+
+
+def describe_model(model, model_file=None):
+    """``dict`` of what is known about the model, for the report's Model section.
+
+    Keys: ``class``, ``kind`` (survival or competing-risks), ``params`` (dict),
+    ``package_version`` (the one recorded in the model file, else ``None``),
+    ``file`` (name), ``n_training`` (patients the model was fitted on, from its
+    ``training_risks_``, else ``None``), ``training_events`` (``None``: model files do not
+    record it yet), ``features`` (cohort columns it reads) and ``extra`` (other manifest
+    entries, shown as they are).
+    """
+    manifest = read_manifest(model_file) if model_file is not None else None
+    params = manifest.get("params") if manifest else None
+    if params is None:
+        params = {key: repr(value) for key, value in model.get_params(deep=False).items()}
+    training = getattr(model, "training_risks_", None)
+    features = getattr(model, "feature_names_in_", None)
+    return {
+        "class": type(model).__name__,
+        "kind": "competing risks" if callable(getattr(model, "predict_cumulative_incidence", None))
+                and not callable(getattr(model, "predict_survival_function", None)) else "survival",
+        "params": params,
+        "package_version": (manifest or {}).get("package_version"),
+        "file": None if model_file is None else Path(model_file).name,
+        "n_training": None if training is None else int(np.asarray(training).size),
+        "training_events": None,
+        "features": None if features is None else [str(f) for f in features],
+        "extra": {k: v for k, v in (manifest or {}).items() if k not in _KNOWN_KEYS},
+    }
