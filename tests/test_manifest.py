@@ -262,13 +262,13 @@ def test_the_51_tcia_nifti_patients_give_the_built_in_loader_cohort(validation_d
     from sarcoma_survival.datasets import load_tcia_sts
 
     reference = load_tcia_sts(validation_dir / "sts_tcia")
-    clinical = reference.X.drop(columns=["t1", "mask", "tumor_size_cm", "tumor_volume_cm3"])
+    clinical = reference.X.drop(columns=["t1", "mask", "tumor_size_cm", "tumor_volume_cm3", "time_origin"])
     for outcome in ("os", "dm"):
         y = reference[f"y_{outcome}"]
         clinical[f"{outcome}_event"], clinical[f"{outcome}_time"] = y["event"].astype(int), y["time"]
     clinical.to_csv(tmp_path / "clinical.csv")
     built = build_manifest(validation_dir / "sts_tcia" / "nifti", tmp_path / "manifest.csv",
-                           clinical=tmp_path / "clinical.csv", sequences=("t1",))
+                           clinical=tmp_path / "clinical.csv", sequences=("t1",), time_origin="biopsy")
     assert built.problems["status"].eq("warning").all()  # only: no size/volume column in the table
     cohort = load_cohort(built.manifest)
     # the sheet rounds mask volumes to 0.001 cm3 (1.3e-5 relative at most, measured)
