@@ -168,6 +168,27 @@ def test_manifest_loads_and_a_model_fits_through_the_cli(built, tree, capsys):
     assert model.is_file() and "fitted sarculator-coxph on 10 patients" in capsys.readouterr().out
 
 
+def test_an_image_model_fits_from_the_built_manifest_with_the_options_of_preprocess(built, tree, capsys):
+    """The issue's path: folder tree (DICOM + RTSTRUCT, DICOM + SEG, NIfTI) -> manifest -> preprocess
+    -> fit of an image network with the same image options, which then reads the cached volumes."""
+    import os
+
+    from sarcoma_survival import load_model
+
+    options = ["--image-size", "12", "--no-n4", "--normalize", "tumor"]
+    assert main(["preprocess", str(built.manifest), *options, "--quiet"]) == 0
+    assert "preprocessed 10 patients into shape (2, 12, 12, 12)" in capsys.readouterr().out
+    cache = Path(os.environ["SARCOMA_SURVIVAL_CACHE"])
+    cached = sorted(p for p in cache.rglob("*") if p.is_file())
+    model_file = tree / "densenet.ssm"
+    assert main(["fit", str(built.manifest), "--model", "densenet", *options, "--quiet", "--param", "max_epochs=1",
+                 "--param", "module__growth_rate=4", "--param", "module__block_config=[1]",
+                 "--output", str(model_file)]) == 0
+    assert sorted(p for p in cache.rglob("*") if p.is_file()) == cached  # nothing preprocessed again
+    pre = load_model(model_file).preprocessor_
+    assert (pre.size, pre.n4, pre.normalize) == (12, False, "tumor")
+
+
 def test_rules_t1_only_and_measure_never(tree):
     built = build_manifest(tree / "patients", tree / "rules" / "m.csv", clinical=tree / "clinical.csv",
                            rules={"t1": r"t1_post|T1 FS POST|T1_image"}, sequences=("t1",), measure="never")
