@@ -85,6 +85,15 @@ def make_model(name, **params):
     return getattr(package, cls_name)(**{**defaults, **params})
 
 
+def _is_image_network(estimator):
+    """An image or multimodal network (whose ``preprocessor`` reads images)."""
+    if "max_epochs" not in estimator.get_params(deep=False):  # not a skorch network: no torch import
+        return False
+    from .nn import DenseNetSurvival, MMNNSurvival
+
+    return isinstance(estimator, (DenseNetSurvival, MMNNSurvival))
+
+
 #: The parameters of :class:`~sarcoma_survival.VolumePreprocessor` that the command line's
 #: shared image options set (``--image-size``, ``--no-n4``, ``--normalize``).
 IMAGE_OPTIONS = ("size", "n4", "normalize")
@@ -136,7 +145,7 @@ def set_image_options(estimator, options=None):
         raise ValueError(f"image options are {', '.join(IMAGE_OPTIONS)}; got {', '.join(unknown)}")
     params = estimator.get_params(deep=False)
     found = []
-    if "preprocessor" in params and "max_epochs" in params:  # an image or multimodal network
+    if _is_image_network(estimator):  # its "preprocessor" is the image one (the clinical MLP's is not)
         pre = params["preprocessor"]
         if isinstance(pre, str) and pre == "auto":
             pre = VolumePreprocessor()

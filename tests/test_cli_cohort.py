@@ -202,6 +202,17 @@ def test_image_options_on_models_without_images(tmp_path, capsys):
         assert main(["fit", str(tmp_path / "cohort.csv"), "--model", "clinical-rsf", "--image-size", "32",
                      "--output", str(tmp_path / "m.ssm")]) == 0
     assert "--image-size not used: model 'clinical-rsf' has no image preprocessing" in capsys.readouterr().err
+    # the clinical MLP's preprocessor="auto" is its clinical encoder: not an image preprocessor
+    mlp = make_model("clinical-mlp")
+    assert set_image_options(mlp, {"size": 32, "n4": False}) == [] and mlp.preprocessor == "auto"
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        assert main(["fit", str(tmp_path / "cohort.csv"), "--model", "clinical-mlp", "--no-n4", "--param",
+                     "max_epochs=2", "--output", str(tmp_path / "mlp.ssm")]) == 0
+    captured = capsys.readouterr()
+    assert "--no-n4 not used: model 'clinical-mlp'" in captured.err
+    assert "ClinicalMLPSurvival: fitted on 30 patients, 2 epochs in " in captured.err
+    assert load_model(tmp_path / "mlp.ssm").preprocessor == "auto"
     # a radiomics model reads its images on their own grid: size is not its option, n4 is
     radiomics = make_model("radiomics-rsf")
     assert set_image_options(radiomics, {"size": 32}) == [] and radiomics.extractor is None
