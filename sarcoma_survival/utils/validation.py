@@ -120,7 +120,7 @@ def check_time_values(values, what="time"):
     if dated:
         raise ValueError(
             f"{what} holds dates or durations (dtype {raw.dtype}), not numbers of days: give the days "
-            "from the time origin (surgery) to the event or censoring, for example "
+            "from the cohort's time origin (its time_origin, e.g. surgery) to the event or censoring, for example "
             "(end_date - surgery_date) / np.timedelta64(1, 'D')"
         )
     return raw
