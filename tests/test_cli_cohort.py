@@ -79,6 +79,14 @@ def test_a_clinical_model_imports_no_torch(tmp_path):
         assert "torch" not in imported, argv
 
 
+def test_a_radiomics_model_imports_no_torch(tiny_cohort, tmp_path):
+    manifest = _image_manifest(tiny_cohort, tmp_path)
+    status, out, err, imported, _ = _child(["fit", str(manifest), "--model", "radiomics-rsf", "--no-n4", "--quiet",
+                                            "--param", "n_estimators=10", "--output", "r.ssm"], tmp_path)
+    assert status == 0, err
+    assert "torch" not in imported and "skorch" not in imported
+
+
 def test_help_and_argument_errors_come_before_the_heavy_imports(tmp_path):
     _clinical_manifest(tmp_path / "cohort.csv")
     for argv in (["--help"], ["fit", "--help"], ["compare", "--help"]):
