@@ -19,6 +19,7 @@ import contextlib
 import importlib
 import json
 import os
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -33,6 +34,8 @@ _HISTORY = "history.json"
 
 # Subpackages whose exported estimator classes may be saved and loaded.
 _ESTIMATOR_MODULES = ("sarcoma_survival", "sarcoma_survival.nn", "sarcoma_survival.competing_risks")
+# Of those, the modules that import torch (the neural estimators).
+_NEURAL_MODULES = ("sarcoma_survival.nn",)
 
 # skorch attributes re-created by ``initialize()`` (or training-only state): not stored.
 _NET_REBUILT = frozenset({
@@ -86,51 +89,94 @@ def _type_name(cls):
     return f"{cls.__module__}.{cls.__qualname__}"
 
 
-def _estimator_classes():
-    """Exported estimator classes (name -> class) that model files may hold."""
+def _estimator_classes(*, neural=True):
+    """Exported estimator classes (name -> class) that model files may hold.
+
+    ``neural=False`` leaves the neural estimators (those of :data:`_NEURAL_MODULES`) out
+    without importing them, so that saving or loading a clinical or radiomics model
+    imports no torch.
+    """
     from sklearn.base import BaseEstimator
 
     classes = {}
     for module_name in _ESTIMATOR_MODULES:
+        if not neural and module_name in _NEURAL_MODULES:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ImportError:
             continue
+        lazy = getattr(module, "_LAZY", {})  # the top-level package's lazy names
         for name in getattr(module, "__all__", ()):
+            if not neural and lazy.get(name) in _NEURAL_MODULES:
+                continue
             obj = getattr(module, name, None)
             if isinstance(obj, type) and issubclass(obj, BaseEstimator) and hasattr(obj, "predict"):
                 classes[name] = obj
     return classes
 
 
-def _trusted_types():
+def _estimator_class(name):
+    """The exported estimator class called ``name``, or None.
+
+    Looked up among the non-neural estimators first, so that a clinical model file is read
+    and written without importing torch; the neural ones are imported only for a name
+    that is not found there.
+    """
+    cls = _estimator_classes(neural=False).get(name)
+    return cls if cls is not None else _estimator_classes().get(name)
+
+
+def _trusted_types(*, neural=True):
     """The allow-list given to :func:`skops.io.load` (never a neural estimator class).
 
     A neural estimator's ``__setstate__`` (skorch's) would ``torch.load`` bytes from the
     file, so neural estimators are stored as a plain dict and rebuilt by this module.
+    ``neural=False`` (the file of a clinical or radiomics model) leaves out the types of
+    the neural stack without importing it: such a file never holds one, and one that
+    does is refused.
     """
-    from .nn import (
-        ClinicalMLP,
-        CoxPHLoss,
-        DenseNetRisk,
-        KeepBestWeights,
-        MultimodalNet,
-        SurvivalValidSplit,
-    )
-    from .preprocessing import ClinicalEncoder, RandomAugment3D, VolumePreprocessor
+    from .preprocessing import ClinicalEncoder, VolumePreprocessor
     from .radiomics import RadiomicsExtractor
 
-    ours = [ClinicalEncoder, VolumePreprocessor, RandomAugment3D, RadiomicsExtractor,
-            ClinicalMLP, DenseNetRisk, MultimodalNet, CoxPHLoss,
-            SurvivalValidSplit, KeepBestWeights]
-    ours += [cls for cls in _estimator_classes().values() if not _is_net_class(cls)]
+    ours = [ClinicalEncoder, VolumePreprocessor, RadiomicsExtractor]
+    if neural:
+        from .nn import (
+            ClinicalMLP,
+            CoxPHLoss,
+            DenseNetRisk,
+            FitSummary,
+            KeepBestWeights,
+            MultimodalNet,
+            SurvivalValidSplit,
+        )
+        from .preprocessing import RandomAugment3D
+
+        ours += [RandomAugment3D, ClinicalMLP, DenseNetRisk, MultimodalNet, CoxPHLoss,
+                 SurvivalValidSplit, KeepBestWeights, FitSummary]
+    ours += [cls for cls in _estimator_classes(neural=neural).values() if not _is_net_class(cls)]
     return sorted({*map(_type_name, ours), *_THIRD_PARTY_TYPES})
 
 
 def _is_net_class(cls):
-    from skorch import NeuralNet
+    # a skorch estimator's class is defined after importing skorch: without skorch
+    # imported, ``cls`` is not one (and checking imports no torch)
+    skorch = sys.modules.get("skorch")
+    return skorch is not None and isinstance(cls, type) and issubclass(cls, skorch.NeuralNet)
 
-    return issubclass(cls, NeuralNet)
+
+def _skops_io():
+    """``skops.io``, imported without the array libraries that scikit-learn's module walk pulls in.
+
+    Importing ``skops.io`` lists scikit-learn's estimators (``sklearn.utils.all_estimators``),
+    which imports every scikit-learn package, ``sklearn.externals.array_api_compat.torch``
+    and ``.dask`` included, and so torch and Dask: about a second of CPU for a command that
+    uses neither. Those stay unimported (unless they already are); the list of estimators,
+    and so skops' trusted types, is the same.
+    """
+    from .utils import import_without
+
+    return import_without("skops.io", blocked=("torch", "dask", "jax", "cupy"))
 
 
 def _jsonable(value):
@@ -328,12 +374,12 @@ def save_model(model, path):
     >>> bool((load_model(path).predict(X) == model.predict(X)).all())
     True
     """
-    import skops.io as sio
     from sklearn.utils.validation import check_is_fitted
 
-    classes = _estimator_classes()
+    sio = _skops_io()
     name = type(model).__name__
-    if classes.get(name) is not type(model):
+    if _estimator_class(name) is not type(model):
+        classes = _estimator_classes()
         raise TypeError(
             f"save_model saves this package's exported estimators ({', '.join(sorted(classes))}); "
             f"got {_type_name(type(model))}"
@@ -373,7 +419,8 @@ def save_model(model, path):
                 "model with such weights predicts NaN, so it is not saved: refit it (lower the "
                 "learning rate) and save again"
             )
-    untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(_trusted_types()))
+    trusted = _trusted_types(neural=_is_net_class(type(model)))
+    untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(trusted))
     if untrusted:
         raise TypeError(
             f"{name} holds object(s) of type {', '.join(untrusted)}, which the safe model format "
@@ -387,9 +434,10 @@ def save_model(model, path):
         "params": params,
         "torch_modules": sorted(modules),
     }
-    from safetensors.torch import save
-
     from .utils import atomic_path
+
+    if modules:
+        from safetensors.torch import save  # imports torch: only for a neural model's weights
 
     with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_MANIFEST, json.dumps(manifest, indent=1, sort_keys=True))
@@ -442,7 +490,7 @@ def _open_model_zip(path, payload=None):
 
 
 def _read_safe(path, archive):
-    import skops.io as sio
+    sio = _skops_io()
 
     try:
         manifest = json.loads(archive.read(_MANIFEST))
@@ -458,8 +506,8 @@ def _read_safe(path, archive):
             f"model file {str(path)!r} has format version {version!r}; this sarcoma_survival reads "
             f"version {FORMAT_VERSION} (written by sarcoma_survival {manifest.get('package_version')})"
         )
-    classes = _estimator_classes()
-    cls = classes.get(manifest.get("class"))
+    name = manifest.get("class")
+    cls = _estimator_class(name) if isinstance(name, str) else None
     if cls is None:
         raise ModelFileError(
             f"model file {str(path)!r} names class {manifest.get('class')!r}, which is not an "
@@ -468,7 +516,7 @@ def _read_safe(path, archive):
     try:
         payload = archive.read(_ESTIMATOR)
         _open_model_zip(path, payload).close()  # skops' own zip, bounded before skops opens it
-        trusted = _trusted_types()
+        trusted = _trusted_types(neural=_is_net_class(cls))
         untrusted = sorted(set(sio.get_untrusted_types(data=payload)) - set(trusted))
         if untrusted:
             raise ModelFileError(
@@ -624,8 +672,7 @@ def load_model(path, *, allow_pickle=False):
             raise ModelFileError(f"model file {str(path)!r} is damaged: {exc}") from None
     if head.startswith(_PICKLE_MAGIC):
         model = _read_pickle(path, allow_pickle)
-        classes = _estimator_classes()
-        if classes.get(type(model).__name__) is not type(model):
+        if _estimator_class(type(model).__name__) is not type(model):
             raise ModelFileError(
                 f"model file {str(path)!r} holds a {_type_name(type(model))}, not an estimator "
                 "of this package"

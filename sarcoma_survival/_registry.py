@@ -83,3 +83,85 @@ def make_model(name, **params):
     if cls_name not in getattr(package, "__all__", ()):
         raise ValueError(f"model {name!r} needs {cls_name}, which this version does not provide")
     return getattr(package, cls_name)(**{**defaults, **params})
+
+
+def _is_image_network(estimator):
+    """An image or multimodal network (whose ``preprocessor`` reads images)."""
+    if "max_epochs" not in estimator.get_params(deep=False):  # not a skorch network: no torch import
+        return False
+    from .nn import DenseNetSurvival, MMNNSurvival
+
+    return isinstance(estimator, (DenseNetSurvival, MMNNSurvival))
+
+
+#: The parameters of :class:`~sarcoma_survival.VolumePreprocessor` that the command line's
+#: shared image options set (``--image-size``, ``--no-n4``, ``--normalize``).
+IMAGE_OPTIONS = ("size", "n4", "normalize")
+
+
+def set_image_options(estimator, options=None):
+    """Make a registry model's default image preprocessing concrete, with ``options`` applied.
+
+    An image network's ``preprocessor="auto"`` becomes the
+    :class:`~sarcoma_survival.VolumePreprocessor` its ``fit`` would build, and a radiomics
+    model's default extractor (``extractor=None``) the
+    :class:`~sarcoma_survival.RadiomicsExtractor` it would build, with a
+    ``VolumePreprocessor`` for its ``"default"`` one; a preprocessor given explicitly is
+    kept. Then the :data:`IMAGE_OPTIONS` in ``options`` are set on each of them. A
+    radiomics extractor reads the images on their own grid, so ``size`` does not apply to
+    it: a radiomics model is left as it is when ``size`` is the only option. Called
+    without options, it only makes the defaults concrete, so that nested parameters such
+    as ``preprocessor__size`` or ``extractor__preprocessor__n4`` can be set afterwards.
+
+    Parameters
+    ----------
+    estimator : estimator
+        A model of :data:`MODELS` (or any estimator with such parameters).
+    options : dict, optional
+        ``VolumePreprocessor`` parameters among :data:`IMAGE_OPTIONS`.
+
+    Returns
+    -------
+    list of str
+        The parameters of ``estimator`` that were set (empty for a model without image
+        preprocessing, or a radiomics model given ``size`` only: left unchanged).
+
+    Examples
+    --------
+    >>> from sarcoma_survival._registry import make_model, set_image_options
+    >>> model = make_model("densenet")
+    >>> set_image_options(model, {"size": 32, "n4": False})
+    ['preprocessor']
+    >>> model.get_params()["preprocessor__size"], model.get_params()["preprocessor__n4"]
+    (32, False)
+    >>> set_image_options(make_model("clinical-rsf"), {"size": 32})
+    []
+    """
+    from .preprocessing import VolumePreprocessor
+
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(IMAGE_OPTIONS))
+    if unknown:
+        raise ValueError(f"image options are {', '.join(IMAGE_OPTIONS)}; got {', '.join(unknown)}")
+    params = estimator.get_params(deep=False)
+    found = []
+    if _is_image_network(estimator):  # its "preprocessor" is the image one (the clinical MLP's is not)
+        pre = params["preprocessor"]
+        if isinstance(pre, str) and pre == "auto":
+            pre = VolumePreprocessor()
+        if isinstance(pre, VolumePreprocessor):
+            estimator.set_params(preprocessor=pre.set_params(**options))
+            found.append("preprocessor")
+    applicable = {k: v for k, v in options.items() if k != "size"}
+    if "extractor" in params and (applicable or not options):  # a radiomics model
+        from .radiomics import RadiomicsExtractor
+
+        extractor = RadiomicsExtractor() if params["extractor"] is None else params["extractor"]
+        pre = extractor.get_params(deep=False).get("preprocessor")
+        if isinstance(pre, str) and pre == "default":
+            pre = VolumePreprocessor()
+        if isinstance(pre, VolumePreprocessor):
+            pre.set_params(**applicable)
+            estimator.set_params(extractor=extractor.set_params(preprocessor=pre))
+            found.append("extractor")
+    return found

@@ -70,6 +70,89 @@ OUTCOME_COLUMNS = {
 #: Column of a manifest CSV that holds the patient id (becomes the index of X).
 PATIENT_ID_COLUMN = "patient_id"
 
+#: Optional column of a manifest CSV (and of the cohort table) that states the cohort's time
+#: origin, the day 0 of ``os_time`` and ``dm_time``: one value of :data:`TIME_ORIGINS`,
+#: the same for every patient. A fitted estimator keeps it as ``time_origin_``.
+TIME_ORIGIN_COLUMN = "time_origin"
+
+#: Time origins a cohort can state (canonical spelling) and how outputs name them
+#: ("days since <name>").
+TIME_ORIGINS = {
+    "surgery": "surgery",
+    "diagnosis": "diagnosis",
+    "biopsy": "biopsy",
+    "mri": "the MRI",
+    "treatment_start": "the start of treatment",
+    "enrolment": "enrolment",
+}
+
+#: The time origin of a cohort that does not state one (``time_origin_`` of a model fitted
+#: on it, and of a model file written before time origins existed).
+TIME_ORIGIN_NOT_STATED = "not stated"
+
+#: Other spellings of the time origins, after the comparison key of the categories (lower
+#: case; spaces, hyphens and underscores removed).
+TIME_ORIGIN_SYNONYMS = {
+    "resection": "surgery", "surgicalresection": "surgery", "operation": "surgery",
+    "dateofsurgery": "surgery", "dateofdiagnosis": "diagnosis", "histologicaldiagnosis": "diagnosis",
+    "dateofbiopsy": "biopsy", "imaging": "mri", "mriscan": "mri", "baselinemri": "mri",
+    "treatment": "treatment_start", "starttreatment": "treatment_start",
+    "startoftreatment": "treatment_start", "enrollment": "enrolment", "inclusion": "enrolment",
+}
+
+def _origin_key(value):
+    return re.sub(r"[\s_\-]+", "", str(value).strip().lower())
+
+
+def canonical_time_origin(value, *, where="time_origin"):
+    """THE spelling of a cohort's time origin (the day 0 of its outcome times).
+
+    One of :data:`TIME_ORIGINS` (``surgery``, ``diagnosis``, ``biopsy``, ``mri``,
+    ``treatment_start``, ``enrolment``), matched ignoring case, spaces, hyphens and
+    underscores, or a synonym of :data:`TIME_ORIGIN_SYNONYMS` (``"date of surgery"``,
+    ``"resection"`` -> ``"surgery"``). ``None``, NaN, an empty text or ``"not stated"``
+    itself are :data:`TIME_ORIGIN_NOT_STATED`. Kept here, with no import, so that the
+    command line checks ``--time-origin`` before importing anything heavy.
+
+    Parameters
+    ----------
+    value : str or None
+    where : str, default="time_origin"
+        What the value came from, for the error message.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    ValueError
+        For any other value; the message lists the accepted ones.
+
+    Examples
+    --------
+    >>> from sarcoma_survival._schema import canonical_time_origin
+    >>> canonical_time_origin("Date of surgery"), canonical_time_origin("MRI"), canonical_time_origin(None)
+    ('surgery', 'mri', 'not stated')
+    """
+    if value is None or (isinstance(value, float) and value != value) or not str(value).strip():
+        return TIME_ORIGIN_NOT_STATED
+    key = _origin_key(value)
+    if key == _origin_key(TIME_ORIGIN_NOT_STATED):
+        return TIME_ORIGIN_NOT_STATED
+    origin = {**{_origin_key(name): name for name in TIME_ORIGINS}, **TIME_ORIGIN_SYNONYMS}.get(key)
+    if origin is None:
+        raise ValueError(
+            f"{where}: unknown time origin {str(value)!r}; expected one of {', '.join(TIME_ORIGINS)} "
+            "(the day 0 of os_time and dm_time)"
+        )
+    return origin
+
+
+#: Regions over which :class:`~sarcoma_survival.VolumePreprocessor` computes its z-score
+#: (its ``normalize``; the command line's ``--normalize``, where ``none`` is ``None``).
+NORMALIZE_REGIONS = ("foreground", "image", "crop", "tumor")
+
 
 def categorical_columns(columns):
     """Return the categorical columns among ``columns``, in the given order."""

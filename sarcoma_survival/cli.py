@@ -19,7 +19,7 @@ import time
 import warnings
 
 from ._config import config_context
-from ._schema import parse_number
+from ._schema import NORMALIZE_REGIONS, TIME_ORIGINS, canonical_time_origin, parse_number
 
 _OUTCOMES = ("os", "dm")
 _PROG = "sarcoma-survival"
@@ -87,6 +87,159 @@ def _days(text):
     return values
 
 
+def _time_origin(text):
+    """An argparse type: a time origin in its canonical spelling (``"Date of surgery"`` -> ``surgery``)."""
+    try:
+        return canonical_time_origin(text, where="--time-origin")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--time-origin: ")) from None
+
+
+def _image_options(args):
+    """The ``VolumePreprocessor`` parameters given by ``--image-size``, ``--no-n4``, ``--normalize``."""
+    options = {}
+    if getattr(args, "image_size", None) is not None:
+        options["size"] = args.image_size
+    if getattr(args, "n4", None) is not None:
+        options["n4"] = args.n4
+    if getattr(args, "normalize", None) is not None:
+        options["normalize"] = None if args.normalize == "none" else args.normalize
+    return options
+
+
+def _option_names(options):
+    names = {"size": "--image-size", "n4": "--no-n4", "normalize": "--normalize"}
+    return ", ".join(names[k] for k in options)
+
+
+def _check_model_names(names):
+    """Refuse an unknown model name before anything is imported."""
+    from ._registry import MODELS
+
+    for name in names:
+        if name not in MODELS:
+            raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+
+
+def _make_model(name, params=None, images=None):
+    """A registry model with ``--param`` values and the shared image options, and whether it took them.
+
+    Flat parameters go to the constructor. The model's default image preprocessing
+    (``preprocessor="auto"``, a radiomics model's default extractor) is made concrete when
+    image options or nested parameters (``preprocessor__size=32``) need it, and then the
+    nested parameters are set.
+    """
+    from ._registry import make_model, set_image_options
+
+    params = params or {}
+    nested = {k: v for k, v in params.items() if "__" in k}
+    model = make_model(name, **{k: v for k, v in params.items() if "__" not in k})
+    used = False
+    if images or any(k.split("__", 1)[0] in ("preprocessor", "extractor") for k in nested):
+        used = bool(set_image_options(model, images))
+    params_now = model.get_params(deep=False)
+    for key, value in nested.items():
+        head, rest = key.split("__", 1)
+        part = params_now.get(head)
+        if "max_epochs" in params_now and hasattr(part, "set_params") and not isinstance(part, type):
+            part.set_params(**{rest: value})  # skorch routes only its own prefixes (module__, optimizer__, ...)
+        else:
+            model.set_params(**{key: value})
+    return model, used
+
+
+def _unused_images(images, what):
+    warnings.warn(f"{_option_names(images)} not used: {what}", UserWarning, stacklevel=2)
+
+
+def _show_progress(model, *, every_epochs):
+    """Progress output of a model the command fits: a line per neural fit, bars of the image readers.
+
+    A neural network gets :class:`~sarcoma_survival.nn.FitSummary` (one line when a fit ends;
+    with ``every_epochs``, also one per tenth of its epochs), its default image preprocessor
+    and a radiomics model's default extractor become the same objects with ``verbose=1``
+    (a bar with the seconds per patient and the time left). Nothing that changes a result:
+    ``verbose`` is not part of any cache key.
+    """
+    from ._registry import set_image_options
+    from .utils import walk_estimators
+
+    params = model.get_params(deep=False)
+    if "max_epochs" in params:  # a skorch network
+        from .nn import FitSummary
+
+        callbacks = params.get("callbacks")
+        if callbacks != "disable":
+            every = max(1, params["max_epochs"] // 10) if every_epochs else None
+            model.set_params(callbacks=[*(callbacks or []), ("fit_summary", FitSummary(every=every))])
+        if isinstance(params.get("preprocessor"), str):
+            set_image_options(model)  # "auto" -> the VolumePreprocessor fit would build
+    if "extractor" in params and params["extractor"] is None:
+        from .radiomics import RadiomicsExtractor
+
+        model.set_params(extractor=RadiomicsExtractor())  # what fit would build
+    for part in walk_estimators(model, params=True):
+        part_params = part.get_params(deep=False)
+        if "cache_dir" in part_params and "verbose" in part_params and "max_epochs" not in part_params:
+            part.set_params(verbose=1)
+    return model
+
+
+def _check_image_options(model, images):
+    """``evaluate`` / ``explain``: the image options must be those the model was fitted with."""
+    if not images:
+        return
+    from .preprocessing import VolumePreprocessor
+    from .radiomics import RadiomicsExtractor
+    from .utils import walk_estimators
+
+    parts = list(walk_estimators(model))
+    # a radiomics extractor reads the images on their own grid: no size to check
+    native = {id(p) for e in parts if isinstance(e, RadiomicsExtractor) for p in walk_estimators(e)}
+    fitted = [part for part in parts if isinstance(part, VolumePreprocessor)]
+    if not fitted:
+        _unused_images(images, "the model has no image preprocessing")
+        return
+    for pre in fitted:
+        for key, value in images.items():
+            if key == "size" and id(pre) in native:
+                continue
+            if pre.get_params()[key] != value:
+                option = _option_names({key: value})
+                raise ValueError(
+                    f"{option} says {value!r} but the model preprocesses its images with {key}="
+                    f"{pre.get_params()[key]!r} (fixed when it was fitted); give the options of its fit, or none"
+                )
+
+
+def _origin_note(model):
+    """``"days since surgery"``: how the model's times are counted (its ``time_origin_``)."""
+    from .utils.validation import time_since_label
+
+    return time_since_label(getattr(model, "time_origin_", None))
+
+
+def _origin_line(model):
+    """One line on the model's time origin, and how to state one that is missing."""
+    from ._schema import TIME_ORIGIN_NOT_STATED
+
+    if getattr(model, "time_origin_", TIME_ORIGIN_NOT_STATED) == TIME_ORIGIN_NOT_STATED:
+        return ("time origin: not stated (give the manifest a time_origin column, or --time-origin, so that "
+                "the model and its outputs say what day 0 is)")
+    return f"time origin: {model.time_origin_} (times are {_origin_note(model)})"
+
+
+def _check_time_origin(model, cohort, what):
+    """Warn when the cohort counts its times from another day 0 than the model's training cohort."""
+    from ._schema import TIME_ORIGIN_NOT_STATED
+
+    trained = getattr(model, "time_origin_", TIME_ORIGIN_NOT_STATED)
+    stated = cohort.get("time_origin", TIME_ORIGIN_NOT_STATED)
+    if TIME_ORIGIN_NOT_STATED not in (trained, stated) and trained != stated:
+        warnings.warn(f"the model counts time from {trained}, this manifest from {stated}: {what}",
+                      UserWarning, stacklevel=2)
+
+
 def _attach_option_values(argv):
     """``--times -100`` -> ``--times=-100``, so that argparse reads a value, not an option."""
     argv = list(argv)
@@ -146,8 +299,8 @@ def _cmd_preprocess(args):
     from .preprocessing import VolumePreprocessor
 
     cohort = load_cohort(args.manifest)
-    pre = VolumePreprocessor(size=args.image_size, nonfinite=args.nonfinite, max_voxels=args.max_voxels,
-                             n_jobs=args.n_jobs, verbose=not args.quiet)
+    pre = VolumePreprocessor(nonfinite=args.nonfinite, max_voxels=args.max_voxels, n_jobs=args.n_jobs,
+                             verbose=not args.quiet).set_params(**_image_options(args))
     start = time.perf_counter()
     volumes = pre.fit(cohort.X).transform(cohort.X)
     print(
@@ -158,21 +311,30 @@ def _cmd_preprocess(args):
 
 
 def _cmd_fit(args):
-    from ._model_io import save_model
     from ._output_paths import check_output_file
-    from ._registry import make_model
+
+    params = _parse_params(args.param)
+    _check_model_names([args.model])
+    output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
+    # the arguments are checked: now the model's own imports (torch for a neural one) and the data
+    from ._model_io import save_model
     from .datasets import load_cohort
 
-    output = check_output_file(args.output or f"{args.model}-{args.outcome}.ssm", inputs=[args.manifest])
-    model = make_model(args.model, **_parse_params(args.param))
+    images = _image_options(args)
+    model, used = _make_model(args.model, params, images)
+    if images and not used:
+        _unused_images(images, f"model {args.model!r} has no image preprocessing that takes them")
     if args.n_jobs is not None:
         model.set_params(**{k: args.n_jobs for k in model.get_params(deep=True) if k.endswith("n_jobs")})
-    cohort = load_cohort(args.manifest)
+    if not args.quiet:
+        _show_progress(model, every_epochs=True)
+    cohort = load_cohort(args.manifest, time_origin=args.time_origin)
     # every image reader, defaults built in fit too
     with config_context(nonfinite=args.nonfinite, max_voxels=args.max_voxels):
         model.fit(cohort.X, _target(cohort, args.outcome))
     save_model(model, output)
     print(f"fitted {args.model} on {len(cohort.X)} patients ({args.outcome.upper()}); saved {output}")
+    print(_origin_line(model))
     return 0
 
 
@@ -195,6 +357,8 @@ def _cmd_predict(args):
     output = check_output_file(args.output or "predictions.csv", inputs=[args.manifest, args.model_file])
     cohort = load_cohort(args.manifest)
     model = _load_model(args)
+    if args.times:
+        _check_time_origin(model, cohort, "--times count days from the model's")
     risk = model.predict(cohort.X)
     table = pd.DataFrame({"risk": risk}, index=cohort.X.index)
     if args.times:
@@ -206,7 +370,8 @@ def _cmd_predict(args):
             table[f"survival_{t:g}d"] = values[:, column]
     with atomic_path(output) as tmp:
         table.to_csv(tmp)
-    print(f"wrote predictions for {len(table)} patients to {output}")
+    times = f" (survival at {_origin_note(model)})" if args.times else ""
+    print(f"wrote predictions for {len(table)} patients to {output}{times}")
     return 0
 
 
@@ -220,6 +385,8 @@ def _cmd_evaluate(args):
 
     cohort = load_cohort(args.manifest)
     model = _load_model(args)
+    _check_image_options(model, _image_options(args))
+    _check_time_origin(model, cohort, "its predictions are scored against times from another day 0")
     y = _target(cohort, args.outcome)
     risk = model.predict(cohort.X)
     with warnings.catch_warnings():
@@ -246,6 +413,7 @@ def _cmd_explain(args):
     output = check_output_folder(args.output or "gradcam")
     cohort = load_cohort(args.manifest)
     model = _load_model(args)
+    _check_image_options(model, _image_options(args))
     patients = args.patients.split(",") if args.patients else list(cohort.X.index[: args.n_patients])
     unknown = [p for p in patients if p not in cohort.X.index]
     if unknown:
@@ -280,24 +448,37 @@ def _seeded(model, random_state):
 
 def _cmd_compare(args):
     from ._output_paths import check_output_file
-    from ._registry import make_model, model_names
-    from .compare import compare_models
-    from .datasets import load_cohort
+    from ._registry import model_names
 
     if args.output:
         check_output_file(args.output, inputs=[args.manifest])
     names = args.models.split(",") if args.models else model_names()
+    _check_model_names(names)
     if args.reference is not None and args.reference not in names:
         raise ValueError(f"--reference {args.reference!r} is not one of the compared models: {', '.join(names)}")
     if args.reference is not None and not args.seeds:
         raise ValueError("--reference needs --seeds: its interval is over the seeds")
-    cohort = load_cohort(args.manifest)
-    models = {name: _seeded(make_model(name), args.random_state) for name in names}
+    # the arguments are checked: now the models' own imports and the data
+    from .compare import compare_models
+    from .datasets import load_cohort
+
+    images = _image_options(args)
+    models, used = {}, False
+    for name in names:  # the image options are for the models that read images
+        model, took = _make_model(name, images=images)
+        if not args.quiet:
+            _show_progress(model, every_epochs=False)
+        models[name], used = _seeded(model, args.random_state), used or took
+    if images and not used:
+        _unused_images(images, "none of the compared models preprocesses images")
+    cohort = load_cohort(args.manifest, time_origin=args.time_origin)
     ys = {o.upper(): _target(cohort, o) for o in args.outcomes.split(",")}
     with config_context(nonfinite=args.nonfinite, max_voxels=args.max_voxels):
         table = compare_models(cohort.X, ys, models=models, cv=args.cv, random_state=args.random_state,
-                               random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs)
+                               random_states=args.seeds, reference=args.reference, n_jobs=args.n_jobs,
+                               verbose=0 if args.quiet else 1)
     print(table.to_string())
+    print(f"time origin: {cohort.time_origin}")
     if args.output:
         from .utils import atomic_path
 
@@ -318,7 +499,7 @@ def _cmd_manifest(args):
     built = build_manifest(args.root, output, clinical=args.clinical, id_column=args.id_column, rules=rules,
                            sequences=("t1",) if args.t1_only else ("t1", "t2"), roi_name=args.roi_name,
                            mask_label=args.mask_label, measure=args.measure, diameter=args.diameter,
-                           report=report, verbose=not args.quiet)
+                           report=report, verbose=not args.quiet, time_origin=args.time_origin)
     excluded = built.problems.loc[built.problems["status"] == "excluded", "patient_id"].nunique()
     print(f"wrote {built.manifest} ({len(built.table)} patients); {excluded} patient(s) left out, "
           f"{len(built.problems)} line(s) in {built.report}")
@@ -413,6 +594,26 @@ def build_parser():
                        help="largest input image in voxels, checked from its header before reading "
                             "(default 268435456 = 2**28)")
 
+    def with_images(p):
+        """The image options shared by preprocess, fit, compare, evaluate and explain."""
+        g = p.add_argument_group(
+            "image options", "settings of the image preprocessing (VolumePreprocessor) of the models that read "
+            "images; give the same ones to preprocess, fit and compare (evaluate and explain check them "
+            "against the model file)")
+        g.add_argument("--image-size", type=_positive_int, metavar="N", default=None,
+                       help="edge of the image networks' input grid in voxels (48); radiomics read the "
+                            "images on their own grid")
+        g.add_argument("--no-n4", dest="n4", action="store_false", default=None,
+                       help="skip the N4 bias-field correction (for images already corrected)")
+        g.add_argument("--normalize", choices=(*NORMALIZE_REGIONS, "none"), default=None, metavar="REGION",
+                       help="region of the z-score normalisation: " + ", ".join(NORMALIZE_REGIONS)
+                            + " (default foreground), or none")
+
+    def with_time_origin(p):
+        p.add_argument("--time-origin", type=_time_origin, metavar="DAY0", default=None,
+                       help="day 0 of os_time and dm_time, for a manifest without a time_origin column: "
+                            + ", ".join(TIME_ORIGINS) + " (default: the manifest's, else not stated)")
+
     def with_parallel(p):
         p.add_argument("--n-jobs", type=_n_jobs, default=None,
                        help="parallel jobs (joblib; default 1, or the Dask cluster's with --scheduler; -1: all cores)")
@@ -420,7 +621,7 @@ def build_parser():
                        help="run on an existing Dask scheduler, e.g. tcp://10.0.0.5:8786 (needs the dask extra)")
 
     p = with_manifest("preprocess", "preprocess and cache the images of a cohort", _cmd_preprocess)
-    p.add_argument("--image-size", type=_positive_int, default=48)
+    with_images(p)
     with_parallel(p)
     with_nonfinite(p)
     p.add_argument("--quiet", action="store_true")
@@ -436,6 +637,11 @@ def build_parser():
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="estimator parameter")
     p.add_argument("--output", help="model file (default: <model>-<outcome>.ssm)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output (a neural network's line every tenth of its epochs and at the "
+                        "end, the image readers' bars)")
+    with_time_origin(p)
+    with_images(p)
     with_parallel(p)
     with_nonfinite(p)
 
@@ -448,6 +654,7 @@ def build_parser():
     p = with_manifest("evaluate", "C-index (bootstrap SD) of a saved model", _cmd_evaluate)
     with_model_file(p)
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
+    with_images(p)
 
     p = with_manifest("explain", "Grad-CAM heat maps of a saved neural model", _cmd_explain)
     with_model_file(p)
@@ -456,6 +663,7 @@ def build_parser():
                    help="how many patients when --patients is not given (3)")
     p.add_argument("--nifti", action="store_true", help="also write NIfTI maps on the T1 grid")
     p.add_argument("--output", help="folder (default: gradcam)")
+    with_images(p)
 
     p = with_manifest("compare", "the paper's Table 3 by cross-validation", _cmd_compare)
     p.add_argument("--models", help="comma-separated model names (default: every registered one)")
@@ -470,6 +678,10 @@ def build_parser():
                    help="with --seeds: each row's paired C-index difference with this model and its "
                         "95%% interval over the seeds")
     p.add_argument("--output", help="CSV path for the table")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress line per fit (model, fold, fit seconds, C-index, time left) on stderr")
+    with_time_origin(p)
+    with_images(p)
     with_parallel(p)
     with_nonfinite(p)
 
@@ -502,6 +714,9 @@ def build_parser():
     p.add_argument("--diameter", choices=("centers", "corners"), default="centers",
                    help="largest diameter between voxel centres (default) or outer voxel corners")
     p.add_argument("--quiet", action="store_true", help="no line per patient")
+    p.add_argument("--time-origin", type=_time_origin, metavar="DAY0", default=None,
+                   help="day 0 of the clinical table's os_time and dm_time, written as the manifest's time_origin "
+                        "column: " + ", ".join(TIME_ORIGINS) + " (default: none written, not stated)")
     p.set_defaults(func=_cmd_manifest)
 
     p = sub.add_parser("serve", help="local web page and JSON API for one patient at a time")

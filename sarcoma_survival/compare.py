@@ -8,6 +8,7 @@ parameters and the FLOPs per patient of the neural models.
 from __future__ import annotations
 
 import numbers
+import sys
 import time as _time
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -47,8 +48,9 @@ MODEL_COLUMNS = ("n_parameters", "flops_per_sample", "fit_time_s")
 # ------------------------------------------------------------------ torch accounting
 def _torch_module(estimator):
     """The fitted ``torch.nn.Module`` inside ``estimator`` (``module_``), or None."""
-    import torch
-
+    torch = sys.modules.get("torch")
+    if torch is None:  # a torch module exists only once torch is imported: nothing to import
+        return None
     candidates = [estimator]
     steps = getattr(estimator, "steps", None)
     if steps:  # a Pipeline: the final estimator holds the network
@@ -295,6 +297,39 @@ def _guarded(task, **kwargs):
             **result}
 
 
+def _duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+def _progress_line(result, done, total, elapsed):
+    """One line of :func:`compare_models`' progress: a finished fit and the time left.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.compare import _progress_line
+    >>> _progress_line({"model": "mmnn", "outcome": "OS", "protocol": "cv", "fold": 1, "seed": None,
+    ...                "fit_time_s": 61.2, "c_index": 0.7123}, 2, 10, 130.0)
+    'fit 2/10: mmnn, OS, cv fold 2: fit 61.2 s, C-index 0.712; elapsed 2 min 10 s, about 8 min 40 s left'
+    """
+    what = ", ".join(str(part) for part in (
+        result["model"], result["outcome"],
+        "held-out test" if result["protocol"] == "test" else f"cv fold {result['fold'] + 1}",
+        *([f"random_state={result['seed']}"] if result.get("seed") is not None else []),
+    ) if part is not None)
+    left = elapsed / done * (total - done)
+    return (f"fit {done}/{total}: {what}: fit {result['fit_time_s']:.1f} s, C-index {result['c_index']:.3f}; "
+            f"elapsed {_duration(elapsed)}" + (f", about {_duration(left)} left" if done < total else ""))
+
+
+def _with_progress(results, total):
+    """The results of ``compare_models``' fits, one progress line on stderr as each arrives."""
+    start = _time.perf_counter()
+    for done, result in enumerate(results, start=1):
+        print(_progress_line(result, done, total, _time.perf_counter() - start), file=sys.stderr, flush=True)
+        yield result
+
+
 # ------------------------------------------------------------------ input checks
 def _check_models(models):
     if not isinstance(models, Mapping) or not models:
@@ -471,7 +506,11 @@ def compare_models(
     n_jobs : int, optional
         Fits run in parallel with joblib (one job per model x outcome x split x seed).
     verbose : int, default=0
-        joblib progress messages.
+        ``>= 1``: one line per fit on stderr as its result arrives (in the order of the
+        fits): the model, outcome, split and seed, its fit seconds and C-index, how many
+        fits are done, the time elapsed and an estimate of the time left (elapsed time per
+        fit so far times the fits left). Also passed to joblib, whose own messages it
+        controls.
     return_details : bool, default=False
         Also return the per-fit results (one row per outcome, model, protocol and fold).
 
@@ -543,7 +582,7 @@ def compare_models(
     first = {}
     for i, task in enumerate(tasks):
         first.setdefault((task.outcome, task.name), i)
-    results = Parallel(n_jobs=n_jobs, verbose=verbose)(
+    results = Parallel(n_jobs=n_jobs, verbose=verbose, return_as="generator")(
         delayed(with_config(_guarded))(  # the reader settings reach the workers
             task,
             n_bootstraps=n_bootstraps if task.protocol == "test" else None,
@@ -554,6 +593,7 @@ def compare_models(
         )
         for i, task in enumerate(tasks)
     )
+    results = list(_with_progress(results, len(tasks)) if verbose else results)
     labels = {}
     for outcome, y_k in outcomes.items():
         for name, model in models.items():

@@ -168,6 +168,27 @@ def test_manifest_loads_and_a_model_fits_through_the_cli(built, tree, capsys):
     assert model.is_file() and "fitted sarculator-coxph on 10 patients" in capsys.readouterr().out
 
 
+def test_an_image_model_fits_from_the_built_manifest_with_the_options_of_preprocess(built, tree, capsys):
+    """The issue's path: folder tree (DICOM + RTSTRUCT, DICOM + SEG, NIfTI) -> manifest -> preprocess
+    -> fit of an image network with the same image options, which then reads the cached volumes."""
+    import os
+
+    from sarcoma_survival import load_model
+
+    options = ["--image-size", "12", "--no-n4", "--normalize", "tumor"]
+    assert main(["preprocess", str(built.manifest), *options, "--quiet"]) == 0
+    assert "preprocessed 10 patients into shape (2, 12, 12, 12)" in capsys.readouterr().out
+    cache = Path(os.environ["SARCOMA_SURVIVAL_CACHE"])
+    cached = sorted(p for p in cache.rglob("*") if p.is_file())
+    model_file = tree / "densenet.ssm"
+    assert main(["fit", str(built.manifest), "--model", "densenet", *options, "--quiet", "--param", "max_epochs=1",
+                 "--param", "module__growth_rate=4", "--param", "module__block_config=[1]",
+                 "--output", str(model_file)]) == 0
+    assert sorted(p for p in cache.rglob("*") if p.is_file()) == cached  # nothing preprocessed again
+    pre = load_model(model_file).preprocessor_
+    assert (pre.size, pre.n4, pre.normalize) == (12, False, "tumor")
+
+
 def test_rules_t1_only_and_measure_never(tree):
     built = build_manifest(tree / "patients", tree / "rules" / "m.csv", clinical=tree / "clinical.csv",
                            rules={"t1": r"t1_post|T1 FS POST|T1_image"}, sequences=("t1",), measure="never")
@@ -262,13 +283,13 @@ def test_the_51_tcia_nifti_patients_give_the_built_in_loader_cohort(validation_d
     from sarcoma_survival.datasets import load_tcia_sts
 
     reference = load_tcia_sts(validation_dir / "sts_tcia")
-    clinical = reference.X.drop(columns=["t1", "mask", "tumor_size_cm", "tumor_volume_cm3"])
+    clinical = reference.X.drop(columns=["t1", "mask", "tumor_size_cm", "tumor_volume_cm3", "time_origin"])
     for outcome in ("os", "dm"):
         y = reference[f"y_{outcome}"]
         clinical[f"{outcome}_event"], clinical[f"{outcome}_time"] = y["event"].astype(int), y["time"]
     clinical.to_csv(tmp_path / "clinical.csv")
     built = build_manifest(validation_dir / "sts_tcia" / "nifti", tmp_path / "manifest.csv",
-                           clinical=tmp_path / "clinical.csv", sequences=("t1",))
+                           clinical=tmp_path / "clinical.csv", sequences=("t1",), time_origin="biopsy")
     assert built.problems["status"].eq("warning").all()  # only: no size/volume column in the table
     cohort = load_cohort(built.manifest)
     # the sheet rounds mask volumes to 0.001 cm3 (1.3e-5 relative at most, measured)

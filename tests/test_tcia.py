@@ -36,8 +36,9 @@ def sts(validation_dir):
 
 def test_schema_and_counts(sts, validation_dir):
     X = sts.X
-    assert X.shape == (51, 13)
-    assert list(X.columns) == list(CLINICAL_COLUMNS) + ["t1", "mask"]  # T1 only: no t2
+    assert X.shape == (51, 14)
+    assert list(X.columns) == list(CLINICAL_COLUMNS) + ["t1", "mask", "time_origin"]  # T1 only: no t2
+    assert sts.time_origin == "biopsy" and set(X["time_origin"]) == {"biopsy"}
     assert X.index[0] == "STS_001" and X.index.is_unique
     assert int(sts.y_os["event"].sum()) == 15 and int(sts.y_dm["event"].sum()) == 24
     assert (sts.y_os["time"] > 0).all() and (sts.y_dm["time"] <= sts.y_os["time"]).all()

@@ -15,7 +15,10 @@ from .._schema import (
     NUMERIC_COLUMNS,
     OUTCOME_COLUMNS,
     PATIENT_ID_COLUMN,
+    TIME_ORIGIN_COLUMN,
+    TIME_ORIGIN_NOT_STATED,
     canonical_categories,
+    canonical_time_origin,
     check_patient_id,
     check_plausible,
     is_missing,
@@ -24,6 +27,7 @@ from .._schema import (
     parse_number,
 )
 from ..competing_risks import dm_competing_y
+from ..utils.validation import cohort_time_origin
 
 
 class CohortError(ValueError):
@@ -226,7 +230,30 @@ def _parse_extra(values):
     return values
 
 
-def load_cohort(manifest):
+def _time_origin(raw, ids, time_origin, where):
+    """The cohort's time origin: the manifest's ``time_origin`` column and/or the argument."""
+    stated = TIME_ORIGIN_NOT_STATED
+    if TIME_ORIGIN_COLUMN in raw.columns:
+        try:
+            stated = cohort_time_origin(pd.DataFrame({TIME_ORIGIN_COLUMN: raw[TIME_ORIGIN_COLUMN].to_numpy()},
+                                                     index=pd.Index(ids)))
+        except ValueError as exc:
+            raise CohortError(f"{where}: {exc}") from None
+    if time_origin is None:
+        return stated
+    try:
+        given = canonical_time_origin(time_origin, where="time_origin")
+    except ValueError as exc:
+        raise CohortError(str(exc)) from None
+    if stated != TIME_ORIGIN_NOT_STATED and given != stated:
+        raise CohortError(
+            f"{where}: its column {TIME_ORIGIN_COLUMN!r} says the times start at {stated}, but "
+            f"time_origin={given!r} was given; give the manifest's or none"
+        )
+    return given
+
+
+def load_cohort(manifest, *, time_origin=None):
     """Load a cohort from a manifest CSV file.
 
     The manifest has one row per patient: a ``patient_id`` column, the 11 clinical
@@ -241,6 +268,10 @@ def load_cohort(manifest):
     manifest : str or Path
         Path of the CSV file. Relative image paths are resolved against the folder
         that holds it.
+    time_origin : str, optional
+        The day 0 of the outcome times (``"surgery"``, ``"diagnosis"``, ``"biopsy"``,
+        ``"mri"``, ``"treatment_start"``, ``"enrolment"``), for a manifest without a
+        ``time_origin`` column; a manifest that states another one is an error.
 
     Returns
     -------
@@ -258,6 +289,11 @@ def load_cohort(manifest):
         :func:`sarcoma_survival.competing_risks.competing_y`), or ``None`` without
         both outcomes.
         ``manifest``: the absolute path of the manifest.
+        ``time_origin``: the day 0 of the outcome times, from the manifest's optional
+        ``time_origin`` column (one value for every patient) or the ``time_origin``
+        argument, else ``"not stated"``. A stated origin is also the ``time_origin``
+        column of ``X`` (canonical spelling), from which every estimator's ``fit`` records
+        it as ``time_origin_``.
 
     Raises
     ------
@@ -350,11 +386,15 @@ def load_cohort(manifest):
     y_os = _parse_outcome(raw, "os", ids, where)
     y_dm = _parse_outcome(raw, "dm", ids, where)
 
-    known = {PATIENT_ID_COLUMN, *CLINICAL_COLUMNS, *IMAGE_COLUMNS}
+    origin = _time_origin(raw, ids, time_origin, where)
+    if origin != TIME_ORIGIN_NOT_STATED:
+        columns[TIME_ORIGIN_COLUMN] = np.full(len(ids), origin, dtype=object)
+    known = {PATIENT_ID_COLUMN, *CLINICAL_COLUMNS, *IMAGE_COLUMNS, TIME_ORIGIN_COLUMN}
     known.update(c for pair in OUTCOME_COLUMNS.values() for c in pair)
     for column in raw.columns:
         if column not in known:
             columns[column] = _parse_extra(raw[column].to_numpy())
 
     X = _schema_dtypes(pd.DataFrame(columns, index=pd.Index(ids, name=PATIENT_ID_COLUMN)))
-    return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm), manifest=path)
+    return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm), manifest=path,
+                 time_origin=origin)

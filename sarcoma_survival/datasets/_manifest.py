@@ -12,7 +12,16 @@ from pathlib import Path
 import pandas as pd
 from sklearn.utils import Bunch
 
-from .._schema import CLINICAL_COLUMNS, OUTCOME_COLUMNS, PATIENT_ID_COLUMN, categorical_columns, check_patient_id
+from .._schema import (
+    CLINICAL_COLUMNS,
+    OUTCOME_COLUMNS,
+    PATIENT_ID_COLUMN,
+    TIME_ORIGIN_COLUMN,
+    TIME_ORIGIN_NOT_STATED,
+    canonical_time_origin,
+    categorical_columns,
+    check_patient_id,
+)
 from ..preprocessing import (
     ImageReadError,
     read_image,
@@ -252,7 +261,7 @@ def _patient(folder, patient, *, patterns, sequences, roi_name, mask_label, meas
 
 def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, rules=None, sequences=("t1", "t2"),
                    roi_name="GTV_Mass", mask_label=None, measure="missing", diameter="centers", report=None,
-                   verbose=False):
+                   verbose=False, time_origin=None):
     """Build a manifest CSV from a folder tree with one folder per patient.
 
     Each sub-folder of ``root`` is a patient (its name is the patient id). Inside it, in
@@ -305,6 +314,10 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
         default: ``<manifest stem>-report.csv`` next to the manifest.
     verbose : bool, default=False
         Print one line per patient (on stderr): its number, id, outcome and time.
+    time_origin : str, optional
+        The day 0 of the outcome times (``"surgery"``, ``"biopsy"``, ...; see the user
+        guide's time origin), written as the manifest's ``time_origin`` column. ``None``:
+        no column (the cohort's time origin is then "not stated").
 
     Returns
     -------
@@ -324,6 +337,10 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
     >>> built = build_manifest("hospital/", "manifest.csv", clinical="clinical.csv")  # doctest: +SKIP
     >>> built.problems  # doctest: +SKIP
     """
+    try:
+        time_origin = canonical_time_origin(time_origin)
+    except ValueError as exc:
+        raise CohortError(str(exc)) from None
     root = Path(root)
     output = Path(output).resolve()
     report = Path(report).resolve() if report is not None else output.with_name(f"{output.stem}-report.csv")
@@ -381,6 +398,8 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
     for role in (*sequences, "mask"):
         table[role] = [os.path.relpath(p, output.parent) for p in table[role]]
     table = table[[PATIENT_ID_COLUMN, *CLINICAL_COLUMNS, *sequences, "mask", *outcome_columns]]
+    if time_origin != TIME_ORIGIN_NOT_STATED:
+        table[TIME_ORIGIN_COLUMN] = time_origin
     with atomic_path(output) as tmp:
         table.to_csv(tmp, index=False)
     load_cohort(output)  # what it wrote is what the loader reads

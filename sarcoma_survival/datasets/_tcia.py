@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sksurv.util import Surv
 
-from .._schema import CLINICAL_COLUMNS
+from .._schema import CLINICAL_COLUMNS, TIME_ORIGIN_COLUMN
 from ..competing_risks import dm_competing_y
 from ..preprocessing import tumor_largest_diameter_cm
 
@@ -125,7 +125,9 @@ def load_tcia_sts(folder=None):
     around the tumour, resampled onto the PET/CT grid, 3.27 mm slices), so intensities and
     field of view differ from raw MR. n = 51 with 15 OS and 24 DM events: this checks the
     mechanics of a pipeline and gives only a weak signal, not a benchmark. Only the first
-    outcome of each patient is recorded; time zero is the biopsy (diagnosis), not the MRI.
+    outcome of each patient is recorded; time zero is the biopsy (diagnosis), not the MRI:
+    ``X`` has a ``time_origin`` column ``"biopsy"`` (and the bunch a ``time_origin`` key), so
+    models fitted on it say so (``time_origin_``, see the cohort page of the user guide).
 
     Please cite the TCIA collection (Vallières et al. 2015, doi:10.7937/K9/TCIA.2015.7GO2GSKS),
     the study (Phys Med Biol 60:5471) and IBSI (Radiology 2020;295:328) when using it.
@@ -189,10 +191,11 @@ def load_tcia_sts(folder=None):
     X["tumor_size_cm"] = sizes
     X["t1"] = t1_paths
     X["mask"] = mask_paths
+    X[TIME_ORIGIN_COLUMN] = "biopsy"  # the sheet's times run from the biopsy (diagnosis)
 
     y_os = Surv.from_arrays(table["os_event"].astype(bool).to_numpy(),
                             table["os_time_days"].astype(float).to_numpy())
     y_dm = Surv.from_arrays(table["dm_event"].astype(bool).to_numpy(),
                             table["dm_time_days"].astype(float).to_numpy())
     return Bunch(X=X, y_os=y_os, y_dm=y_dm, y_dm_competing=dm_competing_y(y_os, y_dm),
-                 clinical=table, DESCR=load_tcia_sts.__doc__)
+                 clinical=table, time_origin="biopsy", DESCR=load_tcia_sts.__doc__)

@@ -1,7 +1,7 @@
 """Neural survival models (skorch inside) and the Cox partial-likelihood loss."""
 from ._base import SurvivalNeuralNet
 from ._blending import GradientBlending, gradient_blending_weights
-from ._callbacks import KeepBestWeights, SurvivalValidSplit
+from ._callbacks import FitSummary, KeepBestWeights, SurvivalValidSplit
 from ._clinical_mlp import ClinicalMLPSurvival
 from ._densenet import DenseNetSurvival
 from ._loss import CoxPHLoss, cox_ph_loss
@@ -22,6 +22,7 @@ __all__ = [
     "CoxPHLoss",
     "SurvivalValidSplit",
     "KeepBestWeights",
+    "FitSummary",
     "ClinicalMLP",
     "DenseNetRisk",
     "load_pretrained_densenet",

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import sys
+import time
 
 import numpy as np
 import torch
@@ -177,3 +179,69 @@ class OneCycleSchedule(Callback):
 
     def on_train_end(self, net, **kwargs):
         self.scheduler_ = None
+
+
+def _duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
+
+
+class FitSummary(Callback):
+    """One line per fit (and, optionally, one every few epochs) instead of skorch's epoch table.
+
+    For fits inside cross-validation or grid search, where skorch's per-epoch table
+    (``verbose=1``) prints hundreds of lines and ``verbose=0`` prints nothing for the
+    minutes a fit takes. At the end of training it prints the estimator, the training
+    patients, the epochs and seconds, and the best epoch with its validation loss; with
+    ``every``, also a line every ``every`` epochs with the seconds per epoch and an
+    estimate of the time left. Scikit-learn adds the score of each fit:
+    ``GridSearchCV(..., verbose=3)`` prints it with the fold's time.
+
+    Parameters
+    ----------
+    every : int or None, default=None
+        Also print a progress line every ``every`` epochs; ``None``: only the last line.
+    sink : callable, default=None
+        Where the lines go (a function of one string); ``None``: ``print`` to stderr.
+
+    Examples
+    --------
+    >>> from sarcoma_survival.nn import ClinicalMLPSurvival, FitSummary
+    >>> model = ClinicalMLPSurvival(callbacks=[("fit_summary", FitSummary(every=10))])
+    >>> dict(model.callbacks)["fit_summary"].every
+    10
+    """
+
+    def __init__(self, every=None, sink=None):
+        self.every = every
+        self.sink = sink
+
+    def _print(self, text):
+        if self.sink is not None:
+            self.sink(text)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        self.start_ = time.perf_counter()
+        self.n_train_ = len(y) if y is not None and hasattr(y, "__len__") else None
+
+    def on_epoch_end(self, net, **kwargs):
+        epoch, total = len(net.history), net.max_epochs
+        if not self.every or epoch % self.every or epoch >= total:
+            return
+        elapsed = time.perf_counter() - self.start_
+        losses = ", ".join(f"{key} {net.history[-1][key]:.4f}" for key in ("train_loss", "valid_loss")
+                           if key in net.history[-1])
+        self._print(f"{type(net).__name__}: epoch {epoch}/{total}, {elapsed / epoch:.1f} s per epoch, about "
+                    f"{_duration(elapsed / epoch * (total - epoch))} left" + (f"; {losses}" if losses else ""))
+
+    def on_train_end(self, net, **kwargs):
+        elapsed = time.perf_counter() - self.start_
+        patients = f" on {self.n_train_} patients" if self.n_train_ is not None else ""
+        best = getattr(net, "best_epoch_", None)
+        row = next((r for r in net.history if r["epoch"] == best), None) if best is not None else None
+        chosen = (f"; best epoch {best}, valid loss {row['valid_loss']:.4f}"
+                  if row is not None and "valid_loss" in row else "")
+        self._print(f"{type(net).__name__}: fitted{patients}, {len(net.history)} epochs in "
+                    f"{_duration(elapsed)}{chosen}")

@@ -127,3 +127,12 @@ def kaplan_meier(event, time, conf_level=0.95):
         event, time, conf_level=conf_level, conf_type="log-log"
     )
     return t, prob, ci[0], ci[1]
+
+
+def time_axis_label(time_unit, time_origin=None):
+    """``"time (days)"``, or with a time origin ``"days since surgery"`` (``"days (time origin not stated)"``)."""
+    if time_origin is None:
+        return f"time ({time_unit})"
+    from ..utils.validation import time_since_label
+
+    return time_since_label(time_origin, time_unit)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import get_axes, step_value
+from ._common import get_axes, step_value, time_axis_label
 
 
 def _as_arrays(survival, times):
@@ -34,6 +34,7 @@ def plot_survival_curve(
     horizons=None,
     label=None,
     time_unit="days",
+    time_origin=None,
     ax=None,
 ):
     """Plot one patient's predicted survival curve as a step function.
@@ -52,6 +53,10 @@ def plot_survival_curve(
         Legend label (e.g. the patient id).
     time_unit : str, default="days"
         Unit of ``times`` and ``horizons``, shown in the x-axis label.
+    time_origin : str, optional
+        The day 0 of the times (a fitted model's ``time_origin_``, a cohort's
+        ``time_origin``): the x-axis then reads "days since surgery" (or says that the
+        origin was not stated) instead of "time (days)".
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made when None.
 
@@ -82,7 +87,7 @@ def plot_survival_curve(
         ax.annotate(
             f"S({h:g}) = {value:.2f}", (h, value), textcoords="offset points", xytext=(5, 5)
         )
-    ax.set(ylim=(0, 1.02), xlim=(min(0.0, start), None), xlabel=f"time ({time_unit})",
+    ax.set(ylim=(0, 1.02), xlim=(min(0.0, start), None), xlabel=time_axis_label(time_unit, time_origin),
            ylabel="predicted survival probability")
     if label is not None:
         ax.legend(loc="upper right")

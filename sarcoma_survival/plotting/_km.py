@@ -5,7 +5,7 @@ import numpy as np
 from sksurv.compare import compare_survival
 
 from ..utils.validation import check_survival_y
-from ._common import get_axes, group_names, kaplan_meier, risk_groups
+from ._common import get_axes, group_names, kaplan_meier, risk_groups, time_axis_label
 
 
 def plot_kaplan_meier_by_risk(
@@ -19,6 +19,7 @@ def plot_kaplan_meier_by_risk(
     show_ci=True,
     show_censors=True,
     time_unit="days",
+    time_origin=None,
     ax=None,
 ):
     """Kaplan-Meier curves of patients grouped by predicted risk, with a log-rank p-value.
@@ -48,6 +49,10 @@ def plot_kaplan_meier_by_risk(
         Mark censoring times with "+".
     time_unit : str, default="days"
         Unit of the times of ``y``, shown in the x-axis label.
+    time_origin : str, optional
+        The day 0 of the times (a fitted model's ``time_origin_``, a cohort's
+        ``time_origin``): the x-axis then reads "days since surgery" (or says that the
+        origin was not stated) instead of "time (days)".
     ax : matplotlib Axes, optional
         Where to draw; a new figure is made when None.
 
@@ -98,6 +103,7 @@ def plot_kaplan_meier_by_risk(
     else:
         text = "log-rank p = n/a (no event)"
     ax.text(0.03, 0.05, text, transform=ax.transAxes, ha="left", va="bottom")
-    ax.set(ylim=(0, 1.02), xlim=(0, None), xlabel=f"time ({time_unit})", ylabel="survival probability")
+    ax.set(ylim=(0, 1.02), xlim=(0, None), xlabel=time_axis_label(time_unit, time_origin),
+           ylabel="survival probability")
     ax.legend(loc="upper right")
     return ax

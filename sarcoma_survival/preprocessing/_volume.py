@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._config import ReaderSettingsMixin
-from .._schema import CHANNEL_COLUMNS
+from .._schema import CHANNEL_COLUMNS, NORMALIZE_REGIONS
 from ..utils import (
     InputPathError,
     clean_stale_temp_files_once,
@@ -33,7 +33,7 @@ logger = logging.getLogger("sarcoma_survival")
 #: Bumped whenever the processing changes, so stale cache entries are never reused.
 _CACHE_VERSION = 2
 
-_NORMALIZE_REGIONS = ("foreground", "image", "crop", "tumor")
+_NORMALIZE_REGIONS = NORMALIZE_REGIONS
 
 
 class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
 from numbers import Integral
 from pathlib import Path
 
@@ -102,8 +104,9 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         ``"dask"``), which then decides; ``-1`` is every core. Each worker runs ITK and BLAS
         with its share of the cores.
     verbose : int, default=0
-        ``>= 1``: progress bar; ``>= 2``: also let PyRadiomics' own log messages through
-        (by default only its errors are shown).
+        ``>= 1``: a progress bar with the seconds per patient and an estimate of the time
+        left, then one line with the extraction time per patient; ``>= 2``: also let
+        PyRadiomics' own log messages through (by default only its errors are shown).
 
     Attributes
     ----------
@@ -314,11 +317,17 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
                 (str(X.index[i]), self._row(X.iloc[i]), self._task(folder / f"{key}.json" if folder else None))
                 for key, i in todo.items()
             ]
+            start = time.perf_counter()
             outputs = parallel_map(extract_patient, jobs, self._setting("n_jobs"))
+            # the bar shows the seconds per patient and the time left once a patient is done
             with tqdm(total=len(todo), desc="radiomics", unit="patient", disable=self.verbose < 1) as progress:
                 for key, features in zip(todo, outputs):
                     results[key] = features
                     progress.update()
+            if self.verbose >= 1:
+                seconds = time.perf_counter() - start
+                print(f"radiomics: extracted {len(todo)} patient(s) in {seconds:.0f} s ({seconds / len(todo):.1f} s "
+                      f"per patient); {len(results) - len(todo)} read from the cache", file=sys.stderr, flush=True)
 
         names = list(self.feature_names_out_)
         rows = []

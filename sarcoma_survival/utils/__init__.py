@@ -28,7 +28,7 @@ from ._files import (  # noqa: F401
 )
 from ._headers import IMAGE_IOS, MAX_HEADER_BYTES, image_format  # noqa: F401
 from ._images import same_grid  # noqa: F401
-from ._lazy import lazy_exports  # noqa: F401
+from ._lazy import import_without, lazy_exports  # noqa: F401
 
 # The competing-risks outcome (its checks need scikit-learn, pandas and scikit-survival) is
 # imported on first use (PEP 562), so that the image and radiomics workers, which import this

@@ -35,6 +35,10 @@ from .._schema import (  # noqa: F401
     listing,
     parse_boolean,
     patient_labels,
+    TIME_ORIGIN_COLUMN,
+    TIME_ORIGIN_NOT_STATED,
+    TIME_ORIGINS,
+    canonical_time_origin,
 )
 
 #: Fewest training patients a fit accepts. Below 10 a model has almost no pair of
@@ -57,6 +61,9 @@ __all__ = [
     "check_plausible",
     "check_survival_y",
     "check_time_values",
+    "canonical_time_origin",
+    "cohort_time_origin",
+    "time_since_label",
     "parse_boolean",
     "survival_fields",
 ]
@@ -105,7 +112,7 @@ def check_time_values(values, what="time"):
     if dated:
         raise ValueError(
             f"{what} holds dates or durations (dtype {raw.dtype}), not numbers of days: give the days "
-            "from the time origin (surgery) to the event or censoring, for example "
+            "from the cohort's time origin (its time_origin, e.g. surgery) to the event or censoring, for example "
             "(end_date - surgery_date) / np.timedelta64(1, 'D')"
         )
     return raw
@@ -297,7 +304,11 @@ def check_fit_y(y, X, estimator):
     """Validate the training outcome of a fit and return it in scikit-survival's order.
 
     :func:`check_survival_y`, then the minimum training size: at least
-    :data:`MIN_FIT_PATIENTS` patients and :data:`MIN_FIT_EVENTS` events.
+    :data:`MIN_FIT_PATIENTS` patients and :data:`MIN_FIT_EVENTS` events. The time
+    origin of the training cohort (:func:`cohort_time_origin`) is recorded on
+    ``estimator`` as its fitted attribute ``time_origin_``, as scikit-learn's
+    ``validate_data`` records ``feature_names_in_``: every estimator of the package
+    calls this function first in ``fit``.
 
     Parameters
     ----------
@@ -337,7 +348,83 @@ def check_fit_y(y, X, estimator):
             f"fitting needs at least {MIN_FIT_EVENTS} observed events "
             "(sarcoma_survival.utils.validation.MIN_FIT_EVENTS)"
         )
+    if not isinstance(estimator, str):
+        estimator.time_origin_ = cohort_time_origin(X)
     return event, time, as_survival_array(y)
+
+
+# --------------------------------------------------------------------------- time origin
+def cohort_time_origin(X):
+    """The time origin a cohort table states in its ``time_origin`` column.
+
+    Parameters
+    ----------
+    X : DataFrame or other
+        The cohort table. Anything else (an array), or a table without the column, states
+        none.
+
+    Returns
+    -------
+    str
+        The canonical origin (:func:`canonical_time_origin`), or ``"not stated"``.
+
+    Raises
+    ------
+    ValueError
+        When the column holds an unknown origin, or different origins (or an origin for
+        some patients only): one cohort has one day 0. The message names the patients.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from sarcoma_survival.utils.validation import cohort_time_origin
+    >>> cohort_time_origin(pd.DataFrame({"time_origin": ["Surgery", "surgery"]}, index=["P1", "P2"]))
+    'surgery'
+    >>> cohort_time_origin(pd.DataFrame({"age": [50.0]}))
+    'not stated'
+    """
+    if not isinstance(X, pd.DataFrame) or TIME_ORIGIN_COLUMN not in X.columns:
+        return TIME_ORIGIN_NOT_STATED
+    ids = _patient_labels(X, len(X))
+    origins = [
+        TIME_ORIGIN_NOT_STATED if is_missing(value)
+        else canonical_time_origin(value, where=f"column {TIME_ORIGIN_COLUMN!r}, patient {ids[i]}")
+        for i, value in enumerate(X[TIME_ORIGIN_COLUMN].to_numpy())
+    ]
+    distinct = list(dict.fromkeys(origins))
+    if len(distinct) > 1:
+        first = distinct[0]
+        other = [f"{ids[i]} ({o})" for i, o in enumerate(origins) if o != first]
+        raise ValueError(
+            f"column {TIME_ORIGIN_COLUMN!r} states more than one time origin: {first} for patient "
+            f"{ids[origins.index(first)]}, another for patient(s) {listing(other)}; one cohort has one day 0"
+        )
+    return distinct[0] if distinct else TIME_ORIGIN_NOT_STATED
+
+
+def time_since_label(origin, unit="days"):
+    """The axis and column label of times measured from ``origin``.
+
+    Parameters
+    ----------
+    origin : str or None
+        A time origin (:func:`canonical_time_origin` spellings), ``"not stated"`` or None.
+    unit : str, default="days"
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from sarcoma_survival.utils.validation import time_since_label
+    >>> time_since_label("surgery"), time_since_label("mri"), time_since_label("not stated")
+    ('days since surgery', 'days since the MRI', 'days (time origin not stated)')
+    """
+    origin = canonical_time_origin(origin)
+    if origin == TIME_ORIGIN_NOT_STATED:
+        return f"{unit} (time origin not stated)"
+    return f"{unit} since {TIME_ORIGINS[origin]}"
 
 
 # --------------------------------------------------------------------------- table values

@@ -23,11 +23,16 @@ def _data_uri(fig):
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def curves_png(curves, times):
-    """Survival curves: the model's (OS, DM-free) on the left, the clinical-only one on the right."""
+def curves_png(curves, times, time_origin=None):
+    """Survival curves: the model's (OS, DM-free) on the left, the clinical-only one on the right.
+
+    The time axis says what day 0 is: the OS model's ``time_origin_`` (``"days since
+    surgery"``), or that its training cohort did not state one.
+    """
     from matplotlib.figure import Figure
 
     from ..plotting import plot_survival_curve
+    from ..utils.validation import time_since_label
 
     side = "clinical_only" in curves
     fig = Figure(figsize=(10 if side else 5.5, 4))
@@ -39,7 +44,7 @@ def curves_png(curves, times):
     if side:
         axes[1].set_title("clinical variables only", fontsize=10)
     for ax in axes:
-        ax.set_xlabel("days since surgery")
+        ax.set_xlabel(time_since_label(time_origin))
         ax.grid(alpha=0.3)
     fig.subplots_adjust(left=0.1 if side else 0.13, right=0.98, bottom=0.13, top=0.91, wspace=0.22)
     return _data_uri(fig)

@@ -249,7 +249,7 @@ class PredictionService:
             else:
                 answer[role] = part
         if with_figures:
-            answer["curves_png"] = curves_png(curves, times)
+            answer["curves_png"] = curves_png(curves, times, getattr(self.models["os"], "time_origin_", None))
             if self.gradcam_role is not None:
                 # the layer "auto" picks depends only on the network: chosen once, then reused
                 answer["gradcam_png"], self._gradcam_layer = gradcam_png(
