@@ -28,17 +28,17 @@ from .._schema import (  # noqa: F401
     IMAGE_COLUMNS,
     PLAUSIBLE_RANGES,
     POSITIVE_COLUMNS,
+    TIME_ORIGIN_COLUMN,
+    TIME_ORIGIN_NOT_STATED,
+    TIME_ORIGINS,
     canonical_categories,
     canonical_histology,
+    canonical_time_origin,
     check_plausible,
     is_missing,
     listing,
     parse_boolean,
     patient_labels,
-    TIME_ORIGIN_COLUMN,
-    TIME_ORIGIN_NOT_STATED,
-    TIME_ORIGINS,
-    canonical_time_origin,
 )
 
 #: Fewest training patients a fit accepts. Below 10 a model has almost no pair of
