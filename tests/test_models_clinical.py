@@ -258,3 +258,19 @@ def test_a_column_without_any_training_value_is_left_out(cohort):
     assert "rt_timing" not in model.feature_names_in_
     assert model.n_features_in_ == 9
     assert np.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_features_is_a_deprecated_alias_of_feature_transformer(cohort, make):
+    X, y, _ = cohort
+    fitted = make().fit(X, y)
+    with pytest.warns(FutureWarning, match="features_ is deprecated.*feature_transformer_"):
+        assert fitted.features_ is fitted.feature_transformer_
+    # a model file written before the rename holds the encoder as ``features_``
+    state = dict(fitted.__getstate__())
+    state["features_"] = state.pop("feature_transformer_")
+    old = pickle.loads(pickle.dumps(fitted))
+    old.__dict__.clear()
+    old.__setstate__(state)
+    assert "features_" not in vars(old)
+    np.testing.assert_array_equal(old.predict(X), fitted.predict(X))

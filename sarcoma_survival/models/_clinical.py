@@ -77,7 +77,7 @@ class SarculatorRSF(_ClinicalRSFBase):
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
         The fitted encoder.
     model_ : sksurv.ensemble.RandomSurvivalForest
         The fitted forest.
@@ -153,7 +153,7 @@ class ClinicalRSF(_ClinicalRSFBase):
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
         The fitted encoder.
     model_ : sksurv.ensemble.RandomSurvivalForest
         The fitted forest.
@@ -244,7 +244,7 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
         The fitted encoder.
     model_ : sksurv.linear_model.CoxPHSurvivalAnalysis
         The fitted Cox model.
@@ -314,7 +314,7 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     @property
     def coef_table_(self):
         """Coefficient table (see the class docstring)."""
-        return coef_table(self.features_.get_feature_names_out(), self.coef_, self._coef_covariance)
+        return coef_table(self.feature_transformer_.get_feature_names_out(), self.coef_, self._coef_covariance)
 
     @property
     def coef_(self):
@@ -348,7 +348,7 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
     model_ : ~sarcoma_survival.competing_risks.FineGrayCoxPH
     coef_ : ndarray
         Log subdistribution hazard ratios per encoded feature
@@ -405,22 +405,22 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
         check_competing_fit_y(y, X, self)
         self._validate_params()
         check_cohort_frame(X, self)
-        self.features_ = ClinicalEncoder(
+        self.feature_transformer_ = ClinicalEncoder(
             "sarculator", scale=True, min_frequency=self.min_frequency
         )
-        Z = np.asarray(self.features_.fit_transform(X), dtype=np.float64)
+        Z = np.asarray(self.feature_transformer_.fit_transform(X), dtype=np.float64)
         self.model_ = FineGrayCoxPH(
             self.cause, alpha=self.alpha, n_iter=self.n_iter, tol=self.tol
         ).fit(Z, y)
         self.n_causes_ = n_causes(y[y.dtype.names[0]], self.cause)
-        self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
+        self.feature_names_in_ = np.asarray(self.feature_transformer_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def _encode(self, X):
         check_is_fitted(self, "model_")
         check_cohort_frame(X, self)
-        return np.asarray(self.features_.transform(X), dtype=np.float64)
+        return np.asarray(self.feature_transformer_.transform(X), dtype=np.float64)
 
     @property
     def coef_(self):

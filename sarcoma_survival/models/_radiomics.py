@@ -48,7 +48,7 @@ class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
 
     Attributes
     ----------
-    features_ : RadiomicsFeatures
+    feature_transformer_ : RadiomicsFeatures
         Fitted feature assembly (its ``extractor_`` is the fitted extractor).
     model_ : sksurv.ensemble.RandomSurvivalForest
         The fitted forest.
@@ -222,7 +222,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         Coefficients of the refitted model (standardized features).
     model_ : sksurv.linear_model.CoxnetSurvivalAnalysis
         The refitted model (its last alpha is ``alpha_``).
-    features_ : RadiomicsFeatures
+    feature_transformer_ : RadiomicsFeatures
         Fitted feature assembly.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
@@ -292,8 +292,8 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
     def _fit_model(self, X, y):
         """Extract once; choose (L1 ratio, alpha) by inner CV; refit on all patients."""
         ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))
-        radiomics = self.features_.extract(X)
-        Z = self.features_.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
+        radiomics = self.feature_transformer_.extract(X)
+        Z = self.feature_transformer_.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
         paths = [self._alpha_path(ratio, Z, y) for ratio in ratios]
         event = np.asarray(y[y.dtype.names[0]], dtype=bool)  # event first: fit puts y in that order (check_fit_y)
         folds = list(self._inner_cv(event).split(X, event))
@@ -357,7 +357,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
 
     def _score_folds(self, X, radiomics, y, ratios, paths, folds):
         """C-index of every (L1 ratio, alpha) on every fold: one (n_folds, n_alphas) array per ratio."""
-        assembler = clone(self.features_)
+        assembler = clone(self.feature_transformer_)
         jobs = [
             delayed(_fold_scores)(assembler, X, radiomics, y, train, test, self._coxnet(ratio, alphas=alphas))
             for ratio, alphas in zip(ratios, paths)

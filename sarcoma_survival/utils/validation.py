@@ -10,6 +10,7 @@ contract, ``sarcoma_survival._schema``, and are re-exported here.
 from __future__ import annotations
 
 import datetime
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -479,6 +480,42 @@ def record_columns(estimator, X, *transformers):
     else:
         estimator.feature_names_in_ = names
         estimator.n_features_in_ = len(names)
+
+
+class FeatureTransformerMixin:
+    """``features_``: the deprecated name of a fitted ``feature_transformer_``.
+
+    An estimator that encodes the cohort table before its model keeps the fitted encoder
+    as ``feature_transformer_`` (its name until 0.1 was ``features_``, which read as an
+    array of features). ``features_`` stays as an alias that warns; a model file written
+    before the rename loads with its encoder under the new name.
+    """
+
+    @property
+    def features_(self):
+        """Deprecated alias of ``feature_transformer_``."""
+        _warn_features_alias()
+        return self.feature_transformer_
+
+    @features_.setter
+    def features_(self, value):
+        _warn_features_alias()
+        self.feature_transformer_ = value
+
+    def __setstate__(self, state):
+        if "features_" in state:  # a model file written before the rename
+            state = {**state}
+            state["feature_transformer_"] = state.pop("features_")
+        super().__setstate__(state)
+
+
+def _warn_features_alias():
+    warnings.warn(
+        "features_ is deprecated and will be removed in a future version; use "
+        "feature_transformer_ (the same fitted transformer).",
+        FutureWarning,
+        stacklevel=3,
+    )
 
 
 class SurvivalScoreMixin(SurvivalAnalysisMixin):
