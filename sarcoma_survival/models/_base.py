@@ -22,6 +22,29 @@ RSF_PARAMS = (
     "max_leaf_nodes", "bootstrap", "max_samples", "n_jobs", "random_state",
 )
 
+#: Docstring entries of the forwarded forest parameters.
+RSF_DOC = """
+    n_estimators : int, default=100
+        Number of trees.
+    max_depth : int, default=None
+        Maximum depth of a tree.
+    min_samples_split : int or float, default=6
+        Minimum number of patients to split a node.
+    min_samples_leaf : int or float, default=3
+        Minimum number of patients in a leaf.
+    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+        Features considered at each split.
+    max_leaf_nodes : int, default=None
+        Maximum number of leaves per tree.
+    bootstrap : bool, default=True
+        Draw a bootstrap sample of patients for each tree.
+    max_samples : int or float, default=None
+        Size of the bootstrap sample (None: all patients).
+    n_jobs : int, default=None
+        Parallel jobs for fitting and prediction of the forest.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the forest."""
+
 #: Constraints of the forwarded forest parameters (the forest's own) and of ``min_frequency``.
 RSF_CONSTRAINTS = {
     **{name: RandomSurvivalForest._parameter_constraints[name] for name in RSF_PARAMS},

@@ -22,33 +22,12 @@ from ..utils.validation import check_survival_y
 from ._base import (
     COLUMNS_CONSTRAINT,
     RSF_CONSTRAINTS,
+    RSF_DOC,
     CohortSurvivalEstimator,
     EncodedFeatureNamesMixin,
     RSFParamsMixin,
     check_cohort_frame,
 )
-
-_RSF_DOC = """
-    n_estimators : int, default=100
-        Number of trees.
-    max_depth : int, default=None
-        Maximum depth of a tree.
-    min_samples_split : int or float, default=6
-        Minimum number of patients to split a node.
-    min_samples_leaf : int or float, default=3
-        Minimum number of patients in a leaf.
-    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
-        Features considered at each split.
-    max_leaf_nodes : int, default=None
-        Maximum number of leaves per tree.
-    bootstrap : bool, default=True
-        Draw a bootstrap sample of patients for each tree.
-    max_samples : int or float, default=None
-        Size of the bootstrap sample (None: all patients).
-    n_jobs : int, default=None
-        Parallel jobs for fitting and prediction of the forest.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the forest."""
 
 
 class _ClinicalRSFBase(RSFParamsMixin, CohortSurvivalEstimator):
@@ -71,7 +50,7 @@ class SarculatorRSF(_ClinicalRSFBase):
     then a :class:`sksurv.ensemble.RandomSurvivalForest`.
 
     Parameters
-    ----------{_RSF_DOC}
+    ----------{RSF_DOC}
     min_frequency : int, default=5
         Categories seen fewer times in training are grouped into one column.
 
@@ -147,7 +126,7 @@ class ClinicalRSF(_ClinicalRSFBase):
     Parameters
     ----------
     columns : {{"clinical", "sarculator"}} or list of str, default="clinical"
-        Cohort columns to use.{_RSF_DOC}
+        Cohort columns to use.{RSF_DOC}
     min_frequency : int, default=5
         Categories seen fewer times in training are grouped into one column.
 

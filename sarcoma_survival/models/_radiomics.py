@@ -15,8 +15,7 @@ from sksurv.linear_model import CoxnetSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored
 
 from ..utils.constraints import SequenceOf
-from ._base import RSF_CONSTRAINTS, CohortSurvivalEstimator, RSFParamsMixin
-from ._clinical import _RSF_DOC
+from ._base import RSF_CONSTRAINTS, RSF_DOC, CohortSurvivalEstimator, RSFParamsMixin
 from ._radiomics_features import RadiomicsFeatures
 
 _EXTRACTOR_DOC = """
@@ -42,7 +41,7 @@ class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
     Parameters
     ----------{_EXTRACTOR_DOC}
     include_clinical : bool, default=False
-        Append the 11 clinical variables.{_RSF_DOC}
+        Append the 11 clinical variables.{RSF_DOC}
     min_frequency : int, default=5
         Categories seen fewer times in training are grouped (clinical encoder).
 
