@@ -18,6 +18,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import Bunch, _safe_indexing, check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, RealNotInt, validate_params
 
 from ._parallel import with_config
 from .competing_risks import (
@@ -332,7 +333,7 @@ def _with_progress(results, total):
 
 # ------------------------------------------------------------------ input checks
 def _check_models(models):
-    if not isinstance(models, Mapping) or not models:
+    if not models:
         raise ValueError("models must be a non-empty dict {name: estimator}")
     for name, est in models.items():
         if not isinstance(name, str):
@@ -405,14 +406,37 @@ def _held_out_split(X, first_y, split, test_size, random_state):
 def _cv_splitter(cv, random_state):
     if cv is None:
         return None
-    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool):
+    if isinstance(cv, numbers.Integral):  # validate_params lets no bool through
         return SurvivalStratifiedKFold(n_splits=int(cv), shuffle=True, random_state=random_state)
-    if not hasattr(cv, "split"):
-        raise TypeError(f"cv must be an int or a splitter with a split method, got {cv!r}")
     return cv
 
 
 # ------------------------------------------------------------------ the runner
+@validate_params(
+    {
+        "X": ["array-like"],
+        "y": ["array-like", Mapping],
+        "models": [Mapping],
+        "split": ["array-like", None],
+        "test_size": [
+            Interval(RealNotInt, 0, 1, closed="neither"),
+            Interval(numbers.Integral, 1, None, closed="left"),
+            None,
+        ],
+        "cv": [Interval(numbers.Integral, 2, None, closed="left"), HasMethods(["split", "get_n_splits"]), None],
+        "groups": ["array-like", None],
+        "n_bootstraps": [Interval(numbers.Integral, 2, None, closed="left")],
+        "times": ["array-like", None],
+        "n_times": [Interval(numbers.Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+        "random_states": ["array-like", None],
+        "reference": [str, None],
+        "n_jobs": [numbers.Integral, None],
+        "verbose": ["verbose"],
+        "return_details": ["boolean"],
+    },
+    prefer_skip_nested_validation=False,  # the models validate their own parameters
+)
 def compare_models(
     X,
     y,

@@ -39,6 +39,7 @@ from .utils import (
     cox_efron_fit,
     curve_values,
     efron_survival_at,
+    fill_doc,
     incidence_at,
     is_competing_y,
     lazy_exports,
@@ -602,6 +603,18 @@ def calibration_in_the_large(y_true, survival, time, *, cause=None):
     return observed / expected
 
 
+#: The docstring entries of the arguments of the smoothed calibration metrics.
+_HORIZON_PARAMETERS = """    y_true : structured ndarray of shape (n_samples,)
+        Observed outcome.
+    survival : array-like of shape (n_samples,) or sequence of callables
+        Predicted survival at ``time`` (strictly between 0 and 1), or
+        ``estimator.predict_survival_function(X)``.
+    time : float
+        The horizon, within the follow-up of ``y_true``.
+"""
+
+
+@fill_doc(horizon_parameters=_HORIZON_PARAMETERS)
 def calibration_slope(y_true, survival, time):
     """Calibration slope at a horizon: Cox regression of the outcome on cll(predicted risk).
 
@@ -613,13 +626,7 @@ def calibration_slope(y_true, survival, time):
 
     Parameters
     ----------
-    y_true : structured ndarray of shape (n_samples,)
-        Observed outcome.
-    survival : array-like of shape (n_samples,) or sequence of callables
-        Predicted survival at ``time`` (strictly between 0 and 1), or
-        ``estimator.predict_survival_function(X)``.
-    time : float
-        The horizon, within the follow-up of ``y_true``.
+    <horizon_parameters>
 
     Returns
     -------
@@ -654,6 +661,7 @@ def calibration_slope(y_true, survival, time):
     return float(beta[0])
 
 
+@fill_doc(horizon_parameters=_HORIZON_PARAMETERS)
 def calibration_curve(y_true, survival, time, *, n_knots=3, n_bootstrap=0, conf_level=0.95,
                       random_state=None):
     """Smoothed calibration curve at a horizon (Austin, Harrell & van Klaveren 2020).
@@ -668,13 +676,7 @@ def calibration_curve(y_true, survival, time, *, n_knots=3, n_bootstrap=0, conf_
 
     Parameters
     ----------
-    y_true : structured ndarray of shape (n_samples,)
-        Observed outcome.
-    survival : array-like of shape (n_samples,) or sequence of callables
-        Predicted survival at ``time`` (strictly between 0 and 1), or
-        ``estimator.predict_survival_function(X)``.
-    time : float
-        The horizon, within the follow-up of ``y_true``.
+    <horizon_parameters>
     n_knots : int, default=3
         Knots of the spline (3 to 7), placed as by R's ``Hmisc::rcspline.eval``.
     n_bootstrap : int, default=0
@@ -766,6 +768,7 @@ def _smoothed_calibration(y_true, survival, time, n_knots, what):
     return observed, 1.0 - surv, (basis, event_t, time_t, horizon)
 
 
+@fill_doc(horizon_parameters=_HORIZON_PARAMETERS)
 def integrated_calibration_index(y_true, survival, time, *, n_knots=3):
     """Integrated calibration index, E50 and E90 at a horizon (Austin et al. 2020).
 
@@ -775,13 +778,7 @@ def integrated_calibration_index(y_true, survival, time, *, n_knots=3):
 
     Parameters
     ----------
-    y_true : structured ndarray of shape (n_samples,)
-        Observed outcome.
-    survival : array-like of shape (n_samples,) or sequence of callables
-        Predicted survival at ``time`` (strictly between 0 and 1), or
-        ``estimator.predict_survival_function(X)``.
-    time : float
-        The horizon, within the follow-up of ``y_true``.
+    <horizon_parameters>
     n_knots : int, default=3
         Knots of the smoothing spline (3 to 7).
 

@@ -367,3 +367,23 @@ def test_seed_arguments_are_checked(kwargs, message):
     X, y, _ = _cohort()
     with pytest.raises(ValueError, match=message):
         compare_models(X, y, {"cox": _cox()}, split=_split(len(X)), n_bootstraps=10, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(cv=1), "cv"),
+    (dict(cv="folds"), "cv"),
+    (dict(cv=True), "cv"),
+    (dict(cv=2, n_bootstraps=1), "n_bootstraps"),
+    (dict(cv=2, n_times=1.5), "n_times"),
+    (dict(test_size=1.5), "test_size"),
+    (dict(cv=2, reference=3), "reference"),
+    (dict(cv=2, return_details="yes"), "return_details"),
+])
+def test_arguments_are_validated_like_cross_validate(kwargs, name):
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y, _ = _cohort(40)
+    with pytest.raises(InvalidParameterError, match=f"The '{name}' parameter of compare_models must be"):
+        compare_models(X, y, {"cox": _cox()}, **kwargs)
+    with pytest.raises(InvalidParameterError, match="The 'models' parameter of compare_models must be"):
+        compare_models(X, y, [_cox()], cv=2)

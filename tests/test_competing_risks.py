@@ -388,7 +388,7 @@ def test_the_cohort_table_is_encoded_as_for_the_other_models(model, competing_co
     np.testing.assert_array_equal(fitted.predict_cumulative_incidence(X.iloc[:7], times),
                                   on_matrix.predict_cumulative_incidence(Z[:7], times))
     assert list(fitted.coef_table_.index.get_level_values("feature").unique()) == kept
-    assert fitted.features_ is not None and on_matrix.features_ is None
+    assert fitted.feature_transformer_ is not None and on_matrix.feature_transformer_ is None
     # the table's columns are read by name: order and extra columns do not matter
     np.testing.assert_array_equal(fitted.predict(X[X.columns[::-1]].assign(extra=1)), fitted.predict(X))
 
@@ -396,7 +396,7 @@ def test_the_cohort_table_is_encoded_as_for_the_other_models(model, competing_co
 def test_a_numeric_dataframe_is_still_a_matrix(competing_cohort):
     X, y = competing_cohort.X[["age", "tumor_size_cm"]], competing_cohort.y_dm_competing
     model = FineGrayCoxPH().fit(X, y)
-    assert model.features_ is None
+    assert model.feature_transformer_ is None
     np.testing.assert_array_equal(model.get_feature_names_out(), ["age", "tumor_size_cm"])
     np.testing.assert_array_equal(model.predict(X), X.to_numpy() @ model.coef_)
     with pytest.raises(TypeError, match="FineGrayCoxPH takes the cohort table as a pandas DataFrame"):

@@ -258,3 +258,41 @@ def test_a_column_without_any_training_value_is_left_out(cohort):
     assert "rt_timing" not in model.feature_names_in_
     assert model.n_features_in_ == 9
     assert np.isfinite(model.predict(X)).all()
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_features_is_a_deprecated_alias_of_feature_transformer(cohort, make):
+    X, y, _ = cohort
+    fitted = make().fit(X, y)
+    with pytest.warns(FutureWarning, match="features_ is deprecated.*feature_transformer_"):
+        assert fitted.features_ is fitted.feature_transformer_
+    # a model file written before the rename holds the encoder as ``features_``
+    state = dict(fitted.__getstate__())
+    state["features_"] = state.pop("feature_transformer_")
+    old = pickle.loads(pickle.dumps(fitted))
+    old.__dict__.clear()
+    old.__setstate__(state)
+    assert "features_" not in vars(old)
+    np.testing.assert_array_equal(old.predict(X), fitted.predict(X))
+
+
+@pytest.mark.parametrize("name, fresh", [
+    ("sarculator_coxph", SarculatorCoxPH()),
+    ("clinical_rsf", ClinicalRSF(n_estimators=5, random_state=0)),
+])
+def test_model_files_written_with_features_still_load(name, fresh, tmp_path):
+    # files of commit 319b49f (tests/fixtures/model_files/README.md), which stored the fitted
+    # encoder as features_: it loads as feature_transformer_ and predicts as a fit of the same data
+    import os
+    import warnings
+
+    from sarcoma_survival import load_model
+    from sarcoma_survival.datasets import make_synthetic_cohort
+
+    data = make_synthetic_cohort(60, image_size=16, random_state=0, data_dir=tmp_path / "data")
+    path = os.path.join(os.path.dirname(__file__), "fixtures", "model_files", f"{name}_written_by_319b49f.ssm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no FutureWarning: the file's features_ is renamed, not read
+        old = load_model(path)
+        assert "features_" not in vars(old) and isinstance(old.feature_transformer_, ClinicalEncoder)
+        np.testing.assert_array_equal(old.predict(data.X), fresh.fit(data.X, data.y_os).predict(data.X))

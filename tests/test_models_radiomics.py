@@ -117,7 +117,7 @@ def test_rsf_same_predictions_as_sksurv(cohort, include_clinical):
     assert list(model.get_feature_names_out()) == names
     expected_in = ["t1", "mask"] + (list(encoder.feature_names_in_) if include_clinical else [])
     assert list(model.feature_names_in_) == expected_in
-    assert model.features_.extractor_ is not model.extractor  # cloned, not modified
+    assert model.feature_transformer_.extractor_ is not model.extractor  # cloned, not modified
     assert not hasattr(model.extractor, "fitted_")
 
 
@@ -265,7 +265,7 @@ def test_grid_search_over_extractor_and_model_params(cohort):
             folds.append(fitted.score(X.iloc[test], y[test]))
         assert search.cv_results_["mean_test_score"][i] == pytest.approx(np.mean(folds))
     best = search.best_estimator_
-    assert best.features_.extractor_.n_features == search.best_params_["extractor__n_features"]
+    assert best.feature_transformer_.extractor_.n_features == search.best_params_["extractor__n_features"]
 
     coxnet = GridSearchCV(
         RadiomicsCoxNet(FakeExtractor(), l1_ratio=0.5, n_alphas=5, cv=3, random_state=0),
@@ -415,8 +415,8 @@ def test_coxnet_penalty_path_equals_a_converged_sksurv_path(cohort, l1_ratio, al
     # used when that short fit stops early.
     X, y, _ = cohort
     model = RadiomicsCoxNet(FakeExtractor(), n_alphas=30, alpha_min_ratio=alpha_min_ratio)
-    model.features_ = model._make_features()
-    Z = model.features_.fit(X).transform(X)
+    model.feature_transformer_ = model._make_features()
+    Z = model.feature_transformer_.fit(X).transform(X)
     full = CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, n_alphas=30, alpha_min_ratio=alpha_min_ratio,
                                   normalize=False, max_iter=100000, tol=1e-7)
     with warnings.catch_warnings():

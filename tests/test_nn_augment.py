@@ -63,7 +63,7 @@ def test_zoom_magnifies():
     assert ratio == pytest.approx(1.5**3, rel=0.05)
 
 
-def test_rotation_about_centre_keeps_mass():
+def test_rotation_about_center_keeps_mass():
     blob = _blob(radius=3.0)[None, None]
     out = RandomAugment3D(flip_prob=0.5, rotate_range=45, zoom_range=(1, 1), random_state=1)(blob)
     assert (out.sum() / blob.sum()).item() == pytest.approx(1.0, rel=0.02)

@@ -151,8 +151,8 @@ def rotation(z_deg, x_deg):
 
 
 def blob(p):
-    centre = np.array([20.0, 18.0, 15.0])
-    return 100 + 80 * np.exp(-np.sum((p - centre) ** 2, axis=-1) / (2 * 6.0**2)) + 0.5 * p[..., 0]
+    center = np.array([20.0, 18.0, 15.0])
+    return 100 + 80 * np.exp(-np.sum((p - center) ** 2, axis=-1) / (2 * 6.0**2)) + 0.5 * p[..., 0]
 
 
 def test_t2_on_a_rotated_grid_is_aligned_to_t1(tmp_path):
@@ -190,20 +190,20 @@ def test_output_geometry_maps_back_onto_t1(tmp_path):
     back = resample(vol.to_image(0, vol[0][0]), t1, default=np.nan)
     values = sitk.GetArrayFromImage(back)
     truth = sitk.GetArrayFromImage(t1)
-    tumour = sitk.GetArrayFromImage(mask) > 0
-    np.testing.assert_allclose(values[tumour], truth[tumour], rtol=0.03)  # two linear interpolations
+    tumor = sitk.GetArrayFromImage(mask) > 0
+    np.testing.assert_allclose(values[tumor], truth[tumor], rtol=0.03)  # two linear interpolations
 
 
 # ---------------------------------------------------------------------------- intensity
 def bias_phantom(size=40):
     p = physical_points((size,) * 3, (2, 2, 2), (0, 0, 0), np.eye(3))
-    centre = np.full(3, size - 1.0)
-    radius = np.linalg.norm(p - centre, axis=-1)
+    center = np.full(3, size - 1.0)
+    radius = np.linalg.norm(p - center, axis=-1)
     tissue = np.where(radius < 0.8 * size, 100.0, 0.0)
     tissue = np.where(radius < 0.3 * size, 160.0, tissue)
     rng = np.random.default_rng(2)
     tissue = tissue + (tissue > 0) * rng.normal(0, 2, tissue.shape)
-    bias = np.exp(0.35 * (p[..., 0] - centre[0]) / size + 0.2 * (p[..., 2] - centre[2]) / size)
+    bias = np.exp(0.35 * (p[..., 0] - center[0]) / size + 0.2 * (p[..., 2] - center[2]) / size)
     return tissue, bias, radius
 
 
@@ -265,12 +265,12 @@ def test_zscore_statistics_over_the_documented_region(tmp_path, region):
                                rtol=1e-5)
 
 
-def test_masking_blanks_outside_tumour_and_margin(tmp_path):
+def test_masking_blanks_outside_tumor_and_margin(tmp_path):
     t1 = make_image(np.full((30, 30, 30), 9.0, np.float32))
     mask = box_mask((30, 30, 30), (slice(12, 18), slice(12, 18), slice(12, 18)))
     X = cohort(tmp_path, t1, mask)
-    tumour = VolumePreprocessor(size=14, spacing=1.0, margin_mm=4, masking="tumor", **PLAIN).fit_transform(X)[0][0]
-    assert (tumour == 9.0).sum() == 6**3
+    tumor = VolumePreprocessor(size=14, spacing=1.0, margin_mm=4, masking="tumor", **PLAIN).fit_transform(X)[0][0]
+    assert (tumor == 9.0).sum() == 6**3
     margin = VolumePreprocessor(size=14, spacing=1.0, margin_mm=4, masking="margin", **PLAIN).fit_transform(X)[0][0]
     box = VolumePreprocessor(size=14, spacing=1.0, margin_mm=4, **PLAIN).fit_transform(X)[0][0]
     assert 6**3 < (margin == 9.0).sum() < (box == 9.0).sum() == 14**3
@@ -466,7 +466,7 @@ def write_rtstruct(path, contours_by_roi):
     return path
 
 
-def test_rtstruct_rasterisation_with_hole(tmp_path):
+def test_rtstruct_rasterization_with_hole(tmp_path):
     reference = make_image(np.zeros((6, 20, 20), np.float32), spacing=(1, 1, 2), origin=(-10, -10, 0))
 
     def square(half, z):

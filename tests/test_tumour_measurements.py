@@ -127,7 +127,7 @@ def test_path_label_and_errors(tmp_path):
         tumor_volume_cm3(array)
 
 
-def test_a_million_voxel_tumour_is_fast():
+def test_a_million_voxel_tumor_is_fast():
     import time
 
     n = 121

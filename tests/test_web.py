@@ -138,7 +138,7 @@ def test_schema_takes_fields_and_categories_from_the_fitted_encoders(client, mod
     by_name = {f["name"]: f for f in schema}
     # ClinicalRSF reads the 11 columns; the image model reads t1, t2 and the mask
     assert [f["name"] for f in schema] == [*CLINICAL, "t1", "t2", "mask"]
-    encoder = models["dm"].features_
+    encoder = models["dm"].feature_transformer_
     onehot = encoder.transformer_.named_transformers_["categorical"][-1]
     for column, categories in zip(encoder.categorical_columns_, onehot.categories_):
         assert set(by_name[column]["allowed"]) == {str(c) for c in categories}

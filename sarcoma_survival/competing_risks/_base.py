@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..preprocessing import ClinicalEncoder
-from ..utils.validation import check_cohort_frame
+from ..utils.validation import FeatureTransformerMixin, check_cohort_frame
 from ._hazards import check_times
 from ._metrics import concordance_index_competing
 from ._outcome import check_competing_fit_y, n_causes
@@ -87,11 +87,11 @@ _COHORT_DOCS = {
         Categories seen fewer times in training are grouped into one column (cohort
         table only).
 """,
-    "    <cohort attributes>\n": """    features_ : ClinicalEncoder or None
+    "    <cohort attributes>\n": """    feature_transformer_ : ClinicalEncoder or None
         The fitted encoding of the cohort table; None for a numeric ``X``.
     encoded_columns_ : ndarray of int
-        The columns of ``features_``'s output the model uses (all but the reference
-        categories); only when fitted on the cohort table.
+        The columns of ``feature_transformer_``'s output the model uses (all but the
+        reference categories); only when fitted on the cohort table.
 """,
 }
 
@@ -109,7 +109,7 @@ def is_cohort_table(X):
         pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes)
 
 
-class CompetingRisksMixin:
+class CompetingRisksMixin(FeatureTransformerMixin):
     """``score`` (cause-specific concordance) and tags shared by the estimators."""
 
     def score(self, X, y):
@@ -140,7 +140,7 @@ class CompetingRisksMixin:
         self._validate_params()
         columns = getattr(self, "columns", None)
         if columns is None and not is_cohort_table(X):
-            self.features_ = None
+            self.feature_transformer_ = None
             X = validate_data(self, X, dtype=np.float64, ensure_min_samples=2)
             names = getattr(self, "feature_names_in_", None)
         else:
@@ -152,7 +152,8 @@ class CompetingRisksMixin:
         return X, event, time
 
     def _fit_encoding(self, X, columns):
-        """Fit ``features_`` (a :class:`~sarcoma_survival.preprocessing.ClinicalEncoder`) on the cohort table.
+        """Fit ``feature_transformer_`` (a :class:`~sarcoma_survival.preprocessing.ClinicalEncoder`)
+        on the cohort table.
 
         The encoding of the other cohort models (training medians and modes, z-scored
         numerics, one-hot categories with rare ones grouped), with the first category of
@@ -169,7 +170,7 @@ class CompetingRisksMixin:
             block = [j for j, name in enumerate(names)
                      if name not in plain and str(name).startswith(f"{column}_")]
             reference.update(block[:1])
-        self.features_ = encoder
+        self.feature_transformer_ = encoder
         self.encoded_columns_ = np.array([j for j in range(names.size) if j not in reference], dtype=np.intp)
         self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
@@ -178,10 +179,10 @@ class CompetingRisksMixin:
     def _matrix(self, X):
         """The fitted model's matrix of new patients: ``X`` validated, or the cohort table encoded."""
         check_is_fitted(self, "coef_")
-        if getattr(self, "features_", None) is None:  # numeric X (and model files of earlier versions)
+        if getattr(self, "feature_transformer_", None) is None:  # numeric X (and older model files)
             return validate_data(self, X, dtype=np.float64, reset=False)
         check_cohort_frame(X, self)
-        return np.asarray(self.features_.transform(X), dtype=np.float64)[:, self.encoded_columns_]
+        return np.asarray(self.feature_transformer_.transform(X), dtype=np.float64)[:, self.encoded_columns_]
 
     def get_feature_names_out(self, input_features=None):
         """Names of the columns the model's coefficients belong to.
@@ -198,8 +199,8 @@ class CompetingRisksMixin:
         ndarray of str
         """
         check_is_fitted(self, "n_features_in_")
-        if getattr(self, "features_", None) is not None:
-            names = np.asarray(self.features_.get_feature_names_out(), dtype=object)
+        if getattr(self, "feature_transformer_", None) is not None:
+            names = np.asarray(self.feature_transformer_.get_feature_names_out(), dtype=object)
             return names[self.encoded_columns_]
         names = getattr(self, "feature_names_in_", None)
         if names is None:

@@ -9,13 +9,41 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.ensemble import RandomSurvivalForest
 
-from ..utils.validation import SurvivalScoreMixin, check_cohort_frame, check_fit_y  # noqa: F401 (re-exported by models)
+from ..utils.validation import (  # noqa: F401 (re-exported by models)
+    FeatureTransformerMixin,
+    SurvivalScoreMixin,
+    check_cohort_frame,
+    check_fit_y,
+)
 
 #: Hyper-parameters forwarded to :class:`sksurv.ensemble.RandomSurvivalForest`.
 RSF_PARAMS = (
     "n_estimators", "max_depth", "min_samples_split", "min_samples_leaf", "max_features",
     "max_leaf_nodes", "bootstrap", "max_samples", "n_jobs", "random_state",
 )
+
+#: Docstring entries of the forwarded forest parameters.
+RSF_DOC = """
+    n_estimators : int, default=100
+        Number of trees.
+    max_depth : int, default=None
+        Maximum depth of a tree.
+    min_samples_split : int or float, default=6
+        Minimum number of patients to split a node.
+    min_samples_leaf : int or float, default=3
+        Minimum number of patients in a leaf.
+    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
+        Features considered at each split.
+    max_leaf_nodes : int, default=None
+        Maximum number of leaves per tree.
+    bootstrap : bool, default=True
+        Draw a bootstrap sample of patients for each tree.
+    max_samples : int or float, default=None
+        Size of the bootstrap sample (None: all patients).
+    n_jobs : int, default=None
+        Parallel jobs for fitting and prediction of the forest.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the forest."""
 
 #: Constraints of the forwarded forest parameters (the forest's own) and of ``min_frequency``.
 RSF_CONSTRAINTS = {
@@ -24,8 +52,9 @@ RSF_CONSTRAINTS = {
 }
 
 
-class EncodedFeatureNamesMixin:
-    """``get_feature_names_out`` of an estimator that encodes the cohort with ``features_``."""
+class EncodedFeatureNamesMixin(FeatureTransformerMixin):
+    """``get_feature_names_out`` of an estimator that encodes the cohort with ``feature_transformer_``
+    (``features_``, its former name, is a deprecated alias)."""
 
     def get_feature_names_out(self, input_features=None):
         """Names of the encoded features fed to the model.
@@ -39,7 +68,7 @@ class EncodedFeatureNamesMixin:
         ndarray of str
         """
         check_is_fitted(self, "model_")
-        return np.asarray(self.features_.get_feature_names_out(), dtype=object)
+        return np.asarray(self.feature_transformer_.get_feature_names_out(), dtype=object)
 
 
 class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, BaseEstimator):
@@ -63,13 +92,13 @@ class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, Base
         raise NotImplementedError
 
     def _fit_model(self, X, y):
-        """Fit ``features_`` on the training table; return the fitted sksurv model and the
-        encoded training matrix it was fitted on.
+        """Fit ``feature_transformer_`` on the training table; return the fitted sksurv model
+        and the encoded training matrix it was fitted on.
 
         The hook of models with an inner cross-validation, which refit the features
         inside each fold.
         """
-        Z = self.features_.fit_transform(X, y)
+        Z = self.feature_transformer_.fit_transform(X, y)
         return self._make_model().fit(Z, y), Z
 
     def _model_kwargs(self):
@@ -93,10 +122,10 @@ class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, Base
         _, _, y = check_fit_y(y, X, self)
         self._validate_params()
         check_cohort_frame(X, self)
-        self.features_ = self._make_features()
+        self.feature_transformer_ = self._make_features()
         self.model_, Z = self._fit_model(X, y)
         self.training_risks_ = np.sort(np.asarray(self.model_.predict(Z, **self._model_kwargs()), dtype=float))
-        self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
+        self.feature_names_in_ = np.asarray(self.feature_transformer_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.unique_times_ = np.asarray(self.model_.unique_times_)
         return self
@@ -104,7 +133,7 @@ class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, Base
     def _encode(self, X):
         check_is_fitted(self, "model_")
         check_cohort_frame(X, self)
-        return self.features_.transform(X)
+        return self.feature_transformer_.transform(X)
 
     def transform(self, X):
         """Encode patients into the matrix the survival model sees (fitted statistics).

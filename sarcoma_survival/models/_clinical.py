@@ -22,33 +22,12 @@ from ..utils.validation import check_survival_y
 from ._base import (
     COLUMNS_CONSTRAINT,
     RSF_CONSTRAINTS,
+    RSF_DOC,
     CohortSurvivalEstimator,
     EncodedFeatureNamesMixin,
     RSFParamsMixin,
     check_cohort_frame,
 )
-
-_RSF_DOC = """
-    n_estimators : int, default=100
-        Number of trees.
-    max_depth : int, default=None
-        Maximum depth of a tree.
-    min_samples_split : int or float, default=6
-        Minimum number of patients to split a node.
-    min_samples_leaf : int or float, default=3
-        Minimum number of patients in a leaf.
-    max_features : {"sqrt", "log2"}, int, float or None, default="sqrt"
-        Features considered at each split.
-    max_leaf_nodes : int, default=None
-        Maximum number of leaves per tree.
-    bootstrap : bool, default=True
-        Draw a bootstrap sample of patients for each tree.
-    max_samples : int or float, default=None
-        Size of the bootstrap sample (None: all patients).
-    n_jobs : int, default=None
-        Parallel jobs for fitting and prediction of the forest.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the forest."""
 
 
 class _ClinicalRSFBase(RSFParamsMixin, CohortSurvivalEstimator):
@@ -71,13 +50,13 @@ class SarculatorRSF(_ClinicalRSFBase):
     then a :class:`sksurv.ensemble.RandomSurvivalForest`.
 
     Parameters
-    ----------{_RSF_DOC}
+    ----------{RSF_DOC}
     min_frequency : int, default=5
         Categories seen fewer times in training are grouped into one column.
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
         The fitted encoder.
     model_ : sksurv.ensemble.RandomSurvivalForest
         The fitted forest.
@@ -147,13 +126,13 @@ class ClinicalRSF(_ClinicalRSFBase):
     Parameters
     ----------
     columns : {{"clinical", "sarculator"}} or list of str, default="clinical"
-        Cohort columns to use.{_RSF_DOC}
+        Cohort columns to use.{RSF_DOC}
     min_frequency : int, default=5
         Categories seen fewer times in training are grouped into one column.
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
         The fitted encoder.
     model_ : sksurv.ensemble.RandomSurvivalForest
         The fitted forest.
@@ -244,7 +223,7 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
         The fitted encoder.
     model_ : sksurv.linear_model.CoxPHSurvivalAnalysis
         The fitted Cox model.
@@ -314,7 +293,7 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     @property
     def coef_table_(self):
         """Coefficient table (see the class docstring)."""
-        return coef_table(self.features_.get_feature_names_out(), self.coef_, self._coef_covariance)
+        return coef_table(self.feature_transformer_.get_feature_names_out(), self.coef_, self._coef_covariance)
 
     @property
     def coef_(self):
@@ -348,7 +327,7 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
 
     Attributes
     ----------
-    features_ : ClinicalEncoder
+    feature_transformer_ : ClinicalEncoder
     model_ : ~sarcoma_survival.competing_risks.FineGrayCoxPH
     coef_ : ndarray
         Log subdistribution hazard ratios per encoded feature
@@ -405,22 +384,22 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
         check_competing_fit_y(y, X, self)
         self._validate_params()
         check_cohort_frame(X, self)
-        self.features_ = ClinicalEncoder(
+        self.feature_transformer_ = ClinicalEncoder(
             "sarculator", scale=True, min_frequency=self.min_frequency
         )
-        Z = np.asarray(self.features_.fit_transform(X), dtype=np.float64)
+        Z = np.asarray(self.feature_transformer_.fit_transform(X), dtype=np.float64)
         self.model_ = FineGrayCoxPH(
             self.cause, alpha=self.alpha, n_iter=self.n_iter, tol=self.tol
         ).fit(Z, y)
         self.n_causes_ = n_causes(y[y.dtype.names[0]], self.cause)
-        self.feature_names_in_ = np.asarray(self.features_.feature_names_in_, dtype=object)
+        self.feature_names_in_ = np.asarray(self.feature_transformer_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return self
 
     def _encode(self, X):
         check_is_fitted(self, "model_")
         check_cohort_frame(X, self)
-        return np.asarray(self.features_.transform(X), dtype=np.float64)
+        return np.asarray(self.feature_transformer_.transform(X), dtype=np.float64)
 
     @property
     def coef_(self):

@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from sksurv.linear_model.coxph import BreslowEstimator
 
 from .._parallel import parallel_map
-from ..utils.validation import SurvivalScoreMixin, check_fit_y
+from ..utils.validation import BreslowSurvivalMixin, check_fit_y
 
 
 def _fit_member(estimator, seed, X, y):
@@ -18,7 +18,7 @@ def _fit_member(estimator, seed, X, y):
     return clone(estimator).set_params(random_state=seed).fit(X, y)
 
 
-class SeedEnsemble(SurvivalScoreMixin, BaseEstimator):
+class SeedEnsemble(BreslowSurvivalMixin, BaseEstimator):
     """Average of one fitted model per random seed: the standard cure for seed variance.
 
     A network trained on a few hundred patients ranks them differently from one seed to
@@ -148,41 +148,3 @@ class SeedEnsemble(SurvivalScoreMixin, BaseEstimator):
         """
         check_is_fitted(self, "estimators_")
         return self._mean_risk(X)
-
-    def predict_survival_function(self, X, return_array=False):
-        """Survival functions from the Breslow baseline of the mean scores.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like
-        return_array : bool, default=False
-            Return an array evaluated at the unique training event times instead of
-            :class:`sksurv.functions.StepFunction` objects.
-
-        Returns
-        -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-        """
-        return self._predict_survival_function(self.baseline_model_, self.predict(X), return_array)
-
-    def predict_cumulative_hazard_function(self, X, return_array=False):
-        """Cumulative hazard functions from the Breslow baseline of the mean scores.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like
-        return_array : bool, default=False
-
-        Returns
-        -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-        """
-        return self._predict_cumulative_hazard_function(
-            self.baseline_model_, self.predict(X), return_array
-        )
-
-    @property
-    def unique_times_(self):
-        """Unique training times at which ``return_array=True`` evaluates the functions."""
-        check_is_fitted(self, "baseline_model_")
-        return self.baseline_model_.unique_times_

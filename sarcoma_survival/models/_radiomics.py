@@ -15,8 +15,7 @@ from sksurv.linear_model import CoxnetSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored
 
 from ..utils.constraints import SequenceOf
-from ._base import RSF_CONSTRAINTS, CohortSurvivalEstimator, RSFParamsMixin
-from ._clinical import _RSF_DOC
+from ._base import RSF_CONSTRAINTS, RSF_DOC, CohortSurvivalEstimator, RSFParamsMixin
 from ._radiomics_features import RadiomicsFeatures
 
 _EXTRACTOR_DOC = """
@@ -42,13 +41,13 @@ class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
     Parameters
     ----------{_EXTRACTOR_DOC}
     include_clinical : bool, default=False
-        Append the 11 clinical variables.{_RSF_DOC}
+        Append the 11 clinical variables.{RSF_DOC}
     min_frequency : int, default=5
         Categories seen fewer times in training are grouped (clinical encoder).
 
     Attributes
     ----------
-    features_ : RadiomicsFeatures
+    feature_transformer_ : RadiomicsFeatures
         Fitted feature assembly (its ``extractor_`` is the fitted extractor).
     model_ : sksurv.ensemble.RandomSurvivalForest
         The fitted forest.
@@ -222,7 +221,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         Coefficients of the refitted model (standardized features).
     model_ : sksurv.linear_model.CoxnetSurvivalAnalysis
         The refitted model (its last alpha is ``alpha_``).
-    features_ : RadiomicsFeatures
+    feature_transformer_ : RadiomicsFeatures
         Fitted feature assembly.
     feature_names_in_ : ndarray of str
     n_features_in_ : int
@@ -292,8 +291,8 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
     def _fit_model(self, X, y):
         """Extract once; choose (L1 ratio, alpha) by inner CV; refit on all patients."""
         ratios = np.atleast_1d(np.asarray(self.l1_ratio, dtype=float))
-        radiomics = self.features_.extract(X)
-        Z = self.features_.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
+        radiomics = self.feature_transformer_.extract(X)
+        Z = self.feature_transformer_.fit(X, radiomics=radiomics).transform(X, radiomics=radiomics)
         paths = [self._alpha_path(ratio, Z, y) for ratio in ratios]
         event = np.asarray(y[y.dtype.names[0]], dtype=bool)  # event first: fit puts y in that order (check_fit_y)
         folds = list(self._inner_cv(event).split(X, event))
@@ -357,7 +356,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
 
     def _score_folds(self, X, radiomics, y, ratios, paths, folds):
         """C-index of every (L1 ratio, alpha) on every fold: one (n_folds, n_alphas) array per ratio."""
-        assembler = clone(self.features_)
+        assembler = clone(self.feature_transformer_)
         jobs = [
             delayed(_fold_scores)(assembler, X, radiomics, y, train, test, self._coxnet(ratio, alphas=alphas))
             for ratio, alphas in zip(ratios, paths)

@@ -18,7 +18,7 @@ from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
 from ..competing_risks import CAUSE_CONSTRAINT, check_times
-from ..utils.validation import SurvivalScoreMixin
+from ..utils.validation import BreslowSurvivalMixin
 from ._callbacks import KeepBestWeights, SurvivalValidSplit
 from ._data import IndexBatches, PreloadedDataset, input_nbytes, preload, preloaded_rows, resolve_placement
 from ._loss import CoxPHLoss
@@ -105,7 +105,7 @@ def default_callbacks(*extra, lr_scheduler=None, print_log=None):
     ]
 
 
-class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
+class SurvivalNeuralNet(BreslowSurvivalMixin, NeuralNet):
     """Base of the neural survival estimators: skorch training, scikit-survival contract.
 
     A thin :class:`skorch.NeuralNet` subclass. It takes a feature table (or a cohort
@@ -658,58 +658,12 @@ class SurvivalNeuralNet(SurvivalScoreMixin, NeuralNet):
         ndarray
         """
         check_is_fitted(self, "training_risks_")
-        self._outcome().require_survival_function(self, "survival function")
+        self._require_survival_function("survival function")
         risk = np.asarray(risk, dtype=np.float64).reshape(-1)
         return self._predict_survival_function(self.baseline_model_, risk, return_array)
 
-    def predict_survival_function(self, X, return_array=False):
-        """Survival functions of the patients (Breslow baseline x exp(risk)).
-
-        Parameters
-        ----------
-        X : DataFrame or array-like
-        return_array : bool, default=False
-            Return an array evaluated at the unique training event times instead of
-            :class:`sksurv.functions.StepFunction` objects.
-
-        Returns
-        -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-
-        Raises
-        ------
-        AttributeError
-            For a model fitted on a competing-risks outcome (it has
-            ``predict_cumulative_incidence`` instead).
-        """
-        self._outcome().require_survival_function(self, "survival function")
-        return self._predict_survival_function(self.baseline_model_, self.predict(X), return_array)
-
-    def predict_cumulative_hazard_function(self, X, return_array=False):
-        """Cumulative hazard functions of the patients (same signature as sksurv).
-
-        Parameters
-        ----------
-        X : DataFrame or array-like
-        return_array : bool, default=False
-            As in :meth:`predict_survival_function`, which also gives the errors (no
-            cumulative hazard for a competing-risks model either).
-
-        Returns
-        -------
-        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
-        """
-        self._outcome().require_survival_function(self, "cumulative hazard function")
-        return self._predict_cumulative_hazard_function(
-            self.baseline_model_, self.predict(X), return_array
-        )
-
-    @property
-    def unique_times_(self):
-        """Unique training times at which ``return_array=True`` evaluates the functions."""
-        self._outcome().require_survival_function(self, "unique_times_ (times of a survival function)")
-        check_is_fitted(self, "baseline_model_")
-        return self.baseline_model_.unique_times_
+    def _require_survival_function(self, what):
+        self._outcome().require_survival_function(self, what)
 
     def predict_cumulative_incidence(self, X, times):
         """Cumulative incidence of ``cause`` at ``times`` (fitted on a competing ``y`` only).

@@ -43,7 +43,7 @@ def resample(image, reference, *, interpolator=sitk.sitkLinear, default=0.0, pix
     return sitk.Resample(image, reference, sitk.Transform(), interpolator, float(default), pixel_type)
 
 
-def tumour_box(mask, margin_mm):
+def tumor_box(mask, margin_mm):
     """World axis-aligned box ``(lo, hi)`` in mm around the mask voxels, plus ``margin_mm``.
 
     Each voxel counts with its full physical extent, so a one-voxel mask gives a box of one

@@ -10,7 +10,15 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from ..utils import IMAGE_IOS, MAX_DEFLATE_RATIO, MAX_HEADER_BYTES, InputPathError, image_format, input_files
+from ..utils import (
+    IMAGE_IOS,
+    MAX_DEFLATE_RATIO,
+    MAX_HEADER_BYTES,
+    InputPathError,
+    fill_doc,
+    image_format,
+    input_files,
+)
 
 #: Default bound on the voxels of one image (``max_voxels``), checked from its header before
 #: anything is allocated: 2**28 voxels (1 GiB as float32; 1024 x 1024 x 256).
@@ -505,6 +513,18 @@ def _choose_named(names, wanted, where, what):
     return numbers[0]
 
 
+#: The docstring entries of the last parameters and the return of both rasterizers.
+_MASK_RETURNS = """    patient, column : optional
+        Used only in error messages.
+
+    Returns
+    -------
+    SimpleITK.Image
+        uint8 {0, 1} mask on the reference grid.
+"""
+
+
+@fill_doc(mask_returns=_MASK_RETURNS)
 def rasterize_seg(path, reference, *, roi_name="GTV_Mass", patient=None, column="mask"):
     """Put one segment of a DICOM SEG (Segmentation Storage) onto the grid of ``reference``.
 
@@ -523,13 +543,7 @@ def rasterize_seg(path, reference, *, roi_name="GTV_Mass", patient=None, column=
     roi_name : str, default="GTV_Mass"
         Segment label to use when the SEG holds several segments (exact, else the unique
         case-insensitive match); a SEG with one segment uses that one.
-    patient, column : optional
-        Used only in error messages.
-
-    Returns
-    -------
-    SimpleITK.Image
-        uint8 {0, 1} mask on the reference grid.
+    <mask_returns>
 
     Examples
     --------
@@ -578,6 +592,7 @@ def rasterize_seg(path, reference, *, roi_name="GTV_Mass", patient=None, column=
     return image
 
 
+@fill_doc(mask_returns=_MASK_RETURNS)
 def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, column="mask"):
     """Rasterise one ROI of a DICOM RTSTRUCT onto the grid of ``reference``.
 
@@ -594,13 +609,7 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
         Image whose grid receives the mask (the series the contours were drawn on).
     roi_name : str, default="GTV_Mass"
         ROI to rasterise (exact name, else the unique case-insensitive match).
-    patient, column : optional
-        Used only in error messages.
-
-    Returns
-    -------
-    SimpleITK.Image
-        uint8 {0, 1} mask on the reference grid.
+    <mask_returns>
 
     Examples
     --------

@@ -9,6 +9,7 @@ from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 from scipy.spatial.distance import cdist
 
+from ..utils import fill_doc
 from ._io import _where, binary_mask_array, read_image
 
 #: How :func:`tumor_largest_diameter_cm` places the end points of a diameter.
@@ -50,6 +51,22 @@ def _hull_vertices(points):
         return points
 
 
+#: The docstring entries that both measurements share.
+_MASK_DOCS = {
+    "label_patient": """    label : int, optional
+        Tumour label of a multi-label image; ``None`` requires a binary mask.
+    patient : str, optional
+        Used only in error messages.
+""",
+    "raises": """    Raises
+    ------
+    ImageReadError
+        Unreadable file, non-binary mask without ``label``, empty mask.
+""",
+}
+
+
+@fill_doc(**_MASK_DOCS)
 def tumor_largest_diameter_cm(mask, *, convention="centers", label=None, patient=None):
     """Largest 3D diameter of a tumour mask, in cm, in physical space.
 
@@ -72,10 +89,7 @@ def tumor_largest_diameter_cm(mask, *, convention="centers", label=None, patient
         voxelised tumour (the union of its voxel boxes), between outer voxel corners;
         longer than ``"centers"`` by at most one voxel diagonal. The true boundary lies
         between the two.
-    label : int, optional
-        Tumour label of a multi-label image; ``None`` requires a binary mask.
-    patient : str, optional
-        Used only in error messages.
+    <label_patient>
 
     Returns
     -------
@@ -83,10 +97,7 @@ def tumor_largest_diameter_cm(mask, *, convention="centers", label=None, patient
         Diameter in cm (spacing read as mm, as DICOM, NIfTI and SimpleITK use).
         ``"centers"`` gives 0.0 for a single voxel.
 
-    Raises
-    ------
-    ImageReadError
-        Unreadable file, non-binary mask without ``label``, empty mask.
+    <raises>
 
     See Also
     --------
@@ -130,6 +141,7 @@ def tumor_largest_diameter_cm(mask, *, convention="centers", label=None, patient
     return _max_distance(points) / 10.0
 
 
+@fill_doc(**_MASK_DOCS)
 def tumor_volume_cm3(mask, *, label=None, patient=None):
     """Volume of a tumour mask, in cm³: its number of voxels times the voxel volume.
 
@@ -139,20 +151,14 @@ def tumor_volume_cm3(mask, *, label=None, patient=None):
         Label image (non-zero = tumour), or a NIfTI/NRRD/MHA file or DICOM series folder
         read with :func:`read_image`. Rasterise an RTSTRUCT or SEG first with
         ``sarcoma_survival.preprocessing.read_mask``.
-    label : int, optional
-        Tumour label of a multi-label image; ``None`` requires a binary mask.
-    patient : str, optional
-        Used only in error messages.
+    <label_patient>
 
     Returns
     -------
     float
         Volume in cm³ (spacing read as mm).
 
-    Raises
-    ------
-    ImageReadError
-        Unreadable file, non-binary mask without ``label``, empty mask.
+    <raises>
 
     See Also
     --------

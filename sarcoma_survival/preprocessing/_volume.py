@@ -23,10 +23,10 @@ from ..utils import (
     input_files,
 )
 from ..utils.validation import check_cohort_frame
-from ._geometry import grid_to_dict, output_grid, resample, tumour_box
+from ._geometry import grid_to_dict, output_grid, resample, tumor_box
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
-from ._volume_patient import _normalise, _prepare, _process_patient, _read_entry
+from ._volume_patient import _normalize, _prepare, _process_patient, _read_entry
 
 logger = logging.getLogger("sarcoma_survival")
 
@@ -319,7 +319,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             if channel != "t1":
                 image = resample(image, t1, default=np.nan, pixel_type=sitk.sitkFloat32)
             array = sitk.GetArrayFromImage(image).astype(np.float32)
-            array = _normalise(array, prepared["stats"].get(channel))
+            array = _normalize(array, prepared["stats"].get(channel))
             array[~np.isfinite(array)] = self.fill_value
             out = sitk.GetImageFromArray(array)
             out.CopyInformation(t1)
@@ -347,7 +347,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
                         max_voxels=self._setting("max_voxels"))
         mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient,
                          max_voxels=self._setting("max_voxels"))
-        box = tumour_box(mask, self.margin_mm)
+        box = tumor_box(mask, self.margin_mm)
         return grid_to_dict(output_grid(box, self._grid_size()[::-1], self.spacing))
 
     # ------------------------------------------------------------------ helpers

@@ -19,7 +19,7 @@ from ._geometry import (
     overlaps,
     region_covering,
     resample,
-    tumour_box,
+    tumor_box,
 )
 from ._intensity import foreground_mask, n4_correct, zscore_stats
 from ._io import PARTIAL_COVERAGE, ImageReadError, read_image, read_mask
@@ -46,7 +46,7 @@ def _read_entry(target):
     return geometry
 
 
-def _normalise(array, stats):
+def _normalize(array, stats):
     if stats is None:
         return array
     mean, std = stats
@@ -120,7 +120,7 @@ def _prepare(paths, channels, settings, patient, n4_cache=None):
                     max_voxels=settings["max_voxels"])
     mask = read_mask(paths["mask"], t1, label=settings["mask_label"], roi_name=settings["roi_name"],
                      patient=patient, column="mask", max_voxels=settings["max_voxels"])
-    box = tumour_box(mask, settings["margin_mm"])
+    box = tumor_box(mask, settings["margin_mm"])
     t1_region = region_covering(t1, box)
     mask_region = sitk.GetArrayFromImage(region_covering(mask, box)).astype(bool)
     region = settings["normalize"]
@@ -197,13 +197,13 @@ def _process_patient(position, patient, paths, channels, settings, target, n4_ca
     spacing_out = reference.GetSpacing()[0]
     keep = inside_box(reference, box)
     if settings["masking"] != "none":
-        tumour = resample(prepared["mask"], reference, interpolator=sitk.sitkNearestNeighbor,
-                          pixel_type=sitk.sitkUInt8)
+        tumor = resample(prepared["mask"], reference, interpolator=sitk.sitkNearestNeighbor,
+                         pixel_type=sitk.sitkUInt8)
         if settings["masking"] == "tumor":
-            keep &= sitk.GetArrayViewFromImage(tumour) > 0
+            keep &= sitk.GetArrayViewFromImage(tumor) > 0
         else:
-            distance = sitk.SignedMaurerDistanceMap(tumour, insideIsPositive=False, squaredDistance=False,
-                                                    useImageSpacing=True)
+            distance = sitk.SignedMaurerDistanceMap(tumor, insideIsPositive=False, squaredDistance=False,
+                                                   useImageSpacing=True)
             keep &= sitk.GetArrayViewFromImage(distance) <= settings["margin_mm"]
     volume = np.empty((len(channels),) + tuple(settings["size"]), dtype=np.float32)
     for c, channel in enumerate(channels):
@@ -211,7 +211,7 @@ def _process_patient(position, patient, paths, channels, settings, target, n4_ca
         if settings["antialias"]:
             image = _smooth_for(image, spacing_out, box)
         array = sitk.GetArrayFromImage(resample(image, reference, default=np.nan, pixel_type=sitk.sitkFloat32))
-        array = _normalise(array, prepared["stats"].get(channel))
+        array = _normalize(array, prepared["stats"].get(channel))
         array[~keep | ~np.isfinite(array)] = settings["fill_value"]
         volume[c] = array
     geometry = grid_to_dict(reference)

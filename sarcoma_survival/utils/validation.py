@@ -10,10 +10,11 @@ contract, ``sarcoma_survival._schema``, and are re-exported here.
 from __future__ import annotations
 
 import datetime
+import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from sksurv.base import SurvivalAnalysisMixin
 from sksurv.util import Surv, check_y_survival
 
@@ -568,6 +569,42 @@ def record_columns(estimator, X, *transformers):
         estimator.n_features_in_ = len(names)
 
 
+class FeatureTransformerMixin:
+    """``features_``: the deprecated name of a fitted ``feature_transformer_``.
+
+    An estimator that encodes the cohort table before its model keeps the fitted encoder
+    as ``feature_transformer_`` (its name until 0.1 was ``features_``, which read as an
+    array of features). ``features_`` stays as an alias that warns; a model file written
+    before the rename loads with its encoder under the new name.
+    """
+
+    @property
+    def features_(self):
+        """Deprecated alias of ``feature_transformer_``."""
+        _warn_features_alias()
+        return self.feature_transformer_
+
+    @features_.setter
+    def features_(self, value):
+        _warn_features_alias()
+        self.feature_transformer_ = value
+
+    def __setstate__(self, state):
+        if "features_" in state:  # a model file written before the rename
+            state = {**state}
+            state["feature_transformer_"] = state.pop("features_")
+        super().__setstate__(state)
+
+
+def _warn_features_alias():
+    warnings.warn(
+        "features_ is deprecated and will be removed in a future version; use "
+        "feature_transformer_ (the same fitted transformer).",
+        FutureWarning,
+        stacklevel=3,
+    )
+
+
 class SurvivalScoreMixin(SurvivalAnalysisMixin):
     """scikit-survival's survival contract, with ``score`` reading ``y``'s fields by dtype.
 
@@ -593,3 +630,64 @@ class SurvivalScoreMixin(SurvivalAnalysisMixin):
         float
         """
         return super().score(X, as_survival_array(y))
+
+
+class BreslowSurvivalMixin(SurvivalScoreMixin):
+    """Survival and cumulative hazard functions from ``predict`` and a Breslow baseline.
+
+    For an estimator whose risk score is a log hazard ratio (a network, a seed ensemble)
+    and which keeps a fitted :class:`sksurv.linear_model.coxph.BreslowEstimator` of its
+    training risks as ``baseline_model_``. A subclass whose fitted model may have no
+    survival function overrides :meth:`_require_survival_function`.
+    """
+
+    def _require_survival_function(self, what):
+        """Raise ``AttributeError`` where the fitted model has no ``what``; here it always has."""
+
+    def predict_survival_function(self, X, return_array=False):
+        """Survival functions of the patients (Breslow baseline x exp(risk)).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        return_array : bool, default=False
+            Return an array evaluated at the unique training event times instead of
+            :class:`sksurv.functions.StepFunction` objects.
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+
+        Raises
+        ------
+        AttributeError
+            For a network fitted on a competing-risks outcome (it has
+            ``predict_cumulative_incidence`` instead).
+        """
+        self._require_survival_function("survival function")
+        return self._predict_survival_function(self.baseline_model_, self.predict(X), return_array)
+
+    def predict_cumulative_hazard_function(self, X, return_array=False):
+        """Cumulative hazard functions of the patients (same signature as sksurv).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+        return_array : bool, default=False
+            As in :meth:`predict_survival_function`, which also gives the errors.
+
+        Returns
+        -------
+        ndarray of StepFunction, or ndarray of shape (n_samples, n_times)
+        """
+        self._require_survival_function("cumulative hazard function")
+        return self._predict_cumulative_hazard_function(
+            self.baseline_model_, self.predict(X), return_array
+        )
+
+    @property
+    def unique_times_(self):
+        """Unique training times at which ``return_array=True`` evaluates the functions."""
+        self._require_survival_function("unique_times_ (times of a survival function)")
+        check_is_fitted(self, "baseline_model_")
+        return self.baseline_model_.unique_times_
