@@ -146,6 +146,10 @@ def test_report_names_every_patient_left_out_and_why(built):
     assert "no folder 'P_GHOST'" in excluded["P_GHOST"]
     cohort_notes = report.loc[report["patient_id"] == "(cohort)", "problem"].tolist()
     assert any("surname" in note for note in cohort_notes)
+    # a measurement the clinical table lacks is filled from the masks, not "left empty"
+    assert "measured from the masks: tumor_volume_cm3" in " ".join(cohort_notes)
+    empty = next(note for note in cohort_notes if "left empty" in note)
+    assert "tumor_depth" in empty and "tumor_volume_cm3" not in empty
 
 
 def test_manifest_loads_and_a_model_fits_through_the_cli(built, tree, capsys):
@@ -196,6 +200,8 @@ def test_rules_t1_only_and_measure_never(tree):
     assert "t2" not in built.table.columns
     assert built.table.loc["P_TWO_T1", "t1"].endswith("T1_post.nii.gz")
     assert built.table["tumor_volume_cm3"].eq("").all()
+    notes = pd.read_csv(built.report).query("patient_id == '(cohort)'")["problem"]
+    assert any("left empty" in note and "tumor_volume_cm3" in note for note in notes)
 
 
 def test_without_clinical_table_and_clear_errors(tree, tmp_path, capsys):

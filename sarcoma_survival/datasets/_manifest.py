@@ -149,8 +149,10 @@ def _pick_mask(candidates, t1, patterns):
     return masks
 
 
-def _clinical_table(clinical, id_column):
-    """(rows by patient id, outcome columns present, where, cohort-level notes) of the clinical CSV."""
+def _clinical_table(clinical, id_column, measured=()):
+    """(rows by patient id, outcome columns present, where, cohort-level notes) of the clinical CSV.
+
+    ``measured``: the clinical columns the builder fills from the masks when empty."""
     path = Path(clinical)
     where = f"clinical table {str(path)!r}"
     if not path.is_file():
@@ -172,9 +174,13 @@ def _clinical_table(clinical, id_column):
             present, absent = (event, days) if event in table.columns else (days, event)
             raise CohortError(f"{where}: column {present!r} is present but {absent!r} is missing")
     notes = []
-    absent = [c for c in CLINICAL_COLUMNS if c not in table.columns]
+    absent = [c for c in CLINICAL_COLUMNS if c not in table.columns and c not in measured]
     if absent:
         notes.append(f"clinical column(s) absent from the clinical table, left empty: {', '.join(absent)}")
+    from_masks = [c for c in measured if c not in table.columns]
+    if from_masks:
+        notes.append(f"clinical column(s) absent from the clinical table, measured from the masks: "
+                     f"{', '.join(from_masks)}")
     ignored = [c for c in table.columns if c not in (id_column, *CLINICAL_COLUMNS, *_OUTCOME_NAMES)]
     if ignored:
         notes.append(f"column(s) of the clinical table not copied to the manifest: {', '.join(ignored)}")
@@ -361,7 +367,8 @@ def build_manifest(root, output, *, clinical=None, id_column=PATIENT_ID_COLUMN, 
             raise CohortError(f"the {role} rule {text!r} is not a regular expression ({exc})") from None
     rows, outcome_columns, where_clinical, notes = {}, [], "clinical table", []
     if clinical is not None:
-        rows, outcome_columns, where_clinical, notes = _clinical_table(clinical, id_column)
+        measured = () if measure == "never" else ("tumor_size_cm", "tumor_volume_cm3")
+        rows, outcome_columns, where_clinical, notes = _clinical_table(clinical, id_column, measured)
     problems = [("(cohort)", "warning", note) for note in notes]
     records = []
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
