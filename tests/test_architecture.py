@@ -40,6 +40,7 @@ LAYERS = {
     "models": 4,
     "explain": 4,
     "competing_risks": 5,
+    "_model_card": 5,
     "compare": 6,
     "_model_io": 6,
     "_registry": 7,

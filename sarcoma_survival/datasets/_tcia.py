@@ -48,6 +48,9 @@ _REQUIRED = (
     "os_event", "os_time_days", "dm_event", "dm_time_days", "mask_volume_cm3",
 )
 
+#: Time zero of the sheet's outcome times ("Time – diagnosis to ..." columns).
+TIME_ORIGIN = "diagnosis"
+
 
 def _default_folder():
     env = os.environ.get("SARCOMA_SURVIVAL_VALIDATION")
@@ -112,6 +115,9 @@ def load_tcia_sts(folder=None):
       much of it treated the metastases, i.e. it is partly an *outcome*; used as a
       predictor it leaks the DM label (apparent Harrell C 0.70 for DM on its own).
     * ``tumor_depth``, ``mets_at_presentation``, ``rt_timing``: not recorded -> NaN.
+    * ``X.attrs["time_origin"]``: ``"diagnosis"`` (the sheet's times run from diagnosis;
+      fitted models record it as their time zero, see
+      :func:`~sarcoma_survival.preprocessing.summarize_inputs`).
     * Outcomes: ``y_os`` from ``os_event`` / ``os_time_days`` (15 deaths), ``y_dm`` from
       ``dm_event`` / ``dm_time_days`` (24 distant metastases; local/regional recurrences
       are censored for DM). ``y_dm_competing``: DM with death as a competing risk
@@ -189,6 +195,8 @@ def load_tcia_sts(folder=None):
     X["tumor_size_cm"] = sizes
     X["t1"] = t1_paths
     X["mask"] = mask_paths
+    # the sheet's times run from diagnosis; a model card states it (its "time zero")
+    X.attrs["time_origin"] = TIME_ORIGIN
 
     y_os = Surv.from_arrays(table["os_event"].astype(bool).to_numpy(),
                             table["os_time_days"].astype(float).to_numpy())
