@@ -75,7 +75,7 @@ def _training_run(model):
         "epochs_run": int(last.get("epoch", len(rows))),
         "max_epochs": int(getattr(model, "max_epochs", len(rows))),
         "kept_epoch": int(kept_row.get("epoch", len(rows))),
-        "kept_by": ("lowest validation loss" if has_valid else "last epoch (no validation set)"),
+        "kept_by": ("the one of lowest validation loss" if has_valid else "the last; no validation set"),
         "kept_train_loss": _row_value(kept_row, "train_loss"),
         "kept_valid_loss": _row_value(kept_row, "valid_loss"),
         "last_train_loss": _row_value(last, "train_loss"),

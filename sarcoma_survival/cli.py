@@ -185,17 +185,21 @@ def _load_model(args, path=None):
 
 
 def _model_card_brief(args):
-    """The model file's card in two lines (stdout), and the warnings for patients unlike its
-    training inputs."""
+    """The model file's card in two lines (stdout)."""
     from ._model_card import format_model_card
+
+    for line in format_model_card(_card_or_none(args.model_file), brief=True):
+        print(line)
+
+
+def _card_or_none(path):
+    """The model file's card; None for a pickle (no manifest) or a file written before cards."""
     from ._model_io import read_model_card
 
     try:
-        card = read_model_card(args.model_file)
-    except ValueError:  # a pickle (read with --allow-pickle) has no manifest, hence no card
-        card = None
-    for line in format_model_card(card, brief=True):
-        print(line)
+        return read_model_card(path)
+    except ValueError:
+        return None
 
 
 def _cmd_info(args):
@@ -292,11 +296,15 @@ def _cmd_serve(args):
             f"serve needs the web extra ({exc.name} is missing): pip install 'sarcoma-survival[web]'"
         ) from None
     models = {"os_model": _load_model(args)}
+    cards = {"os": _card_or_none(args.model_file)}
     if args.dm_model_file:
         models["dm_model"] = _load_model(args, args.dm_model_file)
+        cards["dm"] = _card_or_none(args.dm_model_file)
     if args.clinical_model_file:
         models["clinical_model"] = _load_model(args, args.clinical_model_file)
-    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels)
+        cards["clinical_only"] = _card_or_none(args.clinical_model_file)
+    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels,
+          cards=cards)
     return 0
 
 
