@@ -173,10 +173,11 @@ def _scale_bar_mm(field_mm):
 
 def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1", "T2"), alpha=0.45,
                  threshold=0.2, title=None, fig=None):
-    """Overlay a heat map on the axial, coronal and sagittal slices through its peak.
+    """Overlay a heat map on the axial, coronal and sagittal slices through the tumour (or its peak).
 
     Drawn for a reader: the tumour outline (``mask``) over the heat, a colour bar of the
-    heat's scale and, with ``spacing_mm``, a physical scale bar.
+    heat's scale and, with ``spacing_mm``, a physical scale bar. The slices go through the
+    centre of the tumour when ``mask`` is given, else through the map's peak.
 
     Parameters
     ----------
@@ -223,7 +224,10 @@ def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1"
     n_channels = volume.shape[0]
     fig = fig or plt.figure(figsize=(9.8, 3 * n_channels + 0.4))
     axes = fig.subplots(n_channels, 3, squeeze=False)
-    d, h, w = _center(cam)
+    # through the tumour's centre when its mask is given (heat is read against the tumour),
+    # else through the map's peak
+    d, h, w = (_center(cam) if mask is None or not np.any(mask)
+               else tuple(int(round(v)) for v in np.argwhere(np.asarray(mask, bool)).mean(axis=0)))
     views = [("axial", lambda a: a[d]), ("coronal", lambda a: a[:, h]), ("sagittal", lambda a: a[:, :, w])]
     overlay = np.ma.masked_less(cam, threshold)
     for c in range(n_channels):
