@@ -70,7 +70,7 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
     >>> client = TestClient(app)
     >>> answer = client.post("/api/predict", files={"age": (None, "61"), "grade": (None, "high")}).json()
     >>> sorted(answer)[:4], answer["times"]
-    (['curves_png', 'outcome', 'risk', 'risk_percentile'], [365.0, 730.0, 1825.0])
+    (['curves_png', 'interval_method', 'outcome', 'risk'], [365.0, 730.0, 1825.0])
     >>> client.post("/api/predict", files={"grade": (None, "medium")}).json()["field"]
     'grade'
     """

@@ -26,7 +26,7 @@ NONE_METHOD = "no interval: this model gives none that is honest (a bootstrap of
 
 def _cox_interval(model, X, survival):
     Z = model.transform(X)[0]
-    se = float(np.sqrt(max(Z @ model._coef_covariance @ Z, 0.0)))
+    se = float(np.sqrt(max(Z @ model.coef_covariance_ @ Z, 0.0)))
     survival = np.clip(survival, 0.0, 1.0)
     return survival ** np.exp(_Z * se), survival ** np.exp(-_Z * se), COX_METHOD
 
@@ -59,7 +59,7 @@ def survival_interval(model, X, times, survival):
 
     from ..models import SarculatorCoxPH
 
-    if isinstance(model, SarculatorCoxPH) and hasattr(model, "_coef_covariance"):
+    if isinstance(model, SarculatorCoxPH):
         return _cox_interval(model, X, np.asarray(survival, dtype=float))
     if isinstance(getattr(model, "model_", None), RandomSurvivalForest):
         return _forest_interval(model, X, times)
