@@ -181,9 +181,12 @@ def format_model_card(card, *, brief=False):
     cohort = training.get("cohort", {})
     validation = card.get("validation")
     run = card.get("training_run")
-    who = (f"{card['estimator']} trained on {cohort.get('n_patients', '?')} patients, "
-           f"{cohort.get('n_events', '?')} events, median follow-up "
-           f"{_days(cohort.get('follow_up_median_days'))}; time zero: {cohort.get('time_origin', 'not stated')}")
+    if cohort:
+        who = (f"{card['estimator']} trained on {cohort.get('n_patients', '?')} patients, "
+               f"{cohort.get('n_events', '?')} events, median follow-up "
+               f"{_days(cohort.get('follow_up_median_days'))}; time zero: {cohort.get('time_origin', 'not stated')}")
+    else:  # the competing-risks estimators keep no training summary yet
+        who = f"{card['estimator']}: training cohort not recorded"
     if validation:
         interval = (f" [{validation['ci_low']:.3f}, {validation['ci_high']:.3f}]"
                     if "ci_low" in validation and "ci_high" in validation else "")
