@@ -28,6 +28,7 @@ _LAZY = {
     "VolumePreprocessor": "sarcoma_survival.preprocessing",
     "save_model": "sarcoma_survival._model_io",
     "load_model": "sarcoma_survival._model_io",
+    "read_model_card": "sarcoma_survival._model_io",
     "config_context": "sarcoma_survival._config",
     "get_config": "sarcoma_survival._config",
     "set_config": "sarcoma_survival._config",

@@ -10,6 +10,10 @@ A model file is a zip archive holding
 * ``<attribute>.safetensors``: the weights of each fitted torch module (state dict);
 * ``history.json``: the training history of a neural estimator.
 
+The manifest also carries the estimator's **model card** under ``"model_card"`` (see
+:func:`read_model_card`): its training cohort and inputs, preprocessing, kept epoch and
+validation. Files written before cards existed have none and still load.
+
 Pickle and joblib files can run arbitrary code when they are read; :func:`load_model`
 reads them only with ``allow_pickle=True``, and warns.
 """
@@ -320,12 +324,14 @@ def _drop_site_paths(model):
     return model
 
 
-def save_model(model, path):
-    """Save a fitted estimator of this package to a safe model file.
+def save_model(model, path, *, validation=None):
+    """Save a fitted estimator of this package to a safe model file, with its model card.
 
     The file holds no pickle: JSON, safetensors weights and skops data, which
     :func:`load_model` reads back with an allow-list of types, so loading a file from
-    another site runs none of its content.
+    another site runs none of its content. Its manifest carries the model card (see
+    :func:`read_model_card`), built from what the fit kept (``training_summary_``, a
+    network's history and kept epoch, an inner cross-validation) and ``validation``.
 
     Parameters
     ----------
@@ -336,6 +342,12 @@ def save_model(model, path):
     path : str or path-like
         File to write (conventionally ``*.ssm``); its folder must exist. It is written
         to a temporary file first and then renamed, so a failure never leaves half a file.
+    validation : dict, optional
+        How well the model did on patients it was not fitted on, measured by you: keys
+        ``c_index`` and ``method`` (for example ``"5-fold cross-validation"`` or
+        ``"held-out test set, 43 patients"``), optionally ``ci_low``/``ci_high`` (an interval
+        of the C-index), ``n_patients``, ``n_events``. Shown by ``sarcoma-survival info``,
+        ``predict``, ``evaluate`` and the web page.
 
     Returns
     -------
@@ -376,6 +388,9 @@ def save_model(model, path):
     """
     from sklearn.utils.validation import check_is_fitted
 
+    from ._model_card import check_validation, model_card
+
+    check_validation(validation)
     sio = _skops_io()
     name = type(model).__name__
     if _estimator_class(name) is not type(model):
@@ -433,6 +448,7 @@ def save_model(model, path):
         "class": name,
         "params": params,
         "torch_modules": sorted(modules),
+        "model_card": model_card(model, validation=validation),
     }
     from .utils import atomic_path
 
@@ -621,6 +637,60 @@ def _read_pickle(path, allow_pickle):
         raise ModelFileError(
             f"model file {str(path)!r} is not a readable joblib/pickle file: {type(exc).__name__}: {exc}"
         ) from None
+
+
+def read_model_card(path):
+    """The model card of a model file, read from its manifest without loading the model.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A model file written by :func:`save_model`.
+
+    Returns
+    -------
+    dict or None
+        The card (``estimator``, ``training``: cohort size, events, follow-up, time origin and
+        the summary of the training inputs; ``preprocessing``; ``training_run``: a network's
+        epochs, kept epoch and losses; ``validation``), or None for a file written before
+        model cards existed.
+
+    Raises
+    ------
+    ModelFileError
+        When the file is not a safe model file (a pickle has no manifest, hence no card).
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival import SarculatorCoxPH, read_model_card, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.uniform(30, 80, 40), "tumor_size_cm": rng.uniform(2, 20, 40),
+    ...                   "grade": rng.choice(["low", "high"], 40),
+    ...                   "histology": rng.choice(["liposarcoma", "leiomyosarcoma"], 40)})
+    >>> y = Surv.from_arrays(rng.random(40) < 0.6, rng.uniform(30, 3000, 40))
+    >>> path = save_model(SarculatorCoxPH().fit(X, y), pathlib.Path(tempfile.mkdtemp()) / "m.ssm",
+    ...                   validation={"c_index": 0.64, "method": "5-fold cross-validation"})
+    >>> card = read_model_card(path)
+    >>> card["training"]["cohort"]["n_patients"], card["validation"]["c_index"]
+    (40, 0.64)
+    """
+    path = Path(path)
+    _check_file(path)
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{str(path)!r} is not a safe sarcoma-survival model file (a zip archive); "
+                             "only those carry a model card")
+    try:
+        with _open_model_zip(path) as archive:
+            manifest = json.loads(archive.read(_MANIFEST))
+    except (KeyError, ValueError, UnicodeDecodeError, zipfile.BadZipFile):
+        raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file (no valid {_MANIFEST})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file ({_MANIFEST} format)")
+    card = manifest.get("model_card")
+    return card if isinstance(card, dict) else None
 
 
 def load_model(path, *, allow_pickle=False):

@@ -198,6 +198,48 @@ HISTOLOGY_NAMES = (
     "other",
 )
 
+#: What a clinician reads for each clinical column (the web page's field labels).
+COLUMN_LABELS = {
+    "age": "Age at surgery",
+    "sex": "Sex",
+    "tumor_size_cm": "Tumour size (largest diameter)",
+    "tumor_depth": "Depth relative to the fascia",
+    "grade": "Grade (FNCLCC)",
+    "histology": "Histological subtype",
+    "location": "Tumour site",
+    "tumor_volume_cm3": "Tumour volume",
+    "neoadjuvant_chemo": "Neoadjuvant chemotherapy",
+    "mets_at_presentation": "Metastases at presentation",
+    "rt_timing": "Radiotherapy",
+}
+
+#: What a clinician reads for each category code (the stored value stays the code).
+CATEGORY_LABELS = {
+    "sex": {"F": "Female", "M": "Male"},
+    "tumor_depth": {"superficial": "Superficial", "deep": "Deep"},
+    "grade": {"low": "Low (grade 1)", "high": "High (grade 2, 3 or dedifferentiated)"},
+    "location": {"axial": "Trunk / axial", "upper_extremity": "Upper limb", "lower_extremity": "Lower limb"},
+    "rt_timing": {"preop": "Pre-operative", "postop": "Post-operative"},
+    "neoadjuvant_chemo": {"yes": "Yes", "no": "No"},
+    "mets_at_presentation": {"yes": "Yes", "no": "No"},
+}
+
+
+def category_label(column, value):
+    """The clinical label of a category code (a histology name in sentence case).
+
+    Examples
+    --------
+    >>> category_label("grade", "high"), category_label("histology", "myxoid liposarcoma")
+    ('High (grade 2, 3 or dedifferentiated)', 'Myxoid liposarcoma')
+    """
+    value = str(value)
+    label = CATEGORY_LABELS.get(column, {}).get(value)
+    if label is not None:
+        return label
+    return value[:1].upper() + value[1:] if column in FREE_CATEGORICAL_COLUMNS else value
+
+
 #: Former and alternative names of soft-tissue sarcoma subtypes -> canonical name, keyed
 #: by the histology comparison key (lower case; spaces, hyphens, underscores and slashes
 #: as one space). From the WHO classifications of soft-tissue tumours (2002, 2013, 2020):

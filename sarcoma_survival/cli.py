@@ -346,12 +346,40 @@ def _load_model(args, path=None):
     return load_model(args.model_file if path is None else path, allow_pickle=args.allow_pickle)
 
 
+def _model_card_brief(args):
+    """The model file's card in two lines (stdout)."""
+    from ._model_card import format_model_card
+
+    for line in format_model_card(_card_or_none(args.model_file), brief=True):
+        print(line)
+
+
+def _card_or_none(path):
+    """The model file's card; None for a pickle (no manifest) or a file written before cards."""
+    from ._model_io import read_model_card
+
+    try:
+        return read_model_card(path)
+    except ValueError:
+        return None
+
+
+def _cmd_info(args):
+    from ._model_card import format_model_card
+    from ._model_io import read_model_card
+
+    for line in format_model_card(read_model_card(args.model_file)):
+        print(line)
+    return 0
+
+
 def _cmd_predict(args):
     import numpy as np
     import pandas as pd
 
     from ._output_paths import check_output_file
     from .datasets import load_cohort
+    from .preprocessing import warn_out_of_training_range
     from .utils import atomic_path, check_follow_up_times, curve_values
 
     output = check_output_file(args.output or "predictions.csv", inputs=[args.manifest, args.model_file])
@@ -359,6 +387,8 @@ def _cmd_predict(args):
     model = _load_model(args)
     if args.times:
         _check_time_origin(model, cohort, "--times count days from the model's")
+    _model_card_brief(args)
+    warn_out_of_training_range(model, cohort.X)
     risk = model.predict(cohort.X)
     table = pd.DataFrame({"risk": risk}, index=cohort.X.index)
     if args.times:
@@ -382,11 +412,14 @@ def _cmd_evaluate(args):
         bootstrap_concordance,
         concordance_index,
     )
+    from .preprocessing import warn_out_of_training_range
 
     cohort = load_cohort(args.manifest)
     model = _load_model(args)
     _check_image_options(model, _image_options(args))
     _check_time_origin(model, cohort, "its predictions are scored against times from another day 0")
+    _model_card_brief(args)
+    warn_out_of_training_range(model, cohort.X)
     y = _target(cohort, args.outcome)
     risk = model.predict(cohort.X)
     with warnings.catch_warnings():
@@ -431,11 +464,15 @@ def _cmd_serve(args):
             f"serve needs the web extra ({exc.name} is missing): pip install 'sarcoma-survival[web]'"
         ) from None
     models = {"os_model": _load_model(args)}
+    cards = {"os": _card_or_none(args.model_file)}
     if args.dm_model_file:
         models["dm_model"] = _load_model(args, args.dm_model_file)
+        cards["dm"] = _card_or_none(args.dm_model_file)
     if args.clinical_model_file:
         models["clinical_model"] = _load_model(args, args.clinical_model_file)
-    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels)
+        cards["clinical_only"] = _card_or_none(args.clinical_model_file)
+    serve(**models, host=args.host, port=args.port, max_upload_mb=args.max_upload_mb, max_voxels=args.max_voxels,
+          cards=cards)
     return 0
 
 
@@ -632,6 +669,10 @@ def build_parser():
                        help="also read a pickle/joblib model file; this runs code stored in the "
                             "file: only for a file you trust")
 
+    p = sub.add_parser("info", help="print a model file's model card: training cohort, inputs, validation")
+    p.add_argument("model_file", help="model file written by fit (save_model)")
+    p.set_defaults(func=_cmd_info)
+
     p = with_manifest("fit", "fit a model and save it as a safe model file", _cmd_fit)
     p.add_argument("--model", required=True, metavar="NAME", help="one of: " + ", ".join(MODELS))
     p.add_argument("--outcome", choices=_OUTCOMES, default="os")
@@ -758,10 +799,12 @@ def main(argv=None):
         print(f"{prefix}: warning: {text[0] if text else category.__name__}", file=sys.stderr)
 
     from ._model_io import PickleModelFileWarning
+    from .preprocessing import OutOfTrainingRangeWarning
 
     with warnings.catch_warnings():
         warnings.showwarning = show_warning
         warnings.simplefilter("always", PickleModelFileWarning)  # asked for: shown, never fatal
+        warnings.simplefilter("always", OutOfTrainingRangeWarning)  # one per patient and quantity
         try:
             with _backend(getattr(args, "scheduler", None)):
                 return args.func(args)

@@ -40,6 +40,7 @@ LAYERS = {
     "nn": 4,
     "models": 5,
     "explain": 5,
+    "_model_card": 5,
     "compare": 6,
     "_model_io": 6,
     "report": 6,

@@ -20,7 +20,7 @@ from sarcoma_survival import SarculatorCoxPH, __version__, load_model, save_mode
 from sarcoma_survival._registry import MODELS, ModelSpec, model_names
 from sarcoma_survival.cli import build_parser, main
 
-SUBCOMMANDS = ("demo", "preprocess", "fit", "predict", "evaluate", "explain", "compare")
+SUBCOMMANDS = ("demo", "preprocess", "fit", "predict", "evaluate", "explain", "compare", "info")
 
 
 def _harrell(y, risk):

@@ -106,7 +106,7 @@ def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, 
 
 def test_plot_and_errors():
     fig = plot_gradcam(np.zeros((1, 8, 8, 8)), np.ones((8, 8, 8)), channel_names=["T1"])
-    assert len(fig.axes) == 3
+    assert len(fig.axes) == 4  # three slices and the colour bar
     with pytest.raises(ValueError, match="volume must be"):
         plot_gradcam(np.zeros((8, 8, 8)), np.ones((8, 8, 8)))
     from sarcoma_survival import SarculatorCoxPH
@@ -115,6 +115,37 @@ def test_plot_and_errors():
     clinical.module_ = None  # looks fitted, but has no image network
     with pytest.raises(TypeError, match="image model"):
         gradcam(clinical, None)
+
+
+def test_the_figure_a_clinician_reads_outline_colour_bar_scale():
+    from matplotlib.collections import LineCollection
+    from matplotlib.contour import QuadContourSet
+
+    mask = np.zeros((8, 8, 8), bool)
+    mask[2:6, 2:6, 2:6] = True
+    fig = plot_gradcam(np.zeros((1, 8, 8, 8)), np.ones((8, 8, 8)), mask=mask, spacing_mm=12.5, channel_names=["T1"])
+    slices, bar = fig.axes[:3], fig.axes[3]
+    assert "Grad-CAM" in bar.get_ylabel()  # the colour bar says what the colours mean
+    for ax in slices:
+        # the tumour outline (a contour at the mask's edge) on every slice through it
+        assert any(isinstance(c, (QuadContourSet, LineCollection)) for c in ax.collections) or \
+            any(isinstance(a, QuadContourSet) for a in ax.get_children())
+        # a scale bar: 100 mm field -> a 20 mm bar, 1.6 voxels of 12.5 mm, labelled in mm
+        bars = [line for line in ax.lines if len(line.get_xdata()) == 2]
+        assert bars and np.diff(bars[0].get_xdata())[0] == pytest.approx(20 / 12.5)
+        assert any(t.get_text() == "20 mm" for t in ax.texts)
+    assert any("tumour mask" in t.get_text() for t in fig.texts)
+    with pytest.raises(ValueError, match="mask must be"):
+        plot_gradcam(np.zeros((1, 8, 8, 8)), np.ones((8, 8, 8)), mask=np.ones((4, 4, 4)))
+
+
+def test_a_cubic_crop_leaves_no_padding(tiny_cohort):
+    """box_shape="cube": tissue around the tumour instead of padding (the Grad-CAM shortcut)."""
+    X = tiny_cohort.X.iloc[:4]
+    tight = np.stack(list(VolumePreprocessor(16, n4=False, cache=False).fit_transform(X)))
+    cube = np.stack(list(VolumePreprocessor(16, n4=False, cache=False, box_shape="cube").fit_transform(X)))
+    fill_tight, fill_cube = ((v == 0).all(axis=1).mean() for v in (tight, cube))
+    assert fill_tight > 0.1 and fill_cube < fill_tight / 3, (fill_tight, fill_cube)
 
 
 def test_gradcam_of_the_multimodal_network_explains_the_fused_risk(tiny_cohort):

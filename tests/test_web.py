@@ -130,7 +130,8 @@ def test_numbers_equal_predict_survival_function(client, temp_root, cohort, cell
 def test_the_answer_has_only_the_loaded_models_keys(models, cohort, cells, temp_root):
     client = TestClient(create_app(models["clinical_only"], temp_dir=temp_root))
     answer = post(client, temp_root, form(cells, cohort.X.index[0], images=False)).json()
-    assert set(answer) == {"outcome", "risk", "risk_percentile", "times", "survival", "curves_png"}
+    assert set(answer) == {"outcome", "risk", "risk_percentile", "times", "survival", "curves_png",
+                           "survival_low", "survival_high", "interval_method", "warnings", "time_origin"}
 
 
 def test_schema_takes_fields_and_categories_from_the_fitted_encoders(client, models):
@@ -142,7 +143,10 @@ def test_schema_takes_fields_and_categories_from_the_fitted_encoders(client, mod
     onehot = encoder.transformer_.named_transformers_["categorical"][-1]
     for column, categories in zip(encoder.categorical_columns_, onehot.categories_):
         assert set(by_name[column]["allowed"]) == {str(c) for c in categories}
-    assert by_name["age"] == {"name": "age", "type": "number", "unit": "years", "allowed": None}
+    assert by_name["age"] == {"name": "age", "type": "number", "unit": "years", "allowed": None,
+                              "label": "Age at surgery", "labels": []}
+    grade = by_name["grade"]
+    assert dict(zip(grade["allowed"], grade["labels"]))["high"] == "High (grade 2, 3 or dedifferentiated)"
     assert by_name["neoadjuvant_chemo"]["type"] == "boolean"
     assert by_name["histology"]["type"] == "text"
     assert by_name["t1"]["type"] == "file"
@@ -345,6 +349,67 @@ def test_no_patient_value_reaches_the_logs(client, temp_root, cohort, cells, cap
     assert "Marker" not in caplog.text
 
 
+# ------------------------------------------------------- what a clinician reads (issue 26)
+def test_intervals_by_the_method_each_model_supports(client, temp_root, cohort, cells, models):
+    from sksurv.util import Surv  # noqa: F401 (the models were fitted on sksurv outcomes)
+
+    patient = cohort.X.index[5]
+    answer = post(client, temp_root, form(cells, patient)).json()
+    X = cohort.X.loc[[patient]]
+    # Cox: delta method on the linear predictor, S^exp(+-1.96 se), se^2 = z' cov z
+    cox, part = models["clinical_only"], answer["clinical_only"]
+    z = cox.transform(X)[0]
+    se = np.sqrt(z @ cox.coef_covariance_ @ z)
+    survival = np.asarray(part["survival"])
+    np.testing.assert_allclose(part["survival_low"], survival ** np.exp(1.959963984540054 * se), rtol=1e-9)
+    np.testing.assert_allclose(part["survival_high"], survival ** np.exp(-1.959963984540054 * se), rtol=1e-9)
+    assert "delta method" in part["interval_method"]
+    # forest: the trees' 2.5th-97.5th percentiles, which bracket the forest's own value
+    forest = answer["dm"]
+    assert "15 trees" in forest["interval_method"]
+    low, high, value = (np.asarray(forest[k]) for k in ("survival_low", "survival_high", "survival"))
+    assert (low <= value + 1e-12).all() and (value <= high + 1e-12).all() and (low < high).any()
+    # a network: no interval, and the page says why
+    assert answer["survival_low"] is None and answer["interval_method"].startswith("no interval")
+
+
+def test_default_horizons_lie_within_every_models_follow_up(models, cohort):
+    from sksurv.util import Surv
+
+    from sarcoma_survival.web._service import default_times, follow_up_end
+
+    assert default_times(models.values()) == [365.0, 730.0, 1825.0]  # 7 years of synthetic follow-up
+    y = Surv.from_arrays(cohort.y_os["event"], np.minimum(cohort.y_os["time"], 1792.0))
+    short = SarculatorCoxPH().fit(cohort.X, y)  # the issue's DM model: 1792 days of follow-up
+    assert follow_up_end(short) == 1792.0
+    assert default_times([models["os"], short]) == [365.0, 730.0, 1095.0]
+    y = Surv.from_arrays(cohort.y_os["event"], np.minimum(cohort.y_os["time"], 300.0))
+    assert default_times([SarculatorCoxPH().fit(cohort.X, y)]) == [150.0, 270.0]
+
+
+def test_the_page_shows_provenance_labels_and_horizons(models, cohort, temp_root):
+    card = {"estimator": "SarculatorCoxPH", "training": models["clinical_only"].training_summary_,
+            "validation": {"c_index": 0.61, "ci_low": 0.55, "ci_high": 0.67, "method": "5-fold cross-validation"}}
+    client = TestClient(create_app(models["os"], clinical_model=models["clinical_only"], temp_dir=temp_root,
+                                   cards={"clinical_only": card}))
+    page = client.get("/").text
+    assert "trained on 40 patients with" in page and "time zero: not stated" in page
+    assert "C-index 0.61 (95 % interval 0.55–0.67), 5-fold cross-validation" in page
+    assert "no validation recorded in the model file" in page  # the OS network has none
+    assert "Age at surgery" in page and ">High (grade 2, 3 or dedifferentiated)</option>" in page
+    assert 'label="Undifferentiated pleomorphic sarcoma"' in page
+    assert 'value="365,730,1825"' in page and "days since time zero (not stated by the models)" in page
+
+
+def test_a_patient_far_outside_the_training_set_is_named(client, temp_root, cohort, cells):
+    # ages 18-92 in training: no plausible age is "far" outside; a subtype none of them had is
+    answer = post(client, temp_root, form(cells, cohort.X.index[5], histology="angiosarcoma")).json()
+    for role in ("dm", "clinical_only"):  # the models that read the histology (the network does not)
+        assert any(w.startswith("histology 'angiosarcoma' was not seen in training")
+                   for w in answer[role]["warnings"]), answer[role]["warnings"]
+    assert answer["warnings"] == []
+
+
 # --------------------------------------------------------------------------- real browser
 
 
@@ -399,6 +464,14 @@ def test_the_page_in_headless_chromium(live_server, cohort, models, temp_root, t
             percentile = _percentile(model.training_risks_, model.predict(X)[0])
             shown = float(driver.find_element(By.ID, f"{role}-percentile").text)
             assert shown == pytest.approx(percentile, abs=0.05 + 1e-9)
+        # what a clinician reads: intervals and their method, no raw risk score, provenance, labels
+        for role in ("dm", "clinical_only"):
+            assert driver.find_element(By.ID, f"{role}-interval-0").text.startswith(" (") or \
+                driver.find_element(By.ID, f"{role}-interval-0").text.startswith("(")
+        assert "no interval" in driver.find_element(By.ID, "os-interval-method").text
+        assert "risk score" not in driver.find_element(By.ID, "result").text
+        assert "trained on 40 patients" in driver.find_element(By.ID, "provenance").text
+        assert driver.find_element(By.CSS_SELECTOR, "label[for=field-grade]").text == "Grade (FNCLCC)"
         assert driver.find_element(By.ID, "gradcam").get_attribute("src").startswith("data:image/png")
         assert driver.execute_script("return document.getElementById('gradcam').naturalWidth") > 100
         screenshot = Path(os.environ.get("SARCOMA_SURVIVAL_WEB_SCREENSHOT", tmp_path / "web_result.png"))

@@ -48,7 +48,6 @@ _REQUIRED = (
     "os_event", "os_time_days", "dm_event", "dm_time_days", "mask_volume_cm3",
 )
 
-
 def _default_folder():
     env = os.environ.get("SARCOMA_SURVIVAL_VALIDATION")
     if env:

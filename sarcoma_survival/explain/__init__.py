@@ -16,6 +16,6 @@ in 3D Slicer or ITK-SNAP over the scan.
 """
 from __future__ import annotations
 
-from ._heatmaps import choose_layer, gradcam, plot_gradcam, save_gradcam
+from ._heatmaps import choose_layer, gradcam, plot_gradcam, save_gradcam, tumour_on_grid  # noqa: F401 (tumour_on_grid: for web)
 
 __all__ = ["gradcam", "plot_gradcam", "save_gradcam", "choose_layer"]

@@ -163,8 +163,21 @@ def _center(cam):
     return np.unravel_index(int(np.argmax(cam)), cam.shape)
 
 
-def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, threshold=0.2, title=None, fig=None):
-    """Overlay a heat map on the axial, coronal and sagittal slices through its peak.
+def _scale_bar_mm(field_mm):
+    """A round scale-bar length (mm) of about a quarter of the field of view."""
+    for length in (100, 50, 20, 10, 5, 2, 1):
+        if length <= field_mm / 3:
+            return length
+    return field_mm / 4
+
+
+def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1", "T2"), alpha=0.45,
+                 threshold=0.2, title=None, fig=None):
+    """Overlay a heat map on the axial, coronal and sagittal slices through the tumour (or its peak).
+
+    Drawn for a reader: the tumour outline (``mask``) over the heat, a colour bar of the
+    heat's scale and, with ``spacing_mm``, a physical scale bar. The slices go through the
+    centre of the tumour when ``mask`` is given, else through the map's peak.
 
     Parameters
     ----------
@@ -172,6 +185,10 @@ def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, thresho
         The preprocessed network input of one patient.
     cam : ndarray of shape (D, H, W)
         Its Grad-CAM map in [0, 1].
+    mask : ndarray of shape (D, H, W), optional
+        The tumour on the same grid; its outline is drawn on every slice.
+    spacing_mm : float, optional
+        Voxel size of the (isotropic) grid, for the scale bar.
     channel_names : sequence of str, default=("T1", "T2")
     alpha : float, default=0.45
         Opacity of the heat map.
@@ -183,26 +200,34 @@ def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, thresho
     Returns
     -------
     matplotlib.figure.Figure
-        One row per channel, three columns (axial, coronal, sagittal).
+        One row per channel, three columns (axial, coronal, sagittal), and a colour bar.
 
     Examples
     --------
     >>> import numpy as np
     >>> from sarcoma_survival.explain import plot_gradcam
-    >>> fig = plot_gradcam(np.zeros((2, 8, 8, 8)), np.ones((8, 8, 8)))
-    >>> len(fig.axes)
-    6
+    >>> mask = np.zeros((8, 8, 8), bool); mask[2:6, 2:6, 2:6] = True
+    >>> fig = plot_gradcam(np.zeros((2, 8, 8, 8)), np.ones((8, 8, 8)), mask=mask, spacing_mm=2.0)
+    >>> len(fig.axes)  # six slices and the colour bar
+    7
     """
     import matplotlib.pyplot as plt
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
 
     volume = np.asarray(volume, dtype=float)
     cam = np.asarray(cam, dtype=float)
     if volume.ndim != 4 or cam.shape != volume.shape[1:]:
         raise ValueError(f"volume must be (C, D, H, W) and cam (D, H, W); got {volume.shape} and {cam.shape}")
+    if mask is not None and np.shape(mask) != cam.shape:
+        raise ValueError(f"mask must be (D, H, W) like cam {cam.shape}; got {np.shape(mask)}")
     n_channels = volume.shape[0]
-    fig = fig or plt.figure(figsize=(9, 3 * n_channels))
+    fig = fig or plt.figure(figsize=(9.8, 3 * n_channels + 0.4))
     axes = fig.subplots(n_channels, 3, squeeze=False)
-    d, h, w = _center(cam)
+    # through the tumour's centre when its mask is given (heat is read against the tumour),
+    # else through the map's peak
+    d, h, w = (_center(cam) if mask is None or not np.any(mask)
+               else tuple(int(round(v)) for v in np.argwhere(np.asarray(mask, bool)).mean(axis=0)))
     views = [("axial", lambda a: a[d]), ("coronal", lambda a: a[:, h]), ("sagittal", lambda a: a[:, :, w])]
     overlay = np.ma.masked_less(cam, threshold)
     for c in range(n_channels):
@@ -211,11 +236,54 @@ def plot_gradcam(volume, cam, *, channel_names=("T1", "T2"), alpha=0.45, thresho
             ax = axes[c, col]
             ax.imshow(take(volume[c]), cmap="gray", origin="lower")
             ax.imshow(take(overlay), cmap="jet", vmin=0, vmax=1, alpha=alpha, origin="lower")
+            if mask is not None and np.any(take(np.asarray(mask, bool))):
+                ax.contour(take(np.asarray(mask, float)), levels=[0.5], colors="white", linewidths=1.2,
+                           origin="lower")
+            if spacing_mm is not None:
+                rows, cols = take(cam).shape
+                length = _scale_bar_mm(cols * spacing_mm)
+                x0, y0 = 0.05 * cols, 0.06 * rows
+                ax.plot([x0, x0 + length / spacing_mm], [y0, y0], color="white", linewidth=2.5,
+                        solid_capstyle="butt")
+                ax.text(x0, y0 + 0.03 * rows, f"{length:g} mm", color="white", fontsize=8, va="bottom")
             ax.set_title(f"{name} {view}", fontsize=9)
             ax.set_axis_off()
+    bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="jet"), ax=axes.ravel().tolist(), shrink=0.8,
+                       fraction=0.03, pad=0.02)
+    bar.set_label(f"Grad-CAM, relative to this patient's peak (shown above {threshold:g})", fontsize=8)
+    if mask is not None:
+        fig.text(0.01, 0.01, "white outline: tumour mask", fontsize=8)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def tumour_on_grid(volumes, i, mask_path, t1_path, *, patient=None):
+    """The tumour mask of patient ``i`` on the preprocessed grid of ``volumes`` (boolean (D, H, W)).
+
+    Parameters
+    ----------
+    volumes : VolumeArray
+        The network inputs (they know each patient's output grid).
+    i : int
+    mask_path, t1_path : str
+        The patient's mask and T1 (the mask is read on the T1 grid, as the preprocessing does).
+    patient : str, optional
+        Named in error messages.
+
+    Returns
+    -------
+    ndarray of bool, shape (D, H, W)
+    """
+    import SimpleITK as sitk
+
+    from ..preprocessing import read_image, read_mask
+
+    t1 = read_image(t1_path, patient=patient, column="t1")
+    mask = read_mask(mask_path, t1, patient=patient)
+    reference = volumes.to_image(i, np.zeros(np.asarray(volumes[i]).shape[1:], np.float32))
+    on_grid = sitk.Resample(mask, reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    return sitk.GetArrayFromImage(on_grid).astype(bool)
 
 
 def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolution=8):
@@ -258,9 +326,14 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
     output.mkdir(parents=True, exist_ok=True)
     names = ["T1", "T2"] if "t2" in getattr(X, "columns", ()) else ["T1"]
     written = []
+    on_grid = hasattr(result.volumes, "to_image") and "mask" in getattr(X, "columns", ())
     for i, patient in enumerate(result.index):
         volume = np.asarray(result.volumes[i])
-        fig = plot_gradcam(volume, result.maps[i], channel_names=names,
+        mask = spacing = None
+        if on_grid:  # the outline and the scale need the physical grid of the preprocessed crop
+            mask = tumour_on_grid(result.volumes, i, X.iloc[i]["mask"], X.iloc[i]["t1"], patient=str(patient))
+            spacing = float(min(result.volumes.geometry(i)["spacing"]))
+        fig = plot_gradcam(volume, result.maps[i], mask=mask, spacing_mm=spacing, channel_names=names,
                            title=f"{patient}: Grad-CAM ({result.layer})")
         path = patient_file(output, patient, "_gradcam.png")
         with atomic_path(path) as tmp:  # a failed write never leaves half a figure

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.ensemble import RandomSurvivalForest
 
+from ..preprocessing import summarize_inputs
 from ..utils.validation import (  # noqa: F401 (re-exported by models)
     FeatureTransformerMixin,
     SurvivalScoreMixin,
@@ -82,7 +83,12 @@ class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, Base
     on the training table only, then the model on the encoded matrix; prediction
     encodes with the fitted features and delegates.
     ``training_risks_`` keeps the sorted predicted risks of the training patients (no
-    identifiers), the reference of a new patient's risk percentile.
+    identifiers), the reference of a new patient's risk percentile, and
+    ``training_summary_`` what the model saw (see
+    :func:`~sarcoma_survival.preprocessing.summarize_inputs`): the cohort's size, events and
+    follow-up, the ranges of the columns it reads and the geometry and intensities of its
+    images; the model card of a saved model and the out-of-range warnings of ``predict``
+    read it.
     """
 
     def _make_features(self):  # pragma: no cover - abstract
@@ -128,6 +134,7 @@ class CohortSurvivalEstimator(EncodedFeatureNamesMixin, SurvivalScoreMixin, Base
         self.feature_names_in_ = np.asarray(self.feature_transformer_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         self.unique_times_ = np.asarray(self.model_.unique_times_)
+        self.training_summary_ = summarize_inputs(X, y, columns=self.feature_names_in_)
         return self
 
     def _encode(self, X):

@@ -229,6 +229,10 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
         The fitted Cox model.
     coef_ : ndarray
         Log hazard ratios, per encoded feature (see :meth:`get_feature_names_out`).
+    coef_covariance_ : ndarray of shape (n_features, n_features)
+        Covariance of ``coef_``: the inverse information of the (penalized) partial
+        likelihood, from which ``coef_table_``'s standard errors come (the web page's delta-method
+        interval of a patient's survival uses it).
     coef_table_ : DataFrame
         One row per encoded feature: ``coef, se, z, p, hr, hr_lower, hr_upper`` (Wald test
         and 95 % confidence interval of the hazard ratio), the standard errors from the
@@ -299,6 +303,11 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     def coef_(self):
         """Log hazard ratios of the encoded features."""
         return self.model_.coef_
+
+    @property
+    def coef_covariance_(self):
+        """Covariance of ``coef_`` (the inverse information of the fit; see ``coef_table_``)."""
+        return self._coef_covariance
 
 
 class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEstimator):

@@ -54,7 +54,7 @@ class SeedEnsemble(BreslowSurvivalMixin, BaseEstimator):
         Breslow baseline of the mean training scores.
     training_risks_ : ndarray
         Sorted mean scores of the training patients.
-    n_features_in_, feature_names_in_
+    n_features_in_, feature_names_in_, training_summary_
         As the first member has them.
 
     Examples
@@ -127,7 +127,7 @@ class SeedEnsemble(BreslowSurvivalMixin, BaseEstimator):
         self.training_risks_ = np.sort(risk)
         self.baseline_model_ = BreslowEstimator().fit(risk, event, time)
         first = self.estimators_[0]
-        for name in ("n_features_in_", "feature_names_in_"):
+        for name in ("n_features_in_", "feature_names_in_", "training_summary_"):
             if hasattr(first, name):
                 setattr(self, name, getattr(first, name))
         return self

@@ -18,6 +18,7 @@ from skorch.utils import to_tensor
 from torch.utils.data import Subset
 
 from ..competing_risks import CAUSE_CONSTRAINT, check_times
+from ..preprocessing import summarize_inputs
 from ..utils.validation import BreslowSurvivalMixin
 from ._callbacks import KeepBestWeights, SurvivalValidSplit
 from ._data import IndexBatches, PreloadedDataset, input_nbytes, preload, preloaded_rows, resolve_placement
@@ -182,6 +183,11 @@ class SurvivalNeuralNet(BreslowSurvivalMixin, NeuralNet):
     training_risks_ : ndarray of float64
         Sorted predicted risks of the training patients (no identifiers), the reference
         of a new patient's risk percentile.
+    training_summary_ : dict
+        What the network saw at fit
+        (:func:`~sarcoma_survival.preprocessing.summarize_inputs`): cohort size, events and
+        follow-up, ranges of the clinical columns, geometry and intensities of the images.
+        Read by the model card of a saved model and by the out-of-range warnings.
     history_ : skorch.history.History
 
     Examples
@@ -566,6 +572,7 @@ class SurvivalNeuralNet(BreslowSurvivalMixin, NeuralNet):
             Xt = self._train(X, event, time, validation_data, fit_params)
             log_risk = self._log_risks(Xt)
         outcome.fit_baseline(self, log_risk, event, time)
+        self.training_summary_ = summarize_inputs(X, y, columns=getattr(self, "feature_names_in_", None))
         return self
 
     def _train(self, X, event, time, validation_data, fit_params, before_training=None):

@@ -21,6 +21,12 @@ _LAZY = {
     "tumor_volume_cm3": "._measure",
     "DEFAULT_MAX_VOXELS": "._io",
     "check_image": "._io",
+    "summarize_inputs": "._summary",
+    "out_of_training_range": "._summary",
+    "warn_out_of_training_range": "._summary",
+    "describe_finding": "._summary",
+    "image_measures": "._summary",
+    "OutOfTrainingRangeWarning": "._summary",
 }
 
 __all__ = [
@@ -32,6 +38,10 @@ __all__ = [
     "ImageReadError",
     "tumor_largest_diameter_cm",
     "tumor_volume_cm3",
+    "summarize_inputs",
+    "out_of_training_range",
+    "warn_out_of_training_range",
+    "OutOfTrainingRangeWarning",
 ]
 
 

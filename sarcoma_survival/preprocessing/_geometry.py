@@ -57,6 +57,22 @@ def tumor_box(mask, margin_mm):
     return points.min(axis=0) - half_voxel - margin_mm, points.max(axis=0) + half_voxel + margin_mm
 
 
+def crop_box(box, shape, size, spacing=None):
+    """The crop of ``VolumePreprocessor(box_shape=shape)``: the tumour box, or a cube around it.
+
+    ``"cube"`` gives every axis the box's longest side (and, with a fixed ``spacing``, at least
+    the grid's extent ``spacing * size``), centred on the box, so no grid voxel lies outside it.
+    """
+    if shape == "tight":
+        return box
+    lo, hi = (np.asarray(v, dtype=float) for v in box)
+    side = np.full(3, float(np.max(hi - lo)))
+    if spacing is not None:
+        side = np.maximum(side, float(spacing) * np.asarray(size, dtype=float))
+    center = (lo + hi) / 2
+    return center - side / 2, center + side / 2
+
+
 def output_grid(box, size, spacing=None):
     """Reference image of the fixed output grid centered on ``box``.
 

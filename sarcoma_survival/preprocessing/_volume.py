@@ -23,7 +23,7 @@ from ..utils import (
     input_files,
 )
 from ..utils.validation import check_cohort_frame
-from ._geometry import grid_to_dict, output_grid, resample, tumor_box
+from ._geometry import crop_box, grid_to_dict, output_grid, resample, tumor_box
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
 from ._volume_patient import _normalize, _prepare, _process_patient, _read_entry
@@ -73,6 +73,14 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
     masking : {"none", "tumor", "margin"}, default="none"
         Voxels set to ``fill_value``: none, all outside the tumour, or those farther than
         ``margin_mm`` from it.
+    box_shape : {"tight", "cube"}, default="tight"
+        ``"tight"``: the crop is the tumour box plus ``margin_mm``; with ``spacing=None`` its
+        longest side fills the grid and the grid beyond its shorter sides is set to
+        ``fill_value`` (padding). ``"cube"``: the crop is a cube around that box (its longest
+        side on every axis, at least the grid's extent with a fixed ``spacing``), so the grid
+        shows the tissue around the tumour instead of padding. The padding of ``"tight"``
+        encodes the tumour box's shape, which networks can learn as a shortcut and which
+        Grad-CAM then lights up (see the Grad-CAM guide); ``"cube"`` removes it.
     n4 : bool, default=True
         N4 bias-field correction.
     n4_shrink : int, default=4
@@ -166,6 +174,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         "spacing": [Interval(Real, 0, None, closed="neither"), None],
         "margin_mm": [Interval(Real, 0, None, closed="left")],
         "masking": [StrOptions({"none", "tumor", "margin"})],
+        "box_shape": [StrOptions({"tight", "cube"})],
         "n4": ["boolean"],
         "n4_shrink": [Interval(Integral, 1, None, closed="left")],
         "n4_iterations": [tuple, list],
@@ -183,7 +192,8 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", n4=True, n4_shrink=4,
+    def __init__(self, size=48, *, spacing=None, margin_mm=10.0, masking="none", box_shape="tight", n4=True,
+                 n4_shrink=4,
                  n4_iterations=(50, 50, 50), normalize="foreground", fill_value=0.0, antialias=True,
                  mask_label=None, roi_name="GTV_Mass", nonfinite=None, max_voxels=None, cache=True, cache_n4=True,
                  cache_dir=None, n_jobs=None, verbose=0):
@@ -191,6 +201,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self.spacing = spacing
         self.margin_mm = margin_mm
         self.masking = masking
+        self.box_shape = box_shape
         self.n4 = n4
         self.n4_shrink = n4_shrink
         self.n4_iterations = n4_iterations
@@ -208,8 +219,10 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self.verbose = verbose
 
     def __setstate__(self, state):
-        # objects saved before max_voxels existed (model files, pickles) read with its default
+        # objects saved before max_voxels / box_shape existed (model files, pickles) read with
+        # their defaults
         state.setdefault("max_voxels", None)
+        state.setdefault("box_shape", "tight")
         super().__setstate__(state)
 
     # ------------------------------------------------------------------ fit / transform
@@ -347,7 +360,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
                         max_voxels=self._setting("max_voxels"))
         mask = read_mask(paths["mask"], t1, label=self.mask_label, roi_name=self.roi_name, patient=patient,
                          max_voxels=self._setting("max_voxels"))
-        box = tumor_box(mask, self.margin_mm)
+        box = crop_box(tumor_box(mask, self.margin_mm), self.box_shape, self._grid_size()[::-1], self.spacing)
         return grid_to_dict(output_grid(box, self._grid_size()[::-1], self.spacing))
 
     # ------------------------------------------------------------------ helpers
@@ -365,6 +378,7 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
             "spacing": None if self.spacing is None else float(self.spacing),
             "margin_mm": float(self.margin_mm),
             "masking": self.masking,
+            **({} if self.box_shape == "tight" else {"box_shape": self.box_shape}),  # old cache keys kept
             "n4": bool(self.n4),
             "n4_shrink": int(self.n4_shrink),
             "n4_iterations": [int(i) for i in self.n4_iterations],

@@ -13,6 +13,7 @@ import SimpleITK as sitk
 
 from ..utils import file_digest, hash_params, read_record, verify_file, write_record, write_verified
 from ._geometry import (
+    crop_box,
     grid_to_dict,
     inside_box,
     output_grid,
@@ -192,7 +193,7 @@ def _smooth_for(image, spacing_out, box):
 def _process_patient(position, patient, paths, channels, settings, target, n4_cache=None):
     """Whole pipeline for one patient; writes the cache files when ``target`` is given."""
     prepared = _prepare(paths, channels, settings, patient, n4_cache)
-    box = prepared["box"]
+    box = crop_box(prepared["box"], settings.get("box_shape", "tight"), settings["size"][::-1], settings["spacing"])
     reference = output_grid(box, settings["size"][::-1], settings["spacing"])
     spacing_out = reference.GetSpacing()[0]
     keep = inside_box(reference, box)

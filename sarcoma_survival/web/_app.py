@@ -14,7 +14,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
-from ._service import DEFAULT_MAX_VOXELS, DEFAULT_TIMES, PredictionService
+from ._provenance import provenance
+from ._service import DEFAULT_MAX_VOXELS, PredictionService
 from ._uploads import InputError, read_multipart
 
 logger = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ DEFAULT_MAX_UPLOAD_MB = 200
 
 
 def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DEFAULT_MAX_UPLOAD_MB,
-               temp_dir=None, max_voxels=DEFAULT_MAX_VOXELS):
+               temp_dir=None, max_voxels=DEFAULT_MAX_VOXELS, cards=None):
     """Build the web application around fitted models (loaded once, copied privately).
 
     Parameters
@@ -46,6 +47,11 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
     max_voxels : int, default=2**26
         Largest number of voxels of one uploaded image (512 x 512 x 256), checked from its
         header before the request waits for the models (HTTP 422 beyond).
+    cards : dict, optional
+        Role (``"os"``, ``"dm"``, ``"clinical_only"``) -> the model card of its model file
+        (:func:`~sarcoma_survival.read_model_card`), whose validation the page shows; a model
+        without one gets the card of the fitted model itself (cohort and training, no
+        validation).
 
     Returns
     -------
@@ -64,7 +70,7 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
     >>> client = TestClient(app)
     >>> answer = client.post("/api/predict", files={"age": (None, "61"), "grade": (None, "high")}).json()
     >>> sorted(answer)[:4], answer["times"]
-    (['curves_png', 'outcome', 'risk', 'risk_percentile'], [365.0, 730.0, 1825.0])
+    (['curves_png', 'interval_method', 'outcome', 'risk'], [365.0, 730.0, 1825.0])
     >>> client.post("/api/predict", files={"grade": (None, "medium")}).json()["field"]
     'grade'
     """
@@ -72,7 +78,7 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
         raise ValueError(f"max_upload_mb must be positive, got {max_upload_mb!r}")
     limit_bytes = int(max_upload_mb * 2**20)
     service = PredictionService(os_model, dm_model=dm_model, clinical_model=clinical_model,
-                                max_voxels=max_voxels)
+                                max_voxels=max_voxels, cards=cards)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
 
     app = FastAPI(title="sarcoma_survival", version=__version__, docs_url=None, redoc_url=None,
@@ -93,8 +99,10 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
         return templates.TemplateResponse(request, "index.html", {
             "fields": [f for f in schema if f["type"] != "file"],
             "files": [f for f in schema if f["type"] == "file"],
-            "times": ",".join(f"{t:g}" for t in DEFAULT_TIMES),
+            "times": ",".join(f"{t:g}" for t in service.times),
             "models": service.describe(),
+            "provenance": provenance(service.cards),
+            "time_origin": service.time_origin(),
             "max_upload_mb": max_upload_mb,
             "version": __version__,
         })

@@ -12,7 +12,7 @@ _LOCAL = {"127.0.0.1", "localhost", "::1"}
 
 
 def serve(os_model, *, dm_model=None, clinical_model=None, host="127.0.0.1", port=8000,
-          max_upload_mb=DEFAULT_MAX_UPLOAD_MB, max_voxels=DEFAULT_MAX_VOXELS):
+          max_upload_mb=DEFAULT_MAX_UPLOAD_MB, max_voxels=DEFAULT_MAX_VOXELS, cards=None):
     """Serve the page and API until interrupted.
 
     Parameters
@@ -27,6 +27,8 @@ def serve(os_model, *, dm_model=None, clinical_model=None, host="127.0.0.1", por
     max_upload_mb : float, default=200
     max_voxels : int, default=2**26
         Largest number of voxels of one uploaded image, see :func:`create_app`.
+    cards : dict, optional
+        Role -> model card of the model file, see :func:`create_app`.
 
     Examples
     --------
@@ -36,7 +38,7 @@ def serve(os_model, *, dm_model=None, clinical_model=None, host="127.0.0.1", por
     import uvicorn
 
     app = create_app(os_model, dm_model=dm_model, clinical_model=clinical_model,
-                     max_upload_mb=max_upload_mb, max_voxels=max_voxels)
+                     max_upload_mb=max_upload_mb, max_voxels=max_voxels, cards=cards)
     if host not in _LOCAL:
         logger.warning(
             "binding to %s: the page is reachable from other machines and traffic is not "

@@ -15,18 +15,27 @@ from pathlib import Path
 import numpy as np
 
 from .._config import config_context
+from .._model_card import model_card
 from .._schema import (
     BOOLEAN_COLUMNS,
     CATEGORIES,
     CLINICAL_COLUMNS,
+    COLUMN_LABELS,
     IMAGE_COLUMNS,
     NUMERIC_COLUMNS,
+    category_label,
     parse_number,
 )
 from ..competing_risks import needs_competing_y
 from ..datasets import CohortError, parse_clinical_fields
 from ..nn import SurvivalNeuralNet
-from ..preprocessing import ClinicalEncoder, ImageReadError, check_image
+from ..preprocessing import (
+    ClinicalEncoder,
+    ImageReadError,
+    check_image,
+    describe_finding,
+    out_of_training_range,
+)
 from ..utils import check_follow_up_times, curve_values, walk_estimators
 from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
 
@@ -34,8 +43,12 @@ from ._uploads import IMAGE_SUFFIXES, InputError, unpack_zip
 #: 256 MiB as float32. Checked from the header of every upload before the request waits for the models.
 DEFAULT_MAX_VOXELS = 1 << 26
 
-#: Default evaluation times of ``POST /api/predict`` (1, 2 and 5 years, in days).
+#: Default evaluation times of ``POST /api/predict`` (1, 2 and 5 years, in days), kept where they
+#: lie within every loaded model's training follow-up (see :func:`default_times`).
 DEFAULT_TIMES = (365.0, 730.0, 1825.0)
+
+# horizons offered when 5 years lies beyond a model's follow-up: 1, 2, 3 years, then 6 months
+_FALLBACK_TIMES = (365.0, 730.0, 1095.0, 182.0)
 
 _UNITS = {"age": "years", "tumor_size_cm": "cm", "tumor_volume_cm3": "cm³"}
 _ROLES = ("os", "dm", "clinical_only")
@@ -64,8 +77,34 @@ def _clinical_fields(models):
             kind, allowed = "category", seen_categories.get(column, list(CATEGORIES[column]))
         else:  # free text: the training categories are suggestions, others are accepted
             kind, allowed = "text", seen_categories.get(column, [])
-        fields.append({"name": column, "type": kind, "unit": _UNITS.get(column), "allowed": allowed})
+        fields.append({"name": column, "type": kind, "unit": _UNITS.get(column), "allowed": allowed,
+                       "label": COLUMN_LABELS.get(column, column),
+                       "labels": [category_label(column, a) for a in allowed] if allowed else []})
     return fields
+
+
+def follow_up_end(model):
+    """The last time of a model's predicted survival functions (its training follow-up)."""
+    times = getattr(model, "unique_times_", None)
+    if times is None:
+        times = getattr(getattr(model, "baseline_model_", None), "unique_times_", None)
+    if times is None or not len(times):
+        cohort = (getattr(model, "training_summary_", None) or {}).get("cohort", {})
+        return cohort.get("follow_up_max_days")
+    return float(np.max(times))
+
+
+def default_times(models):
+    """1, 2 and 5 years where they lie within every model's follow-up; otherwise the horizons of
+    ``1, 2, 3 years, 6 months`` that do, or half and 90 % of the shortest follow-up."""
+    ends = [end for end in (follow_up_end(m) for m in models) if end is not None]
+    if not ends:
+        return list(DEFAULT_TIMES)
+    end = min(ends)
+    if DEFAULT_TIMES[-1] <= end:
+        return list(DEFAULT_TIMES)
+    kept = sorted(t for t in _FALLBACK_TIMES if t <= end)
+    return kept[-3:] if len(kept) >= 2 else [float(np.floor(end / 2)), float(np.floor(0.9 * end))]
 
 
 def _image_columns(models):
@@ -120,9 +159,14 @@ class PredictionService:
         Distant-metastasis model; clinical-only OS model shown side by side.
     max_voxels : int, default=DEFAULT_MAX_VOXELS
         Largest number of voxels of one uploaded image.
+    cards : dict, optional
+        Role -> model card (:func:`~sarcoma_survival.read_model_card` of the model file, which
+        holds the validation stored with it); a role without one gets the card of the fitted
+        model itself (no validation).
     """
 
-    def __init__(self, os_model, *, dm_model=None, clinical_model=None, max_voxels=DEFAULT_MAX_VOXELS):
+    def __init__(self, os_model, *, dm_model=None, clinical_model=None, max_voxels=DEFAULT_MAX_VOXELS,
+                 cards=None):
         self.max_voxels = int(max_voxels)
         models = {"os": os_model, "dm": dm_model, "clinical_only": clinical_model}
         self.models = {}
@@ -148,6 +192,9 @@ class PredictionService:
             if hasattr(part, "cache_dir") and hasattr(part, "verbose"):
                 part.verbose = 0  # an image reader: no progress bars in the server's log
         self.lock = threading.Lock()
+        cards = cards or {}
+        self.cards = {role: cards.get(role) or model_card(model) for role, model in self.models.items()}
+        self.times = default_times(self.models.values())
         self.fields = _clinical_fields(self.models.values())
         self.image_columns = _image_columns(self.models.values())
         self._gradcam_layer = "auto"
@@ -163,6 +210,13 @@ class PredictionService:
 
     def describe(self):
         return {role: type(model).__name__ for role, model in self.models.items()}
+
+    def time_origin(self):
+        """The models' time zero (from their cards), or ``"not stated"``."""
+        origins = {((card or {}).get("training") or {}).get("cohort", {}).get("time_origin", "not stated")
+                   for card in self.cards.values()}
+        origins.discard("not stated")
+        return " / ".join(sorted(origins)) if origins else "not stated"
 
     # ------------------------------------------------------------------ one request
     def _patient(self, fields, files, folder, limit_bytes):
@@ -225,7 +279,7 @@ class PredictionService:
 
     def predict(self, fields, files, folder, limit_bytes, times_text=None, *, with_figures=True):
         """Answer of ``POST /api/predict`` for one patient (see the API reference)."""
-        times = parse_times(times_text)
+        times = parse_times(times_text) if times_text is not None and str(times_text).strip() else list(self.times)
         X = self._patient(fields, files, folder, limit_bytes)
         cache_dir = Path(folder) / "cache"
         with self.lock, config_context(cache=True, cache_dir=cache_dir, n_jobs=1):
@@ -233,23 +287,31 @@ class PredictionService:
 
     def _predict_locked(self, X, times, with_figures):
         from ._figures import curves_png, gradcam_png
+        from ._intervals import survival_interval
 
-        answer, curves = {"outcome": "os"}, {}
+        answer, curves = {"outcome": "os", "time_origin": self.time_origin()}, {}
         for role, model in self.models.items():
             risk, fn = self._risk_and_curve(model, role, X, times)
+            survival = curve_values(fn, times)
+            low, high, method = survival_interval(model, X, times, survival)
             part = {
                 "risk": risk,
                 "risk_percentile": percentile(model.training_risks_, risk),
                 "times": list(times),
-                "survival": curve_values(fn, times).tolist(),
+                "survival": survival.tolist(),
+                "survival_low": None if low is None else np.asarray(low, float).tolist(),
+                "survival_high": None if high is None else np.asarray(high, float).tolist(),
+                "interval_method": method,
+                "warnings": [describe_finding(f).replace("patient patient: ", "")
+                             for f in out_of_training_range(getattr(model, "training_summary_", None), X)],
             }
-            curves[role] = fn
+            curves[role] = (fn, low, high)
             if role == "os":
                 answer.update(part)
             else:
                 answer[role] = part
         if with_figures:
-            answer["curves_png"] = curves_png(curves, times, getattr(self.models["os"], "time_origin_", None))
+            answer["curves_png"] = curves_png(curves, times, time_origin=self.time_origin())
             if self.gradcam_role is not None:
                 # the layer "auto" picks depends only on the network: chosen once, then reused
                 answer["gradcam_png"], self._gradcam_layer = gradcam_png(

@@ -23,23 +23,57 @@ function show(answer) {
   const list = document.getElementById("percentiles");
   head.innerHTML = ""; body.innerHTML = ""; list.innerHTML = "";
   const present = parts(answer);
-  head.insertAdjacentHTML("beforeend", "<th>time</th>");
+  const origin = answer.time_origin && answer.time_origin !== "not stated" ? answer.time_origin
+    : "time zero (not stated by the models)";
+  head.insertAdjacentHTML("beforeend", `<th>time since ${origin}</th>`);
   for (const [, title] of present) head.insertAdjacentHTML("beforeend", `<th>${title}</th>`);
   answer.times.forEach((t, i) => {
     const row = document.createElement("tr");
     row.insertAdjacentHTML("beforeend", `<td>${timeLabel(t)}</td>`);
     for (const [role, , part] of present) {
       const cell = document.createElement("td");
-      cell.id = `${role}-survival-${i}`;
-      cell.textContent = percent(part.survival[i]);
+      const value = document.createElement("span");
+      value.id = `${role}-survival-${i}`;
+      value.textContent = percent(part.survival[i]);
+      cell.appendChild(value);
+      if (part.survival_low) {
+        const interval = document.createElement("span");
+        interval.id = `${role}-interval-${i}`;
+        interval.className = "interval";
+        interval.textContent = ` (${percent(part.survival_low[i])} to ${percent(part.survival_high[i])})`;
+        cell.appendChild(interval);
+      }
       row.appendChild(cell);
     }
     body.appendChild(row);
   });
+  const notes = document.getElementById("intervals");
+  notes.innerHTML = "";
+  for (const [role, title, part] of present) {
+    const line = document.createElement("span");
+    line.id = `${role}-interval-method`;
+    line.textContent = `${title}: ${part.interval_method}.`;
+    notes.appendChild(line);
+    notes.appendChild(document.createElement("br"));
+  }
+  const warnings = document.getElementById("warnings");
+  warnings.innerHTML = "";
+  const found = present.flatMap(([, title, part]) => (part.warnings || []).map((w) => `${title} model: ${w}`));
+  warnings.hidden = !found.length;
+  if (found.length) {
+    const head = document.createElement("strong");
+    head.textContent = "This patient lies outside what the models were trained on:";
+    warnings.appendChild(head);
+    const items = document.createElement("ul");
+    for (const text of [...new Set(found)]) {
+      const item = document.createElement("li"); item.textContent = text; items.appendChild(item);
+    }
+    warnings.appendChild(items);
+  }
   for (const [role, title, part] of present) {
     const item = document.createElement("li");
-    item.innerHTML = `${title}: risk score <span id="${role}-risk">${part.risk.toPrecision(4)}</span>, ` +
-      `higher than <span id="${role}-percentile">${part.risk_percentile.toFixed(1)}</span> % of the training cohort`;
+    item.innerHTML = `${title}: predicted risk higher than ` +
+      `<span id="${role}-percentile">${part.risk_percentile.toFixed(1)}</span> % of the training cohort's patients`;
     list.appendChild(item);
   }
   document.getElementById("curves").src = answer.curves_png;
@@ -108,7 +142,9 @@ document.getElementById("download-png").addEventListener("click", async () => {
                  new Date().toISOString()];
   for (const [, title, part] of parts(lastAnswer)) {
     lines.push(`${title}: risk percentile ${part.risk_percentile.toFixed(1)} in the training cohort; ` +
-      part.times.map((t, i) => `S(${t} d) = ${percent(part.survival[i])}`).join(", "));
+      part.times.map((t, i) => `S(${t} d) = ${percent(part.survival[i])}` +
+        (part.survival_low ? ` (${percent(part.survival_low[i])} to ${percent(part.survival_high[i])})` : ""))
+        .join(", "));
   }
   const width = Math.max(900, ...images.map((im) => im.width));
   const textHeight = 22 * lines.length + 20;
