@@ -100,6 +100,12 @@ def test_model_section_reads_the_model_files_manifest(coxph, cohorts, tmp_path):
         manifest = json.loads(archive.read("manifest.json"))
     assert rep.model["package_version"] == __version__ and rep.model["params"] == manifest["params"]
     assert rep.model["file"] == "coxph.ssm" and rep.model["class"] == "SarculatorCoxPH"
+    # the training cohort comes from the file's model card: patients, events, time zero
+    y = cohorts[0].y_os
+    assert (rep.model["n_training"], rep.model["training_events"]) == (len(y), int(y["event"].sum()))
+    assert manifest["model_card"]["training"]["cohort"]["n_events"] == rep.model["training_events"]
+    assert f"<td>training events</td><td class=\"num\">{int(y['event'].sum())}</td>" in rep.html
+    assert rep.model["time_origin"] == "not stated" and "none recorded" in rep.html
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
         archive.writestr("readme.txt", "not a model")
     with pytest.raises(ValueError, match="has no manifest.json"):

@@ -10,7 +10,7 @@ import numpy as np
 #: Largest manifest read (a real one is a few kB: parameters as JSON).
 MAX_MANIFEST_BYTES = 1 << 20
 #: Manifest keys shown under their own heading (the rest of a manifest is listed as is).
-_KNOWN_KEYS = ("format", "format_version", "package_version", "class", "params", "torch_modules")
+_KNOWN_KEYS = ("format", "format_version", "package_version", "class", "params", "torch_modules", "model_card")
 
 
 def read_manifest(model_file):
@@ -41,16 +41,24 @@ def describe_model(model, model_file=None):
 
     Keys: ``class``, ``kind`` (survival or competing-risks), ``params`` (dict),
     ``package_version`` (the one recorded in the model file, else ``None``),
-    ``file`` (name), ``n_training`` (patients the model was fitted on, from its
-    ``training_risks_``, else ``None``), ``training_events`` (``None``: model files do not
-    record it yet), ``features`` (cohort columns it reads) and ``extra`` (other manifest
-    entries, shown as they are).
+    ``file`` (name), ``n_training`` and ``training_events`` (patients and events the model
+    was fitted on, from its model card, else patients from its ``training_risks_`` and
+    events ``None``), ``time_origin`` and ``follow_up_median_days`` of the training cohort
+    (``None`` when not recorded), ``validation`` (the card's validation record or
+    ``None``), ``card`` (the model card, see :func:`sarcoma_survival.read_model_card`),
+    ``features`` (cohort columns it reads) and ``extra`` (other manifest entries, shown as
+    they are).
     """
+    from .._model_card import model_card
+
     manifest = read_manifest(model_file) if model_file is not None else None
     params = manifest.get("params") if manifest else None
     if params is None:
         params = {key: repr(value) for key, value in model.get_params(deep=False).items()}
+    card = (manifest or {}).get("model_card") or model_card(model)
+    cohort = (card.get("training") or {}).get("cohort") or {}
     training = getattr(model, "training_risks_", None)
+    n_training = cohort.get("n_patients", None if training is None else int(np.asarray(training).size))
     features = getattr(model, "feature_names_in_", None)
     return {
         "class": type(model).__name__,
@@ -59,8 +67,12 @@ def describe_model(model, model_file=None):
         "params": params,
         "package_version": (manifest or {}).get("package_version"),
         "file": None if model_file is None else Path(model_file).name,
-        "n_training": None if training is None else int(np.asarray(training).size),
-        "training_events": None,
+        "n_training": n_training,
+        "training_events": cohort.get("n_events"),
+        "time_origin": cohort.get("time_origin"),
+        "follow_up_median_days": cohort.get("follow_up_median_days"),
+        "validation": card.get("validation"),
+        "card": card,
         "features": None if features is None else [str(f) for f in features],
         "extra": {k: v for k, v in (manifest or {}).items() if k not in _KNOWN_KEYS},
     }

@@ -242,10 +242,23 @@ def _model_html(info):
             ("training patients", info["n_training"] if info["n_training"] is not None else "not recorded"),
             ("training events", info["training_events"] if info["training_events"] is not None
              else "not recorded in the model file: add it from the development study"),
+            ("training time zero", info["time_origin"] or "not recorded"),
+            ("training median follow-up (reverse Kaplan-Meier)",
+             "not recorded" if info["follow_up_median_days"] is None
+             else f"{fmt(info['follow_up_median_days'], 0)} days"),
+            ("validation in the model file", _validation_text(info["validation"])),
             ("cohort columns read", ", ".join(info["features"]) if info["features"] else "not recorded")]
     rows += [(f"manifest: {k}", v) for k, v in info["extra"].items()]
     params = sorted(info["params"].items())
     return (table(None, rows) + "<h3>Parameters</h3>" + table(["parameter", "value"], params))
+
+
+def _validation_text(validation):
+    if not validation:
+        return "none recorded (the development study's validation: add it)"
+    interval = (f" [{fmt(validation['ci_low'])}, {fmt(validation['ci_high'])}]"
+                if "ci_low" in validation and "ci_high" in validation else "")
+    return f"C-index {fmt(validation['c_index'])}{interval} ({validation['method']})"
 
 
 def _cohort_html(summary, missing, competing, cohort_name):
@@ -327,7 +340,9 @@ def _checklist(info, summary, horizons, competing):
         "23a": "Discrimination with bootstrap intervals; calibration and decision curves at each horizon.",
     }
     if info["n_training"] is not None:
-        filled["21"] = (f"Development: {info['n_training']} patients (events not recorded in the model file: add); "
+        events = ("events not recorded in the model file: add" if info["training_events"] is None
+                  else f"{info['training_events']} events")
+        filled["21"] = (f"Development: {info['n_training']} patients ({events}); "
                         f"validation: {summary['n_patients']} patients.")
     rows = tripod_checklist(filled)
     return pd.DataFrame(rows, columns=["item", "topic", "asks", "status", "in this report"])
