@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+import pandas as pd
+import pytest
 import SimpleITK as sitk
 
 from sarcoma_survival.datasets import make_synthetic_cohort
@@ -58,3 +60,58 @@ def test_defaults_are_bit_identical(tmp_path):
     cohort, found = digests(tmp_path)
     assert cohort.folder.name == PINNED_FOLDER
     assert found == PINNED
+
+
+def test_noise_columns_are_uninformative_and_leave_the_rest_alone(tmp_path):
+    base = simulate_patients(400, random_state=3)
+    noisy = simulate_patients(400, random_state=3, clinical_noise_columns=5)
+    noise = noisy["clinical"].iloc[:, 11:]
+    assert list(noise.columns) == [f"noise_0{j}" for j in range(1, 6)]
+    pd.testing.assert_frame_equal(noisy["clinical"].iloc[:, :11], base["clinical"])
+    for key in ("latent", "outcomes"):
+        pd.testing.assert_frame_equal(noisy[key], base[key])
+    assert abs(noise.to_numpy().mean()) < 0.1 and 0.9 < noise.to_numpy().std() < 1.1
+    # no hazard reads them: their correlation with the true risk is chance level
+    r = [np.corrcoef(noise[c], noisy["risk_os"])[0, 1] for c in noise]
+    assert max(abs(v) for v in r) < 0.15
+
+    cohort = make_synthetic_cohort(6, image_size=16, random_state=2, data_dir=tmp_path, clinical_noise_columns=3)
+    # extra manifest columns come after the image paths (load_cohort)
+    assert list(cohort.X.columns[11:]) == ["t1", "t2", "mask", "noise_01", "noise_02", "noise_03"]
+    assert cohort.params["clinical_noise_columns"] == 3
+    assert np.issubdtype(cohort.X["noise_01"].dtype, np.floating)
+
+
+def test_necrosis_contrast_fades_necrosis_only(tmp_path):
+    default = make_synthetic_cohort(4, image_size=16, random_state=2, data_dir=tmp_path)
+    faint = make_synthetic_cohort(4, image_size=16, random_state=2, data_dir=tmp_path, necrosis_contrast=0.3)
+    assert faint.folder != default.folder and faint.params["necrosis_contrast"] == 0.3
+    images = ["t1", "t2", "mask"]
+    pd.testing.assert_frame_equal(faint.X.drop(columns=images), default.X.drop(columns=images))
+    np.testing.assert_array_equal(faint.risk_os, default.risk_os)
+
+    def arrays(cohort, column):
+        return [sitk.GetArrayFromImage(sitk.ReadImage(str(p))).astype(float) for p in cohort.X[column]]
+
+    t1 = arrays(default, "t1"), arrays(faint, "t1")
+    t2 = arrays(default, "t2"), arrays(faint, "t2")
+    # the T1 grid always holds necrosis (at least one voxel); a small tumor's T2 grid may not
+    assert all(not np.array_equal(a, b) for a, b in zip(*t1))
+    assert any(not np.array_equal(a, b) for a, b in zip(*t2))
+    # necrosis is the brightest tissue on T2 (1050 against 640 for viable tumor) and the
+    # darkest tumor tissue on T1 (210 against 600): fainter necrosis narrows both
+    assert sum(np.percentile(b, 99.5) for b in t2[1]) < sum(np.percentile(a, 99.5) for a in t2[0])
+    for a, b, mask_path in zip(*t1, default.X["mask"]):
+        mask = sitk.GetArrayFromImage(sitk.ReadImage(str(mask_path))).astype(bool)
+        assert b[mask].min() > a[mask].min()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"clinical_noise_columns": -1}, "clinical_noise_columns"),
+    ({"clinical_noise_columns": 2.5}, "clinical_noise_columns"),
+    ({"necrosis_contrast": 1.5}, "necrosis_contrast"),
+    ({"necrosis_contrast": -0.1}, "necrosis_contrast"),
+])
+def test_bad_regime_parameters(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_synthetic_cohort(4, image_size=16, data_dir=tmp_path, **kwargs)
