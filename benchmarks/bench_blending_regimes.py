@@ -24,7 +24,8 @@ without N4, tumor z-score, Adam lr 1e-3, batch 32, 30 epochs by default -- the c
 used ``--epochs 20`` to fit the shared CPU's time; blending warm-up 5, period 5):
 MMNN with gradient blending (library defaults otherwise, so with the refit), without
 blending (the paper's ablation), with fixed uniform weights, DenseNetSurvival (image only)
-and ClinicalMLPSurvival (clinical only, 100 epochs).
+and ClinicalMLPSurvival (clinical only, 100 epochs). Optional row (``--models``): the
+blending MMNN's online run alone, without the refit (``blend_refit=False``).
 
 Rows are appended to ``--out`` as each fit finishes, with the CPU model and instruction set
 (``_machine.py``); a rerun skips the (regime, seed, model) rows already there, so a killed
@@ -86,6 +87,8 @@ UNIFORM = "MMNN (uniform weights)"
 IMAGE = "DenseNetSurvival"
 CLINICAL = "ClinicalMLPSurvival"
 MODELS = (BLEND, NO_BLEND, UNIFORM, IMAGE, CLINICAL)
+#: Optional row (``--models``): the online blending run alone, without the refit on the blend set's patients.
+ONLINE = "MMNN (blending, online, no refit)"
 #: Columns of the per-seed CSV, in order (rows are appended, so the order is fixed here);
 #: the machine's columns (``_machine.py``) follow.
 COLUMNS = ("regime", "seed", "model", "c_test", "oracle_c", "n_train", "n_val", "n_test", "test_seed", "epochs",
@@ -105,6 +108,7 @@ def build_models(args, seed, cache_dir, noise):
     blend = dict(blend_warmup=args.warmup, blend_period=args.period)
     models = {
         BLEND: MMNNSurvival(gradient_blending=True, **blend, **mmnn),
+        ONLINE: MMNNSurvival(gradient_blending=True, blend_refit=False, **blend, **mmnn),
         NO_BLEND: MMNNSurvival(gradient_blending=False, **mmnn),
         UNIFORM: MMNNSurvival(gradient_blending="uniform", **mmnn),
         IMAGE: DenseNetSurvival(**image),
@@ -254,8 +258,8 @@ def paired_table(results):
             continue
         unimodal = [m for m in (IMAGE, CLINICAL) if m in wide]
         best = max(unimodal, key=lambda m: wide[m].mean()) if unimodal else None
-        for label, other in ((NO_BLEND, NO_BLEND), (UNIFORM, UNIFORM), (IMAGE, IMAGE), (CLINICAL, CLINICAL),
-                             (f"best unimodal ({best})", best)):
+        for label, other in ((NO_BLEND, NO_BLEND), (UNIFORM, UNIFORM), (ONLINE, ONLINE), (IMAGE, IMAGE),
+                             (CLINICAL, CLINICAL), (f"best unimodal ({best})", best)):
             if other is None or other not in wide:
                 continue
             pair = wide[[BLEND, other]].dropna()
@@ -372,9 +376,8 @@ def figure(table, path):
         y = np.arange(len(block))[::-1]
         naive = block["blending minus"].str.startswith("(").to_numpy()  # no blending minus best unimodal
         for rows, color in ((~naive, "C0"), (naive, "C1")):
-            part = block[rows]
-            ax.errorbar(part["mean"], y[rows], xerr=[part["mean"] - part["low"], part["high"] - part["mean"]],
-                        fmt="o", color=color, capsize=3)
+            mean, low, high = (block.loc[rows, k].to_numpy(dtype=float) for k in ("mean", "low", "high"))
+            ax.errorbar(mean, y[rows], xerr=np.vstack([mean - low, high - mean]), fmt="o", color=color, capsize=3)
         ax.axvline(0, color="0.5", lw=0.8, ls="--")
         labels = [s.replace("MMNN ", "").replace("Survival", "").replace("(no blending minus ", "no blending - ")
                   .rstrip(")") if s.startswith("(") else "- " + s.replace("MMNN ", "").replace("Survival", "")
@@ -394,7 +397,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=list(range(10)))
     parser.add_argument("--regimes", nargs="+", default=list(REGIMES), choices=list(REGIMES))
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=[*MODELS, ONLINE])
     parser.add_argument("--n-train", type=int, default=287)
     parser.add_argument("--n-test", type=int, default=1000)
     parser.add_argument("--test-seed", type=int, default=1)
