@@ -56,6 +56,55 @@ SIGNAL_NOTES = (
     "image; see docs/user_guide/synthetic.rst, section 'Who can see which signal'.",
 )
 
+#: Registry classes whose rows are one neural-network fit (one seed).
+NEURAL_CLASSES = ("ClinicalMLPSurvival", "DenseNetSurvival", "MMNNSurvival")
+#: Seed-to-seed SD of the C-index difference between two neural models, each fitted once:
+#: the SD over seeds of the per-seed differences between the MMNN with gradient blending,
+#: without it, with uniform weights and DenseNetSurvival (pooled over these pairs), OS C
+#: on 1000 fresh patients, in the default (additive) regime of the generator, with the tiny
+#: CPU DenseNet at 24^3. Measured by ``benchmarks/bench_blending_regimes.py`` (10 seeds;
+#: rows in ``benchmarks/measured/blending_regimes_cpu.csv``, which the installed package
+#: cannot read, hence a constant; ``bench_blending_regimes.py --summarize`` prints it). The
+#: demo's network is larger, so it is an order of magnitude of the demo's own noise, not a
+#: measurement of it. One seed (7), whose 44-patient model-selection set stopped every image
+#: network at epochs 1-3, dominates it: without that seed the pooled SD is 0.021.
+NEURAL_SEED_SD = 0.050
+#: Appended to the C of a neural row that lies within NEURAL_SEED_SD of another neural row's.
+TIE_MARK = " tie"
+
+
+def _neural_rows(names):
+    from ._registry import MODELS
+
+    return [n for n in names if n in MODELS and MODELS[n].cls in NEURAL_CLASSES]
+
+
+def neural_notes(table):
+    """Lines printed under the table when it has neural rows: they are one seed, and what
+    the tie mark means (with the measured SD and where it comes from)."""
+    if not _neural_rows(table.index):
+        return ()
+    return (
+        "Neural rows are one fit each (one seed): refitted with another seed, their C moves.",
+        f"'{TIE_MARK.strip()}': a neural row whose C lies within {NEURAL_SEED_SD:.3f} of another neural "
+        "row's, the seed-to-seed SD of the difference between two neural models measured over 10 seeds "
+        "(benchmarks/bench_blending_regimes.py, default regime, tiny DenseNet at 24^3; "
+        "benchmarks/measured/blending_regimes_cpu.csv): that difference is seed noise, not a ranking.",
+    )
+
+
+def _mark_ties(table, results):
+    """Append TIE_MARK to the C of each neural row within NEURAL_SEED_SD of another neural row."""
+    neural = _neural_rows(table.index)
+    for outcome, _ in OUTCOMES:
+        sub = results[(results["outcome"] == outcome) & results["model"].isin(neural)]
+        c = sub.groupby("model", sort=False)["c_index"].first().dropna()
+        for name, value in c.items():
+            others = c.drop(name)
+            if len(others) and (np.abs(others - value) < NEURAL_SEED_SD).any():
+                table.loc[name, f"{outcome} C (SD)"] += TIE_MARK
+    return table
+
 
 # ------------------------------------------------------------------ small helpers
 def _say(verbose, *args):
@@ -345,7 +394,8 @@ def _fmt(value, digits=3):
 def wide_table(results):
     """The long results (one row per model and outcome) as one row per model.
 
-    Columns: for each outcome ``C (SD)``, the Spearman correlation with the true risk and
+    Columns: for each outcome ``C (SD)`` (the C of a neural row within the measured
+    seed-to-seed noise of another neural row's is marked ``tie``), the Spearman correlation with the true risk and
     the integrated Brier score; then fit seconds (both outcomes) and errors.
     """
     from ._registry import MODELS
@@ -370,7 +420,7 @@ def wide_table(results):
     table = pd.DataFrame(rows).set_index("model")
     if not table["error"].astype(bool).any():
         table = table.drop(columns="error")
-    return table
+    return _mark_ties(table, results)
 
 
 def to_markdown(table, title):
@@ -382,7 +432,7 @@ def to_markdown(table, title):
     for name, row in table.iterrows():
         cells = [str(name), *(str(v).replace("|", "/") for v in row.to_numpy())]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", *(f"{note}  " for note in SIGNAL_NOTES)]
+    lines += ["", *(f"{note}  " for note in (*neural_notes(table), *SIGNAL_NOTES))]
     return "\n".join(lines) + "\n"
 
 
@@ -576,7 +626,7 @@ def run_demo(
             print(title + " (SIMULATED)")
             print(table.drop(columns="description").to_string())
             print()
-            print("\n".join(SIGNAL_NOTES))
+            print("\n".join((*neural_notes(table), *SIGNAL_NOTES)))
         print()
         print(f"wrote {len(files)} files to {folder}")
         print("time line (s): " + ", ".join(f"{step} {t:.1f}" for step, t in timeline.items()))

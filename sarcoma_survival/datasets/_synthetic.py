@@ -82,6 +82,16 @@ death without DM) are returned as ``oracle``
 (:class:`~._synthetic_model.CompetingRisksOracle`); ``y_dm_competing`` is the
 observed competing-risks outcome.
 
+Regime knobs
+------------
+``clinical_noise_columns`` (default 0) appends that many uninformative columns
+``noise_01``, ... (standard normal, rounded to 2 decimals) to the observed clinical
+table; they come from a random stream of their own (spawn key 2 of ``random_state``)
+and enter no hazard, so a clinical network that reads them can only memorise them.
+``necrosis_contrast`` (default 1) scales the intensity difference between necrosis and
+viable tumor on T1 and T2 (the hazards do not change): below 1 the histogram signal is
+fainter. At their defaults every file and value is that of earlier versions (tested).
+
 Images
 ------
 Per patient, on a T1 grid of ``image_size x image_size x round(image_size / 3)``
@@ -153,8 +163,8 @@ def _check_params(n_patients, image_size, random_state, weights, n_jobs):
         raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
 
 
-def _write_patient(folder, pid, clinical, latent, image_size):
-    t1, t2, mask = render_patient(clinical, latent, image_size)
+def _write_patient(folder, pid, clinical, latent, image_size, necrosis_contrast=1.0):
+    t1, t2, mask = render_patient(clinical, latent, image_size, necrosis_contrast=necrosis_contrast)
     patient_dir = folder / "images" / pid
     patient_dir.mkdir(parents=True, exist_ok=True)
     for name, image in (("t1", t1), ("t2", t2), ("mask", mask)):
@@ -162,14 +172,15 @@ def _write_patient(folder, pid, clinical, latent, image_size):
     return {name: f"images/{pid}/{name}.nii.gz" for name in ("t1", "t2", "mask")}
 
 
-def _generate(folder, table, image_size, params, n_jobs):
+def _generate(folder, table, image_size, params, n_jobs, necrosis_contrast=1.0):
     clinical_true = table["clinical_true"]
     latent = table["latent"]
     jobs = []
     for pid in clinical_true.index:
         clinical = {"tumor_size_cm": clinical_true.at[pid, "tumor_size_cm"],
                     "_deep": clinical_true.at[pid, "tumor_depth"] == "deep"}
-        jobs.append(delayed(_write_patient)(folder, pid, clinical, latent.loc[pid].to_dict(), image_size))
+        jobs.append(delayed(_write_patient)(folder, pid, clinical, latent.loc[pid].to_dict(), image_size,
+                                            necrosis_contrast))
     if n_jobs is None or n_jobs == 1:
         paths = [fn(*args, **kwargs) for fn, args, kwargs in jobs]
     else:
@@ -198,6 +209,8 @@ def make_synthetic_cohort(
     pattern_weight=0.5,
     clinical_weight=1.0,
     competing_death_weight=0.0,
+    clinical_noise_columns=0,
+    necrosis_contrast=1.0,
     n_jobs=None,
 ):
     """Build (or reuse) a synthetic sarcoma cohort with real NIfTI images.
@@ -235,6 +248,16 @@ def make_synthetic_cohort(
     competing_death_weight : float, default=0.0
         Multiplier of the hazard of death from other causes (older patients die
         without DM; see the module docstring). 0 keeps only sarcoma deaths.
+    clinical_noise_columns : int, default=0
+        Number of uninformative numeric columns ``noise_01``, ``noise_02``, ... (standard
+        normal, two decimals, from a random stream of their own) appended to the
+        clinical table. They enter no hazard: a clinical network that reads them (give it
+        a ``ClinicalEncoder`` that names them) can only memorise them. A regime knob for
+        multimodal training (docs/user_guide/synthetic.rst, "Regimes").
+    necrosis_contrast : float, default=1.0
+        Intensity difference between necrosis and viable tumor on T1 and T2, as a
+        fraction of the default one (0 to 1: necrosis fainter, so the image signal is
+        harder and slower to learn; the hazards do not change). A regime knob.
     n_jobs : int, optional
         Processes used to render images (does not change the result).
 
@@ -265,6 +288,12 @@ def make_synthetic_cohort(
                   {**weights, "competing_death_weight": competing_death_weight}, n_jobs)
     if competing_death_weight < 0:
         raise ValueError(f"competing_death_weight must be >= 0, got {competing_death_weight!r}")
+    if (not isinstance(clinical_noise_columns, numbers.Integral) or isinstance(clinical_noise_columns, bool)
+            or not 0 <= clinical_noise_columns <= 99):
+        raise ValueError(f"clinical_noise_columns must be an integer between 0 and 99, got {clinical_noise_columns!r}")
+    if (not isinstance(necrosis_contrast, numbers.Real) or isinstance(necrosis_contrast, bool)
+            or not 0 <= necrosis_contrast <= 1):
+        raise ValueError(f"necrosis_contrast must be a number between 0 and 1, got {necrosis_contrast!r}")
     if random_state is None:
         random_state = int(np.random.default_rng().integers(0, 2**31 - 1))
     params = {
@@ -276,17 +305,22 @@ def make_synthetic_cohort(
     }
     if competing_death_weight:  # absent at 0, so that earlier folders keep their names
         params["competing_death_weight"] = float(competing_death_weight)
+    if clinical_noise_columns:  # regime knobs: absent at their defaults, for the same reason
+        params["clinical_noise_columns"] = int(clinical_noise_columns)
+    if necrosis_contrast != 1.0:
+        params["necrosis_contrast"] = float(necrosis_contrast)
     name = f"synthetic_v{GENERATOR_VERSION}_n{n_patients}_size{image_size}_rs{random_state}_{hash_params(params)[:12]}"
     parent = get_data_dir(data_dir)
     folder = parent / name
     table = simulate_patients(int(n_patients), int(random_state), **weights,
-                              competing_death_weight=float(competing_death_weight))
+                              competing_death_weight=float(competing_death_weight),
+                              clinical_noise_columns=int(clinical_noise_columns))
     if not (folder / _COMPLETE).is_file():
         if folder.exists():  # left by an older, non-atomic writer: not trusted
             shutil.rmtree(folder)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=parent))
         try:
-            _generate(tmp, table, int(image_size), params, n_jobs)
+            _generate(tmp, table, int(image_size), params, n_jobs, float(necrosis_contrast))
             try:
                 os.rename(tmp, folder)
             except OSError:

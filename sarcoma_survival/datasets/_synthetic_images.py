@@ -169,10 +169,12 @@ class _Phantom:
         flat[near[candidate][field >= self.necrosis_threshold]] = 7
         return flat.reshape(shape), tumor.reshape(shape), u
 
-    def render(self, grid, sequence, rng, *, fix_threshold=False):
+    def render(self, grid, sequence, rng, *, fix_threshold=False, necrosis_contrast=1.0):
         points = grid.points()
         label, tumor, u = self.labels(points, fix_threshold=fix_threshold)
         table = T1_INTENSITY if sequence == "t1" else T2_INTENSITY
+        if necrosis_contrast != 1.0:  # necrosis moved toward viable tumor; 1 keeps the table as is
+            table = {**table, "necrosis": table["viable"] + necrosis_contrast * (table["necrosis"] - table["viable"])}
         lut = np.array([table[t] for t in _TISSUES])
         image = lut[label]
         viable = (label == 5) | (label == 6)
@@ -218,7 +220,7 @@ def _t2_grid(t1, rng):
     return _Grid(size, spacing, origin, direction)
 
 
-def render_patient(clinical, latent, image_size):
+def render_patient(clinical, latent, image_size, *, necrosis_contrast=1.0):
     """Render T1, T2 and mask of one patient.
 
     Parameters
@@ -229,6 +231,9 @@ def render_patient(clinical, latent, image_size):
         The patient's row of the latent table (shape, necrosis, nuisance, seed).
     image_size : int
         In-plane matrix of the T1 grid.
+    necrosis_contrast : float, default=1.0
+        Intensity difference between necrosis and viable tumor, as a fraction of the
+        default one (on T1 and T2); 0 makes necrosis look like viable tumor.
 
     Returns
     -------
@@ -239,8 +244,8 @@ def render_patient(clinical, latent, image_size):
     phantom = _Phantom(clinical, latent, rng)
     grid1 = _t1_grid(phantom, image_size, rng)
     grid2 = _t2_grid(grid1, rng)
-    t1, tumor = phantom.render(grid1, "t1", rng, fix_threshold=True)
-    t2, _ = phantom.render(grid2, "t2", rng)
+    t1, tumor = phantom.render(grid1, "t1", rng, fix_threshold=True, necrosis_contrast=necrosis_contrast)
+    t2, _ = phantom.render(grid2, "t2", rng, necrosis_contrast=necrosis_contrast)
     return (
         grid1.image(t1, sitk.sitkInt16),
         grid2.image(t2, sitk.sitkInt16),

@@ -88,6 +88,13 @@ OTHER_CAUSE_DEATH = {"rate": 0.02, "age_per_year": 0.08}
 #: whatever ``competing_death_weight`` is.
 _OTHER_CAUSE_STREAM = 1
 
+#: Spawn key of the random stream of the uninformative clinical noise columns
+#: (``clinical_noise_columns``): a stream of its own, for the same reason.
+_NOISE_STREAM = 2
+
+#: Name of the ``i``-th uninformative clinical column (1-based): ``noise_01``, ``noise_02``, ...
+NOISE_COLUMN = "noise_{:02d}"
+
 #: Censoring: follow-up uniform between these bounds (years), as if accrual were
 #: uniform over the study period.
 FOLLOW_UP_YEARS = (0.5, 8.0)
@@ -294,8 +301,19 @@ class CompetingRisksOracle:
         return out
 
 
+def noise_columns(n_patients, n_columns, random_state):
+    """Uninformative clinical columns: ``n_columns`` standard-normal columns, 2 decimals.
+
+    Drawn from a random stream of their own (spawn key ``_NOISE_STREAM`` of
+    ``random_state``), independent of every other draw; they enter no hazard.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(random_state, spawn_key=(_NOISE_STREAM,)))
+    values = np.round(rng.standard_normal((n_patients, n_columns)), 2)
+    return pd.DataFrame(values, columns=[NOISE_COLUMN.format(j + 1) for j in range(n_columns)])
+
+
 def simulate_patients(n_patients, random_state=0, *, necrosis_weight=1.0, pattern_weight=0.5, clinical_weight=1.0,
-                      competing_death_weight=0.0):
+                      competing_death_weight=0.0, clinical_noise_columns=0):
     """Draw the whole patient-level table of a synthetic cohort (no images).
 
     Parameters
@@ -304,6 +322,8 @@ def simulate_patients(n_patients, random_state=0, *, necrosis_weight=1.0, patter
     random_state : int
     necrosis_weight, pattern_weight, clinical_weight, competing_death_weight : float
         See :func:`sarcoma_survival.datasets.make_synthetic_cohort`.
+    clinical_noise_columns : int, default=0
+        Uninformative numeric columns appended to ``clinical`` (:func:`noise_columns`).
 
     Returns
     -------
@@ -366,4 +386,8 @@ def simulate_patients(n_patients, random_state=0, *, necrosis_weight=1.0, patter
     )
     result["clinical_true"] = clinical
     result["clinical"] = _add_missing(clinical, rng)
+    if clinical_noise_columns:  # after every draw of the main stream, from a stream of its own
+        noise = noise_columns(n_patients, int(clinical_noise_columns), random_state)
+        noise.index = ids
+        result["clinical"] = pd.concat([result["clinical"], noise], axis=1)
     return result
