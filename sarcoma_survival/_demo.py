@@ -32,7 +32,8 @@ DEMO_IMAGE_SIZE = 32
 DEMO_MAX_EPOCHS = 12
 #: Image-network sizes of the demo's default ``net="compact"``: a 3-block DenseNet
 #: (0.54 M parameters instead of DenseNet-121's 11.3 M), about 6 times cheaper per batch at
-#: 32^3 on a CPU, so that the whole demo runs cold in 8 minutes on 2 cores (measured).
+#: 32^3 on a CPU; with each image network's OS and DM fits side by side, the whole demo ran cold
+#: in 354 s on 2 AVX-512 cores and 424 s with AVX2 kernels (benchmarks/measured/demo_cold_cpu.csv).
 #: ``net="densenet121"`` keeps the paper's architecture.
 DEMO_NETS = {
     "compact": {"module__init_features": 32, "module__growth_rate": 16, "module__block_config": (3, 6, 6)},
@@ -676,8 +677,9 @@ def _fit_models(names, train, test, settings, random_state, verbose, timeline):
         if side_by_side and MODELS[name].images:
             # One process per outcome, each with its share of the cores: an image network's
             # epoch spends much of its time in BatchNorm, concatenation and Python between
-            # convolutions, which a second torch thread barely speeds up (see
-            # benchmarks/measured/demo_cold_cpu.csv, before and after).
+            # convolutions, which a second torch thread speeds up little: side by side, the three
+            # image networks took 187 s of the cold demo on 2 cores, one after the other with two
+            # threads each 263 s (benchmarks/measured/demo_cold_cpu.csv and its README).
             _say(verbose, f"[{step + 1}-{step + len(jobs)}/{total}] {name} (OS and DM side by side, one "
                           f"process each): fitting on {len(train.X)} patients ...")
             start = time.perf_counter()
