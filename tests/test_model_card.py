@@ -214,3 +214,13 @@ def test_the_raw_dicom_series_of_a_tcia_patient_against_the_ibsi_crops(validatio
     # its 0.39 mm pixels are far finer than the crops' 0.98-1.17 mm: the one quantity named
     assert [f["quantity"] for f in findings] == ["t1.spacing_min_mm"]
     assert out_of_training_range(summary, cohort.X.iloc[:5]) == []
+
+
+def test_files_the_package_cannot_read_are_left_out_of_the_summary(tmp_path):
+    """A model may read its images through its own preprocessor (a user's format): the summary
+    leaves out what the package's reader cannot open instead of failing the fit."""
+    np.save(tmp_path / "p1.npy", np.zeros((4, 4, 4), np.float32))
+    X = pd.DataFrame({"age": [50.0, 60.0], "t1": [str(tmp_path / "p1.npy"), str(tmp_path / "absent.nii.gz")]},
+                     index=["P1", "P2"])
+    summary = summarize_inputs(X)
+    assert summary["images"] == {} and summary["clinical"]["age"]["n"] == 2

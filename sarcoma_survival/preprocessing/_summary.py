@@ -97,8 +97,13 @@ def image_measures(image_path, mask_path=None, *, patient=None, column="t1", ref
 
 
 def _image_rows(X, channels):
-    """Per patient and channel, the measures of :func:`image_measures` (patients without a file
-    are left out)."""
+    """Per patient and channel, the measures of :func:`image_measures` (patients without a file,
+    or with one this package's reader cannot open, are left out: the count ``n`` of each
+    statistic says how many were read).
+
+    A model reads its images through its own preprocessor, which may take files the package's
+    reader does not (a user's format) and reports a bad file with its own message; a summary
+    of what the model saw must not fail its fit or its prediction instead."""
     has_mask = "mask" in X.columns
     rows = {}
     for patient, row in X.iterrows():
@@ -108,7 +113,10 @@ def _image_rows(X, channels):
                 continue
             # the mask is on the T1 grid (the cohort schema): its fraction is the T1's
             mask = row.get("mask") if channel == "t1" and has_mask and isinstance(row.get("mask"), str) else None
-            rows[(str(patient), channel)] = image_measures(path, mask, patient=str(patient), column=channel)
+            try:
+                rows[(str(patient), channel)] = image_measures(path, mask, patient=str(patient), column=channel)
+            except (OSError, ValueError, RuntimeError):  # ImageReadError is a ValueError
+                continue
     return rows
 
 
