@@ -160,6 +160,16 @@ def _range(stats, unit=""):
     return f"{stats['min']:.4g}–{stats['max']:.4g}{unit} (median {stats['median']:.4g}, n={stats['n']})"
 
 
+def validation_text(validation):
+    """A card's validation record as one phrase: ``"C-index 0.620 [0.550, 0.690] (method)"``,
+    or that none is recorded."""
+    if not validation:
+        return "validation: none recorded in the model file"
+    interval = (f" [{validation['ci_low']:.3f}, {validation['ci_high']:.3f}]"
+                if "ci_low" in validation and "ci_high" in validation else "")
+    return f"C-index {validation['c_index']:.3f}{interval} ({validation['method']})"
+
+
 def format_model_card(card, *, brief=False):
     """The card as readable lines (``sarcoma-survival info``; ``brief``: two lines for predict).
 
@@ -187,12 +197,7 @@ def format_model_card(card, *, brief=False):
                f"{_days(cohort.get('follow_up_median_days'))}; time zero: {cohort.get('time_origin', 'not stated')}")
     else:  # the competing-risks estimators keep no training summary yet
         who = f"{card['estimator']}: training cohort not recorded"
-    if validation:
-        interval = (f" [{validation['ci_low']:.3f}, {validation['ci_high']:.3f}]"
-                    if "ci_low" in validation and "ci_high" in validation else "")
-        how = f"C-index {validation['c_index']:.3f}{interval} ({validation['method']})"
-    else:
-        how = "validation: none recorded in the model file"
+    how = validation_text(validation)
     if brief:
         return [f"model card: {who}", f"model card: {how}"]
     lines = ["Model card", f"  {who}",

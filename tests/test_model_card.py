@@ -224,3 +224,25 @@ def test_files_the_package_cannot_read_are_left_out_of_the_summary(tmp_path):
                      index=["P1", "P2"])
     summary = summarize_inputs(X)
     assert summary["images"] == {} and summary["clinical"]["age"]["n"] == 2
+
+
+def test_an_unchanged_image_is_read_once_for_all_fits(tiny_cohort, monkeypatch):
+    """Every fit records its summary: the folds of a cross-validation must not read each image
+    again; a rewritten file is read again."""
+    from sarcoma_survival.preprocessing import _summary
+
+    calls = []
+    real = _summary.image_measures
+    monkeypatch.setattr(_summary, "image_measures", lambda *a, **k: calls.append(a) or real(*a, **k))
+    _summary._file_measures.cache_clear()
+    X = tiny_cohort.X.iloc[:3][["t1", "mask"]]
+    first = summarize_inputs(X)
+    assert summarize_inputs(X) == first and len(calls) == 3
+    path = X.iloc[0]["t1"]
+    before = os.stat(path)
+    os.utime(path, ns=(1, 1))  # the file changed: read again
+    try:
+        summarize_inputs(X)
+    finally:  # the shared cohort's other readers see the file as it was
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert len(calls) == 4

@@ -9,6 +9,8 @@ its model card. :func:`out_of_training_range` compares new patients with such a 
 """
 from __future__ import annotations
 
+import functools
+import os
 import warnings
 
 import numpy as np
@@ -114,10 +116,26 @@ def _image_rows(X, channels):
             # the mask is on the T1 grid (the cohort schema): its fraction is the T1's
             mask = row.get("mask") if channel == "t1" and has_mask and isinstance(row.get("mask"), str) else None
             try:
-                rows[(str(patient), channel)] = image_measures(path, mask, patient=str(patient), column=channel)
+                rows[(str(patient), channel)] = dict(_file_measures(path, _stamp(path), mask, _stamp(mask)))
             except (OSError, ValueError, RuntimeError):  # ImageReadError is a ValueError
                 continue
     return rows
+
+
+def _stamp(path):
+    """What says a file is unchanged: its modification time and size (None: no file)."""
+    if path is None:
+        return None
+    stat = os.stat(path)
+    return stat.st_mtime_ns, stat.st_size
+
+
+@functools.lru_cache(maxsize=4096)
+def _file_measures(image_path, image_stamp, mask_path, mask_stamp):
+    """:func:`image_measures` once per unchanged file pair in this process: every fit records
+    its training summary, so a cross-validation or a grid search would read each image again
+    in every fold and candidate."""
+    return image_measures(image_path, mask_path)
 
 
 def _follow_up(time, event):

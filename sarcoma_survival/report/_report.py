@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
 
+from .._model_card import validation_text
 from ..competing_risks import incidence_calibration_table, is_competing_model
 from ..utils import check_follow_up_times, curve_values, is_competing_y
 from ..utils.validation import check_cohort_frame
@@ -246,19 +247,11 @@ def _model_html(info):
             ("training median follow-up (reverse Kaplan-Meier)",
              "not recorded" if info["follow_up_median_days"] is None
              else f"{fmt(info['follow_up_median_days'], 0)} days"),
-            ("validation in the model file", _validation_text(info["validation"])),
+            ("validation in the model file", validation_text(info["validation"])),
             ("cohort columns read", ", ".join(info["features"]) if info["features"] else "not recorded")]
     rows += [(f"manifest: {k}", v) for k, v in info["extra"].items()]
     params = sorted(info["params"].items())
     return (table(None, rows) + "<h3>Parameters</h3>" + table(["parameter", "value"], params))
-
-
-def _validation_text(validation):
-    if not validation:
-        return "none recorded (the development study's validation: add it)"
-    interval = (f" [{fmt(validation['ci_low'])}, {fmt(validation['ci_high'])}]"
-                if "ci_low" in validation and "ci_high" in validation else "")
-    return f"C-index {fmt(validation['c_index'])}{interval} ({validation['method']})"
 
 
 def _cohort_html(summary, missing, competing, cohort_name):
