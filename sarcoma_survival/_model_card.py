@@ -165,6 +165,10 @@ def validation_text(validation):
     or that none is recorded."""
     if not validation:
         return "validation: none recorded in the model file"
+    try:  # read from a model file, which may have been edited: the writer's own check
+        validation = check_validation(validation)
+    except (TypeError, ValueError) as exc:
+        return f"validation: the model file's record is unreadable ({exc})"
     interval = (f" [{validation['ci_low']:.3f}, {validation['ci_high']:.3f}]"
                 if "ci_low" in validation and "ci_high" in validation else "")
     return f"C-index {validation['c_index']:.3f}{interval} ({validation['method']})"

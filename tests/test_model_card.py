@@ -246,3 +246,18 @@ def test_an_unchanged_image_is_read_once_for_all_fits(tiny_cohort, monkeypatch):
     finally:  # the shared cohort's other readers see the file as it was
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert len(calls) == 4
+
+
+def test_a_malformed_card_in_a_model_file_is_named_not_a_crash():
+    from sarcoma_survival._model_card import validation_text
+    from sarcoma_survival.report._model_info import _mapping
+
+    assert validation_text({"c_index": "high", "method": "cv"}).startswith(
+        "validation: the model file's record is unreadable (validation: c_index must be a finite number")
+    assert validation_text({"c_index": 0.62, "method": "cv", "ci_low": 0.55, "ci_high": 0.69}) == (
+        "C-index 0.620 [0.550, 0.690] (cv)")
+    assert _mapping("not a card") == {} and _mapping([1]) == {}
+    from sarcoma_survival.web._provenance import provenance
+
+    rows = provenance({"os": {"estimator": "SarculatorCoxPH", "validation": {"c_index": "high"}}})
+    assert rows[0]["validation"].startswith("the model file's validation record is unreadable")

@@ -36,6 +36,10 @@ def read_manifest(model_file):
     return manifest
 
 
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
+
+
 def describe_model(model, model_file=None):
     """``dict`` of what is known about the model, for the report's Model section.
 
@@ -55,8 +59,9 @@ def describe_model(model, model_file=None):
     params = manifest.get("params") if manifest else None
     if params is None:
         params = {key: repr(value) for key, value in model.get_params(deep=False).items()}
-    card = (manifest or {}).get("model_card") or model_card(model)
-    cohort = (card.get("training") or {}).get("cohort") or {}
+    # a model file is not trusted to hold a well-formed card: what is not a dict is not a card
+    card = _mapping((manifest or {}).get("model_card")) or model_card(model)
+    cohort = _mapping(_mapping(card.get("training")).get("cohort"))
     training = getattr(model, "training_risks_", None)
     n_training = cohort.get("n_patients", None if training is None else int(np.asarray(training).size))
     features = getattr(model, "feature_names_in_", None)
@@ -71,7 +76,7 @@ def describe_model(model, model_file=None):
         "training_events": cohort.get("n_events"),
         "time_origin": cohort.get("time_origin"),
         "follow_up_median_days": cohort.get("follow_up_median_days"),
-        "validation": card.get("validation"),
+        "validation": _mapping(card.get("validation")) or None,
         "card": card,
         "features": None if features is None else [str(f) for f in features],
         "extra": {k: v for k, v in (manifest or {}).items() if k not in _KNOWN_KEYS},

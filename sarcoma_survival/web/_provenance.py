@@ -1,6 +1,8 @@
 """What the page says about each loaded model: its training cohort and validation, from its card."""
 from __future__ import annotations
 
+from .._model_card import check_validation
+
 _TITLES = {"os": "Overall survival", "dm": "DM-free survival", "clinical_only": "Clinical-only (OS)"}
 
 
@@ -34,8 +36,14 @@ def provenance(cards):
                      f"{_years(cohort.get('follow_up_max_days'))}); time zero: {origin}")
         else:
             about = "training cohort not recorded (a model file written before model cards)"
-        validation = card.get("validation")
-        if validation:
+        unreadable = None
+        try:  # a record edited in the model file is not trusted: the writer's own check
+            validation = check_validation(card.get("validation"))
+        except (TypeError, ValueError) as exc:
+            validation, unreadable = None, f"the model file's validation record is unreadable ({exc})"
+        if unreadable:
+            checked = unreadable
+        elif validation:
             interval = (f" (95 % interval {validation['ci_low']:.2f}–{validation['ci_high']:.2f})"
                         if "ci_low" in validation and "ci_high" in validation else "")
             checked = f"C-index {validation['c_index']:.2f}{interval}, {validation['method']}"
