@@ -561,8 +561,8 @@ def run_demo(
     n_jobs : int, default=-1
         Processes for image generation, preprocessing, radiomics and forests (-1: all
         cores). With two or more, each image network fits its OS and DM models side by side,
-        one process per outcome with half the cores each (the same numbers as one after the
-        other with that many torch threads).
+        one process per outcome with half the cores each (the same numbers as fitting them
+        one after the other with half the cores' torch threads).
     verbose : bool, default=True
         Print progress, the cohort summary and the table.
     net : {"compact", "densenet121"}, default="compact"
