@@ -451,7 +451,7 @@ def _cmd_explain(args):
     unknown = [p for p in patients if p not in cohort.X.index]
     if unknown:
         raise ValueError(f"patient(s) not in the manifest: {', '.join(unknown)}")
-    written = save_gradcam(model, cohort.X.loc[patients], output, nifti=args.nifti)
+    written = save_gradcam(model, cohort.X.loc[patients], output, nifti=args.nifti, method=args.method)
     print(f"wrote {len(written)} heat-map files to {output}")
     return 0
 
@@ -699,6 +699,8 @@ def build_parser():
 
     p = with_manifest("explain", "Grad-CAM heat maps of a saved neural model", _cmd_explain)
     with_model_file(p)
+    p.add_argument("--method", choices=("gradcam", "integrated-gradients"), default="gradcam",
+                   help="Grad-CAM (default) or integrated gradients from the blurred image (voxel-fine)")
     p.add_argument("--patients", help="comma-separated patient ids (default: the first few)")
     p.add_argument("--n-patients", type=_positive_int, default=3,
                    help="how many patients when --patients is not given (3)")

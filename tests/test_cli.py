@@ -387,6 +387,22 @@ def test_explain_writes_heat_maps(tiny_cohort, densenet_file, tmp_path, capsys):
     assert "NOBODY" in capsys.readouterr().err
 
 
+def test_explain_with_integrated_gradients(tiny_cohort, densenet_file, tmp_path, capsys):
+    import SimpleITK as sitk
+
+    out = tmp_path / "maps"
+    patient = tiny_cohort.X.index[0]
+    assert main(["explain", str(tiny_cohort.manifest), "--model-file", str(densenet_file), "--patients", patient,
+                 "--nifti", "--output", str(out), "--method", "integrated-gradients"]) == 0
+    assert "wrote 2 heat-map files" in capsys.readouterr().out
+    heat = sitk.GetArrayFromImage(sitk.ReadImage(str(out / f"{patient}_gradcam.nii.gz")))
+    t1 = sitk.ReadImage(str(tiny_cohort.X.loc[patient, "t1"]))
+    assert heat.shape == sitk.GetArrayFromImage(t1).shape and 0 < heat.max() <= 1.0
+    with pytest.raises(SystemExit) as exit_:
+        main(["explain", str(tiny_cohort.manifest), "--model-file", str(densenet_file), "--method", "occlusion"])
+    assert exit_.value.code == 2 and "integrated-gradients" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("patient", ["../../outside", "/tmp/abs_outside", "..", "a\\b"])
 def test_heat_map_names_stay_in_the_output_folder(patient, tiny_cohort, densenet_file, tmp_path):
     """The Python API (a table not read by load_cohort) refuses such ids before any work."""

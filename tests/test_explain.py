@@ -7,12 +7,12 @@ import SimpleITK as sitk
 from sksurv.util import Surv
 
 from sarcoma_survival import DenseNetSurvival, VolumePreprocessor
-from sarcoma_survival.explain import gradcam, plot_gradcam, save_gradcam
+from sarcoma_survival.explain import gradcam, integrated_gradients, plot_gradcam, save_gradcam
 
 TINY = dict(module__init_features=8, module__growth_rate=4, module__block_config=(2, 2, 2, 2))
 
 
-def _textured_cube_cohort(n=48, size=32, edge=8, seed=0):
+def _textured_cube_cohort(n=48, size=32, edge=8, seed=0, return_amplitude=False):
     """Noise volumes with one bright cube at a random place, holding a zero-mean checkerboard
     whose amplitude sets the risk. The pattern leaves the volume's mean unchanged, so a model
     can only find it by looking inside the cube (a global-intensity shortcut is impossible)."""
@@ -26,15 +26,18 @@ def _textured_cube_cohort(n=48, size=32, edge=8, seed=0):
         boxes.append((z, y, x))
     time = np.exp(7 - 1.5 * amplitude + rng.normal(0, 0.2, n))
     event = rng.random(n) < 0.8
+    if return_amplitude:
+        return vols, Surv.from_arrays(event, time), boxes, amplitude
     return vols, Surv.from_arrays(event, time), boxes
 
 
-def _heat_fraction_in_the_cubes(cam_maps, boxes):
+def _heat_fraction_in_the_cubes(cam_maps, boxes, edge=8):
     """Per patient, the share of the map's mass within 2 voxels of the textured cube."""
     fractions = []
     for cam, (z, y0, x) in zip(cam_maps, boxes):
         inside = np.zeros(cam.shape, bool)
-        inside[max(z - 2, 0):z + 10, max(y0 - 2, 0):y0 + 10, max(x - 2, 0):x + 10] = True
+        far = edge + 2
+        inside[max(z - 2, 0):z + far, max(y0 - 2, 0):y0 + far, max(x - 2, 0):x + far] = True
         fractions.append(cam[inside].sum() / cam.sum() if cam.sum() > 0 else 0.0)
     return fractions
 
@@ -61,6 +64,53 @@ def test_map_mass_lies_in_the_tumor_where_the_signal_is():
     assert all(not m._forward_hooks and not m._backward_hooks for m in encoder.modules())
     clone = pickle.loads(pickle.dumps(net))
     np.testing.assert_allclose(clone.predict(vols[:4]), net.predict(vols[:4]), rtol=1e-5)
+
+
+def test_integrated_gradients_put_most_of_the_heat_where_the_planted_signal_is():
+    # The textured cube is 12 voxels wide here: grown by two voxels it is 12.5 % of the
+    # volume, the share of the input the tumour had in the TCIA crops. Patients whose
+    # pattern is strong (amplitude >= 0.75), i.e. whose risk the texture drives; a faint
+    # pattern has nothing to show. Measured over seeds 0-2 and three float-kernel sets of
+    # one CPU (default, ONEDNN_MAX_CPU_ISA=AVX2 with ATEN_CPU_CAPABILITY=avx2, and SSE41):
+    # mean share .57-.80 for integrated gradients, .14-.42 for Grad-CAM on the same patients.
+    vols, y, boxes, amplitude = _textured_cube_cohort(n=96, edge=12, return_amplitude=True)
+    strong = np.flatnonzero(amplitude >= 0.75)[:8]
+    shares, gradcam_shares = [], []
+    for seed in (0, 1, 2):
+        net = DenseNetSurvival(preprocessor=None, augment=None, max_epochs=20, batch_size=8, lr=0.01,
+                               random_state=seed, **TINY).fit(vols, y)
+        assert net.score(vols, y) > 0.75
+        result = integrated_gradients(net, vols[strong])
+        assert result.maps.shape == (8, 32, 32, 32) and result.maps.max() == 1.0
+        shares.append(np.mean(_heat_fraction_in_the_cubes(result.maps, [boxes[i] for i in strong], 12)))
+        cam = gradcam(net, vols[strong]).maps
+        gradcam_shares.append(np.mean(_heat_fraction_in_the_cubes(cam, [boxes[i] for i in strong], 12)))
+    assert min(shares) > 0.5, shares  # most of the heat, on every seed
+    assert np.mean(shares) > np.mean(gradcam_shares) + 0.2, (shares, gradcam_shares)
+
+
+def test_integrated_gradients_share_out_the_risk_change_from_the_blurred_image():
+    # completeness (Sundararajan et al., 2017): the attributions sum to f(x) - f(baseline),
+    # up to the midpoint rule's error, which shrinks with the number of steps
+    vols, y, _ = _textured_cube_cohort(n=32)
+    net = DenseNetSurvival(preprocessor=None, augment=None, max_epochs=3, batch_size=8, lr=0.01,
+                           random_state=0, **TINY).fit(vols, y)
+    before = net.predict(vols[:4])
+    gaps = []
+    for steps in (4, 128):
+        result = integrated_gradients(net, vols[:4], steps=steps)
+        gaps.append(np.abs(result.attributions.sum(axis=(1, 2, 3, 4)) - result.risk_change).max())
+    assert gaps[1] < 0.05 * np.abs(result.risk_change).max() and gaps[1] < gaps[0], gaps
+    # risk_change is the fitted model's log-risk of the image minus that of its blurred copy
+    from sarcoma_survival.explain._integrated import blurred_baseline
+
+    blurred = net.predict(blurred_baseline(vols[:4], 2.0))
+    np.testing.assert_allclose(result.risk_change, before - blurred, rtol=1e-4, atol=1e-5)
+    np.testing.assert_array_equal(net.predict(vols[:4]), before)  # nothing changed on the model
+    with pytest.raises(ValueError, match="sigma"):
+        integrated_gradients(net, vols[:1], sigma=-1)
+    with pytest.raises(ValueError, match="steps"):
+        integrated_gradients(net, vols[:1], steps=0)
 
 
 def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, tmp_path, monkeypatch):

@@ -1,4 +1,4 @@
-"""Grad-CAM heat maps of a fitted image estimator: layer choice, maps, figures, NIfTI files."""
+"""Heat maps of a fitted image estimator (Grad-CAM, integrated gradients): maps, figures, NIfTI files."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
 from ._gradcam import grad_cam_3d, layer_resolutions
+from ._integrated import blurred_baseline, integrated_gradients_3d
 
 _BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
 
@@ -157,6 +158,79 @@ def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
     return Bunch(maps=np.concatenate(maps), volumes=volumes, layer=layer, resolutions=sizes, index=index)
 
 
+def integrated_gradients(estimator, X, *, sigma=2.0, steps=32, batch_size=4):
+    """Integrated-gradients maps of the predicted risk, from a blurred copy of each image.
+
+    The baseline is the network input smoothed by a Gaussian of ``sigma`` voxels, so the
+    map shares out ``risk_change``, the part of the log-risk that the image's detail finer
+    than about ``sigma`` voxels adds (texture, edges, small structures); what the blurred
+    image still shows (the tumour's size, shape and mean brightness) gets no heat. Unlike
+    Grad-CAM, which reads the gradient at the input only and one value per block of voxels,
+    the gradient is averaged along the path from the baseline, so evidence that has
+    saturated the network still shows, voxel by voxel (see the explain guide for the
+    measured difference).
+
+    Parameters
+    ----------
+    estimator : fitted DenseNetSurvival or MMNNSurvival
+    X : DataFrame
+        Cohort table of the patients to explain (same columns as for ``predict``).
+    sigma : float, default=2.0
+        Blur of the baseline in voxels of the network input.
+    steps : int, default=32
+        Points on the path from the baseline (midpoint rule). The attributions' sum
+        approaches ``risk_change`` as ``steps`` grows; on the test's small DenseNet the
+        median gap was 9 % of it at 16 steps, 4 % at 32 and 1 % at 128, while the map
+        itself no longer changed after 16.
+    batch_size : int, default=4
+
+    Returns
+    -------
+    Bunch
+        ``maps`` (ndarray (n, D, H, W) in [0, 1]: the risk-raising part of the attributions
+        summed over channels, relative to each patient's peak), ``attributions`` (ndarray
+        (n, C, D, H, W), signed, in log-risk units), ``risk_change`` (ndarray (n,): the
+        predicted log-risk minus that of the blurred image, which the attributions sum to
+        up to the path's discretisation), ``volumes``, ``method``, ``index``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival import DenseNetSurvival
+    >>> from sarcoma_survival.explain import integrated_gradients
+    >>> rng = np.random.default_rng(0)
+    >>> vols = rng.normal(size=(12, 1, 16, 16, 16)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(12) < 0.6, rng.uniform(100, 900, 12))
+    >>> net = DenseNetSurvival(preprocessor=None, max_epochs=1, augment=None, random_state=0,
+    ...     module__init_features=8, module__growth_rate=4, module__block_config=(1, 1),
+    ...     batch_size=4).fit(vols, y)
+    >>> result = integrated_gradients(net, vols[:2], steps=4)
+    >>> result.maps.shape, result.attributions.shape
+    ((2, 16, 16, 16), (2, 1, 16, 16, 16))
+    """
+    if not (isinstance(sigma, (int, float)) and sigma >= 0):
+        raise ValueError(f"sigma must be a number >= 0 (voxels); got {sigma!r}")
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"steps must be a whole number >= 1; got {steps!r}")
+    module, volumes, batch, forward, _ = _gradcam_parts(estimator, X)
+    attributions, changes = [], []
+    n = len(volumes)
+    for start in range(0, n, batch_size):
+        inputs = batch(list(range(start, min(n, start + batch_size))))
+        baseline = torch.as_tensor(blurred_baseline(inputs[0].numpy(), sigma))
+        part, change = integrated_gradients_3d(module, inputs, baseline, forward=forward, steps=steps)
+        attributions.append(part)
+        changes.append(change)
+    attributions = np.concatenate(attributions)
+    raising = np.maximum(attributions.sum(axis=1), 0.0)
+    peak = raising.reshape(n, -1).max(axis=1).reshape(n, 1, 1, 1)
+    maps = np.where(peak > 0, raising / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
+    index = list(getattr(X, "index", range(n)))
+    return Bunch(maps=maps, attributions=attributions, risk_change=np.concatenate(changes), volumes=volumes,
+                 method="integrated-gradients", index=index)
+
+
 def _center(cam):
     if cam.max() <= 0:
         return tuple(s // 2 for s in cam.shape)
@@ -172,7 +246,7 @@ def _scale_bar_mm(field_mm):
 
 
 def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1", "T2"), alpha=0.45,
-                 threshold=0.2, title=None, fig=None):
+                 threshold=0.2, title=None, fig=None, label="Grad-CAM"):
     """Overlay a heat map on the axial, coronal and sagittal slices through the tumour (or its peak).
 
     Drawn for a reader: the tumour outline (``mask``) over the heat, a colour bar of the
@@ -184,7 +258,7 @@ def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1"
     volume : ndarray of shape (C, D, H, W)
         The preprocessed network input of one patient.
     cam : ndarray of shape (D, H, W)
-        Its Grad-CAM map in [0, 1].
+        Its heat map in [0, 1] (Grad-CAM or integrated gradients).
     mask : ndarray of shape (D, H, W), optional
         The tumour on the same grid; its outline is drawn on every slice.
     spacing_mm : float, optional
@@ -196,6 +270,8 @@ def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1"
         Map values below this are not drawn.
     title : str, optional
     fig : matplotlib Figure, optional
+    label : str, default="Grad-CAM"
+        The method's name on the colour bar.
 
     Returns
     -------
@@ -250,7 +326,7 @@ def plot_gradcam(volume, cam, *, mask=None, spacing_mm=None, channel_names=("T1"
             ax.set_axis_off()
     bar = fig.colorbar(ScalarMappable(Normalize(0, 1), cmap="jet"), ax=axes.ravel().tolist(), shrink=0.8,
                        fraction=0.03, pad=0.02)
-    bar.set_label(f"Grad-CAM, relative to this patient's peak (shown above {threshold:g})", fontsize=8)
+    bar.set_label(f"{label}, relative to this patient's peak (shown above {threshold:g})", fontsize=8)
     if mask is not None:
         fig.text(0.01, 0.01, "white outline: tumour mask", fontsize=8)
     if title:
@@ -286,7 +362,10 @@ def tumour_on_grid(volumes, i, mask_path, t1_path, *, patient=None):
     return sitk.GetArrayFromImage(on_grid).astype(bool)
 
 
-def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolution=8):
+_METHODS = {"gradcam": "Grad-CAM", "integrated-gradients": "integrated gradients"}
+
+
+def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolution=8, method="gradcam"):
     """Write a PNG overlay (and optionally a NIfTI map on the original T1) per patient.
 
     Parameters
@@ -301,6 +380,10 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
         preprocessed grid onto the patient's original T1 grid, 0 outside the crop.
     layer, min_resolution
         See :func:`gradcam`.
+    method : {"gradcam", "integrated-gradients"}, default="gradcam"
+        :func:`gradcam`, or :func:`integrated_gradients` with its defaults (finer maps whose
+        heat lies where the planted signal is on the synthetic test cohort; see the
+        explain guide).
 
     Returns
     -------
@@ -319,10 +402,17 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
     from ..preprocessing import read_image
     from ..utils import atomic_path
 
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {sorted(_METHODS)}; got {method!r}")
     for patient in getattr(X, "index", ()):  # every name is checked before any work
         patient_file(output, patient, "_gradcam.png")
     output = check_output_folder(output, option="output")
-    result = gradcam(estimator, X, layer=layer, min_resolution=min_resolution)
+    if method == "gradcam":
+        result = gradcam(estimator, X, layer=layer, min_resolution=min_resolution)
+        title = f"Grad-CAM ({result.layer})"
+    else:
+        result = integrated_gradients(estimator, X)
+        title = "integrated gradients (baseline: the image blurred by 2 voxels)"
     output.mkdir(parents=True, exist_ok=True)
     names = ["T1", "T2"] if "t2" in getattr(X, "columns", ()) else ["T1"]
     written = []
@@ -334,7 +424,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
             mask = tumour_on_grid(result.volumes, i, X.iloc[i]["mask"], X.iloc[i]["t1"], patient=str(patient))
             spacing = float(min(result.volumes.geometry(i)["spacing"]))
         fig = plot_gradcam(volume, result.maps[i], mask=mask, spacing_mm=spacing, channel_names=names,
-                           title=f"{patient}: Grad-CAM ({result.layer})")
+                           title=f"{patient}: {title}", label=_METHODS[method])
         path = patient_file(output, patient, "_gradcam.png")
         with atomic_path(path) as tmp:  # a failed write never leaves half a figure
             fig.savefig(tmp, dpi=100, bbox_inches="tight")
