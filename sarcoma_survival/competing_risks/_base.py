@@ -1,15 +1,14 @@
 """What every competing-risks estimator shares: the cause parameter, scoring, incidence."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from scipy.linalg import qr
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..preprocessing import ClinicalEncoder
+from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT
 from ..utils.validation import FeatureTransformerMixin, check_cohort_frame
 from ._hazards import check_times
 from ._metrics import concordance_index_competing
@@ -68,7 +67,7 @@ def check_identifiable_columns(X, names, owner):
 #: Constraints of the parameters that encode a cohort table.
 COHORT_CONSTRAINTS = {
     "columns": [None, StrOptions({"clinical", "sarculator"}), list, tuple],
-    "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+    "min_frequency": MIN_FREQUENCY_CONSTRAINT,
 }
 
 

@@ -1,17 +1,16 @@
 """Cause-specific Cox models combined into the incidence by Aalen-Johansen."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
 from ..utils import coef_table, cox_covariance
+from ..utils.constraints import COX_FIT_CONSTRAINTS
 from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
 from ._hazards import breslow_jumps, incidence_from_cause_hazards
 from ._outcome import CAUSE_CONSTRAINT
@@ -79,10 +78,8 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
 
     _parameter_constraints = {
         "cause": CAUSE_CONSTRAINT,
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        **COX_FIT_CONSTRAINTS,
         "ties": [StrOptions({"breslow", "efron"})],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
         **COHORT_CONSTRAINTS,
     }
 

@@ -1,17 +1,16 @@
 """Fine-Gray proportional subdistribution hazards, fitted as R's ``cmprsk::crr`` does."""
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 from scipy.linalg import LinAlgError, solve
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..utils import coef_table
+from ..utils.constraints import COX_FIT_CONSTRAINTS
 from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
@@ -187,9 +186,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
 
     _parameter_constraints = {
         "cause": CAUSE_CONSTRAINT,
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        **COX_FIT_CONSTRAINTS,
         **COHORT_CONSTRAINTS,
     }
 
