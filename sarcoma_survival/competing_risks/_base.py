@@ -95,6 +95,19 @@ _COHORT_DOCS = {
 }
 
 
+#: The docstring entries of ``fit``'s parameters and return (``fill_doc``).
+FIT_DOC = """        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+            Numeric covariates, or the cohort table (see ``columns``).
+        y : structured ndarray
+            Competing-risks outcome (:func:`competing_y`).
+
+        Returns
+        -------
+        self
+"""
+
 def with_cohort_docs(cls):
     """Class decorator: write the cohort-table parameters and attributes into the docstring."""
     for mark, text in _COHORT_DOCS.items():

@@ -9,9 +9,9 @@ from sklearn.utils.validation import check_is_fitted
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import coef_table, cox_covariance
+from ..utils import coef_table, cox_covariance, fill_doc
 from ..utils.constraints import COX_FIT_CONSTRAINTS
-from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
+from ._base import COHORT_CONSTRAINTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import breslow_jumps, incidence_from_cause_hazards
 from ._outcome import CAUSE_CONSTRAINT
 
@@ -93,19 +93,11 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         self.columns = columns
         self.min_frequency = min_frequency
 
+    @fill_doc(fit_parameters=FIT_DOC)
     def fit(self, X, y):
         """Fit one Cox model per cause.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-            Numeric covariates, or the cohort table (see ``columns``).
-        y : structured ndarray
-            Competing-risks outcome (:func:`competing_y`).
-
-        Returns
-        -------
-        self
+        <fit_parameters>
         """
         X, event, time = self._validated_numeric_fit(X, y)
         coef = np.zeros((self.n_causes_, X.shape[1]))

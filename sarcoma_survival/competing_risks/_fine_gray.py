@@ -9,9 +9,9 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import coef_table
+from ..utils import coef_table, fill_doc
 from ..utils.constraints import COX_FIT_CONSTRAINTS
-from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
+from ._base import COHORT_CONSTRAINTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
 from ._outcome import CAUSE_CONSTRAINT
@@ -198,19 +198,11 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         self.columns = columns
         self.min_frequency = min_frequency
 
+    @fill_doc(fit_parameters=FIT_DOC)
     def fit(self, X, y):
         """Fit the subdistribution hazards model.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-            Numeric covariates, or the cohort table (see ``columns``).
-        y : structured ndarray
-            Competing-risks outcome (:func:`competing_y`).
-
-        Returns
-        -------
-        self
+        <fit_parameters>
         """
         X, event, time = self._validated_numeric_fit(X, y)
         coef, times, jumps = fit_subdistribution(
