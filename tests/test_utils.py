@@ -85,3 +85,20 @@ def test_the_top_level_package_imports_lazily():
             "print('SarculatorRSF' in vars(s), 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:3] == ["[]", "True True False", "True False"]
+
+
+def test_error_line_is_the_one_line_of_the_command_line_the_page_and_the_demo():
+    from sarcoma_survival.utils import error_line
+
+    hint = "rerun with --traceback for details"
+    # a user's error: its first line alone (the command line and the page)
+    assert error_line(ValueError("age: 'old' is not a number\ndetails"), hint=hint) == "age: 'old' is not a number"
+    assert error_line(KeyError("t1")) == "'t1'"
+    # anything else, or a user's error without a message: named, with the hint
+    assert error_line(IndexError("list index out of range"), hint=hint) == (
+        "IndexError: list index out of range (rerun with --traceback for details)")
+    assert error_line(ValueError(""), hint=hint) == "ValueError (rerun with --traceback for details)"
+    assert error_line(RuntimeError("  \n")) == "RuntimeError"
+    # the demo names every type; the page leaves its private folder out
+    assert error_line(ValueError("bad\nmore"), expected=()) == "ValueError: bad"
+    assert error_line(OSError("/tmp/up/x/t1.nii: unreadable"), hide=("/tmp/up/x/", "/tmp/up/x")) == "t1.nii: unreadable"

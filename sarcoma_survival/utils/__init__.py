@@ -12,6 +12,7 @@ from .._lazy import lazy_exports  # noqa: F401
 from ._archives import MAX_DEFLATE_RATIO, ArchiveError, open_bounded_zip  # noqa: F401
 from ._curves import check_follow_up_times, curve_values  # noqa: F401
 from ._docs import fill_doc  # noqa: F401
+from ._errors import USER_ERRORS, error_line  # noqa: F401
 from ._estimators import walk_estimators  # noqa: F401
 from ._files import (  # noqa: F401
     MAX_FOLDER_BYTES,
