@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..preprocessing import ClinicalEncoder
 from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT
-from ..utils.validation import FeatureTransformerMixin, check_cohort_frame
+from ..utils.validation import FeatureTransformerMixin, LaterParamsMixin, check_cohort_frame
 from ._hazards import check_times
 from ._metrics import concordance_index_competing
 from ._outcome import check_competing_fit_y, n_causes
@@ -63,6 +63,10 @@ def check_identifiable_columns(X, names, owner):
         "alpha > 0 (a ridge penalty)"
     )
 
+
+#: Defaults of those parameters, for model files written before the cohort table was accepted
+#: (the ``_params_added_later`` of the estimators that take them).
+COHORT_DEFAULTS = {"columns": None, "min_frequency": 5}
 
 #: Constraints of the parameters that encode a cohort table.
 COHORT_CONSTRAINTS = {
@@ -121,7 +125,7 @@ def is_cohort_table(X):
         pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes)
 
 
-class CompetingRisksMixin(FeatureTransformerMixin):
+class CompetingRisksMixin(LaterParamsMixin, FeatureTransformerMixin):
     """``score`` (cause-specific concordance) and tags shared by the estimators."""
 
     def score(self, X, y):
@@ -218,12 +222,6 @@ class CompetingRisksMixin(FeatureTransformerMixin):
         if names is None:
             return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
         return np.asarray(names, dtype=object)
-
-    def __setstate__(self, state):
-        # model files written before the cohort table was accepted lack its parameters
-        if "columns" in getattr(type(self), "_parameter_constraints", {}):
-            state = {"columns": None, "min_frequency": 5, **state}
-        super().__setstate__(state)
 
     def predict_cumulative_incidence(self, X, times):
         """Cumulative incidence of ``cause`` at ``times``.

@@ -11,7 +11,7 @@ from sksurv.util import Surv
 
 from ..utils import coef_table, cox_covariance, fill_doc
 from ..utils.constraints import COX_FIT_CONSTRAINTS
-from ._base import COHORT_CONSTRAINTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
+from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import breslow_jumps, incidence_from_cause_hazards
 from ._outcome import CAUSE_CONSTRAINT
 
@@ -82,6 +82,7 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         "ties": [StrOptions({"breslow", "efron"})],
         **COHORT_CONSTRAINTS,
     }
+    _params_added_later = COHORT_DEFAULTS
 
     def __init__(self, cause=1, *, alpha=0.0, ties="breslow", n_iter=100, tol=1e-9, columns=None,
                  min_frequency=5):

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import coef_table, fill_doc
 from ..utils.constraints import COX_FIT_CONSTRAINTS
-from ._base import COHORT_CONSTRAINTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
+from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
 from ._outcome import CAUSE_CONSTRAINT
@@ -189,6 +189,7 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         **COX_FIT_CONSTRAINTS,
         **COHORT_CONSTRAINTS,
     }
+    _params_added_later = COHORT_DEFAULTS
 
     def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9, columns=None, min_frequency=5):
         self.cause = cause
