@@ -95,6 +95,9 @@ _COHORT_DOCS = {
     encoded_columns_ : ndarray of int
         The columns of ``feature_transformer_``'s output the model uses (all but the
         reference categories); only when fitted on the cohort table.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X is a DataFrame with string column names.
 """,
 }
 
@@ -111,6 +114,17 @@ FIT_DOC = """        Parameters
         -------
         self
 """
+
+#: The docstring entries of ``predict``'s parameter and return (``fill_doc``).
+PREDICT_DOC = """        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+"""
+
 
 def with_cohort_docs(cls):
     """Class decorator: write the cohort-table parameters and attributes into the docstring."""

@@ -11,7 +11,7 @@ from sksurv.util import Surv
 
 from ..utils import coef_table, cox_covariance, fill_doc
 from ..utils.constraints import COX_FIT_CONSTRAINTS
-from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
+from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, PREDICT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import breslow_jumps, incidence_from_cause_hazards
 from ._outcome import CAUSE_CONSTRAINT
 
@@ -58,9 +58,6 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         Distinct event times (any cause) of the training data.
     baseline_hazard_jumps_ : ndarray of shape (n_causes, n_jump_times)
     <cohort attributes>
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X is a DataFrame with string column names.
 
     Examples
     --------
@@ -131,16 +128,11 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     def _log_risk(self, X):
         return self._matrix(X) @ self.coef_.T
 
+    @fill_doc(predict_parameters=PREDICT_DOC)
     def predict(self, X):
         """Log cause-specific hazard ratio of ``cause`` (higher = earlier).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
+        <predict_parameters>
         """
         return self._log_risk(X)[:, self.cause - 1]
 

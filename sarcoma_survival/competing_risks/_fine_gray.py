@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..utils import coef_table, fill_doc
 from ..utils.constraints import COX_FIT_CONSTRAINTS
-from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, CompetingRisksMixin, with_cohort_docs
+from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, PREDICT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
 from ._outcome import CAUSE_CONSTRAINT
@@ -167,9 +167,6 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
         penalized information is used in the sandwich. ``nan`` when the cause has no event.
     <cohort attributes>
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X is a DataFrame with string column names.
 
     Examples
     --------
@@ -223,16 +220,11 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         return coef_table(list(self.get_feature_names_out()), self.coef_, self._coef_covariance)
 
+    @fill_doc(predict_parameters=PREDICT_DOC)
     def predict(self, X):
         """Linear predictor ``X @ coef_`` (log subdistribution hazard ratio; higher = earlier).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
+        <predict_parameters>
         """
         return self._matrix(X) @ self.coef_
 
