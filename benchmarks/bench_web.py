@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -61,7 +62,9 @@ def screenshot(app, row, path):
 
     import uvicorn
 
-    from sarcoma_survival.web._browser import fill_and_predict, headless_chromium
+    # the page's browser driver is a test helper (tests/_browser.py), not part of the package
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from _browser import fill_and_predict, headless_chromium
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .utils import fill_doc
+
 FORMAT = "sarcoma-survival-model"
 FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
@@ -324,6 +326,21 @@ def _drop_site_paths(model):
     return model
 
 
+#: The first lines of the examples of ``save_model`` and ``read_model_card``: 40 patients of
+#: the Sarculator columns and their outcome (``fill_doc``).
+_EXAMPLE_COHORT = """    >>> import pathlib, tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival import SarculatorCoxPH, save_model
+    >>> rng = np.random.default_rng(0)
+    >>> X = pd.DataFrame({"age": rng.uniform(30, 80, 40), "tumor_size_cm": rng.uniform(2, 20, 40),
+    ...                   "grade": rng.choice(["low", "high"], 40),
+    ...                   "histology": rng.choice(["liposarcoma", "leiomyosarcoma"], 40)})
+    >>> y = Surv.from_arrays(rng.random(40) < 0.6, rng.uniform(30, 3000, 40))
+"""
+
+
+@fill_doc(example_cohort=_EXAMPLE_COHORT)
 def save_model(model, path, *, validation=None):
     """Save a fitted estimator of this package to a safe model file, with its model card.
 
@@ -372,15 +389,8 @@ def save_model(model, path, *, validation=None):
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> import numpy as np, pandas as pd
-    >>> from sksurv.util import Surv
-    >>> from sarcoma_survival import SarculatorCoxPH, load_model, save_model
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"age": rng.uniform(30, 80, 40), "tumor_size_cm": rng.uniform(2, 20, 40),
-    ...                   "grade": rng.choice(["low", "intermediate", "high"], 40),
-    ...                   "histology": rng.choice(["liposarcoma", "leiomyosarcoma"], 40)})
-    >>> y = Surv.from_arrays(rng.random(40) < 0.6, rng.uniform(30, 3000, 40))
+    <example_cohort>
+    >>> from sarcoma_survival import load_model
     >>> model = SarculatorCoxPH().fit(X, y)
     >>> path = save_model(model, pathlib.Path(tempfile.mkdtemp()) / "coxph.ssm")
     >>> bool((load_model(path).predict(X) == model.predict(X)).all())
@@ -639,6 +649,7 @@ def _read_pickle(path, allow_pickle):
         ) from None
 
 
+@fill_doc(example_cohort=_EXAMPLE_COHORT)
 def read_model_card(path):
     """The model card of a model file, read from its manifest without loading the model.
 
@@ -662,15 +673,8 @@ def read_model_card(path):
 
     Examples
     --------
-    >>> import pathlib, tempfile
-    >>> import numpy as np, pandas as pd
-    >>> from sksurv.util import Surv
-    >>> from sarcoma_survival import SarculatorCoxPH, read_model_card, save_model
-    >>> rng = np.random.default_rng(0)
-    >>> X = pd.DataFrame({"age": rng.uniform(30, 80, 40), "tumor_size_cm": rng.uniform(2, 20, 40),
-    ...                   "grade": rng.choice(["low", "high"], 40),
-    ...                   "histology": rng.choice(["liposarcoma", "leiomyosarcoma"], 40)})
-    >>> y = Surv.from_arrays(rng.random(40) < 0.6, rng.uniform(30, 3000, 40))
+    <example_cohort>
+    >>> from sarcoma_survival import read_model_card
     >>> path = save_model(SarculatorCoxPH().fit(X, y), pathlib.Path(tempfile.mkdtemp()) / "m.ssm",
     ...                   validation={"c_index": 0.64, "method": "5-fold cross-validation"})
     >>> card = read_model_card(path)

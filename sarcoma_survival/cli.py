@@ -779,16 +779,6 @@ def build_parser():
     return parser
 
 
-def _one_line(exc):
-    text = str(exc).strip()
-    message = text.splitlines()[0] if text else ""
-    if isinstance(exc, (ValueError, TypeError, OSError, KeyError, ImportError)) and message:
-        return message
-    # anything else is unexpected: say what it was, and how to see where
-    what = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return f"{what} (rerun with --traceback for details)"
-
-
 def main(argv=None):
     """Entry point of ``sarcoma-survival``; returns the exit status."""
     parser = build_parser()
@@ -816,7 +806,11 @@ def main(argv=None):
         except Exception as exc:  # every failure is one line (--traceback: all of it)
             if args.traceback:
                 raise
-            print(f"{prefix}: error: {_one_line(exc)}", file=sys.stderr)
+            from .utils import error_line
+
+            # a user's error is its message; anything else is unexpected: what it was, and how to see where
+            print(f"{prefix}: error: {error_line(exc, hint='rerun with --traceback for details')}",
+                  file=sys.stderr)
             return 2
 
 

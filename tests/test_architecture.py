@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent / PACKAGE
 #: parts of strictly lower layers. Keep in step with docs/architecture.rst.
 LAYERS = {
     "_config": 0,
+    "_lazy": 0,
     "_parallel": 1,
     "_schema": 0,
     "_output_paths": 1,

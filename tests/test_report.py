@@ -261,14 +261,13 @@ def test_cli_refuses_a_cohort_without_the_model_columns(files, tmp_path, capsys)
 
 # ------------------------------------------------------------------ browser
 def test_the_report_renders_in_headless_chromium(report, tmp_path, monkeypatch):
-    from sarcoma_survival.web._browser import CHROMEDRIVER, CHROMIUM
+    from _browser import CHROMEDRIVER, CHROMIUM
 
     if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         pytest.skip("needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
     pytest.importorskip("selenium")
+    from _browser import headless_chromium
     from selenium.webdriver.common.by import By
-
-    from sarcoma_survival.web._browser import headless_chromium
 
     monkeypatch.setenv("SE_OFFLINE", "true")
     driver = headless_chromium(width=1150, height=1500)

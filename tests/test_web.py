@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("fastapi")
+from _browser import CHROMEDRIVER, CHROMIUM
 from fastapi.testclient import TestClient
 
 from sarcoma_survival import (
@@ -24,7 +25,6 @@ from sarcoma_survival import (
 )
 from sarcoma_survival.datasets import load_cohort, make_synthetic_cohort
 from sarcoma_survival.web import create_app
-from sarcoma_survival.web._browser import CHROMEDRIVER, CHROMIUM
 from sarcoma_survival.web._uploads import InputError, unpack_zip
 
 CLINICAL = ("age", "sex", "tumor_size_cm", "tumor_depth", "grade", "histology", "location",
@@ -442,11 +442,10 @@ def live_server(models, temp_root):
                     reason="needs Debian's chromium and chromium-driver (/usr/bin/chromium, /usr/bin/chromedriver)")
 def test_the_page_in_headless_chromium(live_server, cohort, models, temp_root, tmp_path, monkeypatch):
     pytest.importorskip("selenium")
+    from _browser import fill_and_predict, headless_chromium
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
-
-    from sarcoma_survival.web._browser import fill_and_predict, headless_chromium
 
     monkeypatch.setenv("SE_OFFLINE", "true")  # never let selenium-manager look for a browser
     driver = headless_chromium()

@@ -1,16 +1,15 @@
 """What every competing-risks estimator shares: the cause parameter, scoring, incidence."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from scipy.linalg import qr
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..preprocessing import ClinicalEncoder
-from ..utils.validation import FeatureTransformerMixin, check_cohort_frame
+from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT
+from ..utils.validation import FeatureTransformerMixin, LaterParamsMixin, check_cohort_frame
 from ._hazards import check_times
 from ._metrics import concordance_index_competing
 from ._outcome import check_competing_fit_y, n_causes
@@ -65,10 +64,14 @@ def check_identifiable_columns(X, names, owner):
     )
 
 
+#: Defaults of those parameters, for model files written before the cohort table was accepted
+#: (the ``_params_added_later`` of the estimators that take them).
+COHORT_DEFAULTS = {"columns": None, "min_frequency": 5}
+
 #: Constraints of the parameters that encode a cohort table.
 COHORT_CONSTRAINTS = {
     "columns": [None, StrOptions({"clinical", "sarculator"}), list, tuple],
-    "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+    "min_frequency": MIN_FREQUENCY_CONSTRAINT,
 }
 
 
@@ -92,8 +95,35 @@ _COHORT_DOCS = {
     encoded_columns_ : ndarray of int
         The columns of ``feature_transformer_``'s output the model uses (all but the
         reference categories); only when fitted on the cohort table.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X is a DataFrame with string column names.
 """,
 }
+
+
+#: The docstring entries of ``fit``'s parameters and return (``fill_doc``).
+FIT_DOC = """        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+            Numeric covariates, or the cohort table (see ``columns``).
+        y : structured ndarray
+            Competing-risks outcome (:func:`competing_y`).
+
+        Returns
+        -------
+        self
+"""
+
+#: The docstring entries of ``predict``'s parameter and return (``fill_doc``).
+PREDICT_DOC = """        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+"""
 
 
 def with_cohort_docs(cls):
@@ -109,7 +139,7 @@ def is_cohort_table(X):
         pd.api.types.is_numeric_dtype(dtype) for dtype in X.dtypes)
 
 
-class CompetingRisksMixin(FeatureTransformerMixin):
+class CompetingRisksMixin(LaterParamsMixin, FeatureTransformerMixin):
     """``score`` (cause-specific concordance) and tags shared by the estimators."""
 
     def score(self, X, y):
@@ -206,12 +236,6 @@ class CompetingRisksMixin(FeatureTransformerMixin):
         if names is None:
             return np.asarray([f"x{j}" for j in range(self.n_features_in_)], dtype=object)
         return np.asarray(names, dtype=object)
-
-    def __setstate__(self, state):
-        # model files written before the cohort table was accepted lack its parameters
-        if "columns" in getattr(type(self), "_parameter_constraints", {}):
-            state = {"columns": None, "min_frequency": 5, **state}
-        super().__setstate__(state)
 
     def predict_cumulative_incidence(self, X, times):
         """Cumulative incidence of ``cause`` at ``times``.

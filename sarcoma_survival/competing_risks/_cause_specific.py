@@ -1,18 +1,17 @@
 """Cause-specific Cox models combined into the incidence by Aalen-Johansen."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 from sksurv.util import Surv
 
-from ..utils import coef_table, cox_covariance
-from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
+from ..utils import coef_table, cox_covariance, fill_doc
+from ..utils.constraints import COX_FIT_CONSTRAINTS
+from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, PREDICT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import breslow_jumps, incidence_from_cause_hazards
 from ._outcome import CAUSE_CONSTRAINT
 
@@ -59,9 +58,6 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         Distinct event times (any cause) of the training data.
     baseline_hazard_jumps_ : ndarray of shape (n_causes, n_jump_times)
     <cohort attributes>
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X is a DataFrame with string column names.
 
     Examples
     --------
@@ -79,12 +75,11 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
 
     _parameter_constraints = {
         "cause": CAUSE_CONSTRAINT,
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        **COX_FIT_CONSTRAINTS,
         "ties": [StrOptions({"breslow", "efron"})],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
         **COHORT_CONSTRAINTS,
     }
+    _params_added_later = COHORT_DEFAULTS
 
     def __init__(self, cause=1, *, alpha=0.0, ties="breslow", n_iter=100, tol=1e-9, columns=None,
                  min_frequency=5):
@@ -96,19 +91,11 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
         self.columns = columns
         self.min_frequency = min_frequency
 
+    @fill_doc(fit_parameters=FIT_DOC)
     def fit(self, X, y):
         """Fit one Cox model per cause.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-            Numeric covariates, or the cohort table (see ``columns``).
-        y : structured ndarray
-            Competing-risks outcome (:func:`competing_y`).
-
-        Returns
-        -------
-        self
+        <fit_parameters>
         """
         X, event, time = self._validated_numeric_fit(X, y)
         coef = np.zeros((self.n_causes_, X.shape[1]))
@@ -141,16 +128,11 @@ class CauseSpecificCoxPH(CompetingRisksMixin, BaseEstimator):
     def _log_risk(self, X):
         return self._matrix(X) @ self.coef_.T
 
+    @fill_doc(predict_parameters=PREDICT_DOC)
     def predict(self, X):
         """Log cause-specific hazard ratio of ``cause`` (higher = earlier).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
+        <predict_parameters>
         """
         return self._log_risk(X)[:, self.cause - 1]
 

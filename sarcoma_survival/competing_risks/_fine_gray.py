@@ -1,18 +1,17 @@
 """Fine-Gray proportional subdistribution hazards, fitted as R's ``cmprsk::crr`` does."""
 from __future__ import annotations
 
-import numbers
 import warnings
 
 import numpy as np
 from scipy.linalg import LinAlgError, solve
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils import coef_table
-from ._base import COHORT_CONSTRAINTS, CompetingRisksMixin, with_cohort_docs
+from ..utils import coef_table, fill_doc
+from ..utils.constraints import COX_FIT_CONSTRAINTS
+from ._base import COHORT_CONSTRAINTS, COHORT_DEFAULTS, FIT_DOC, PREDICT_DOC, CompetingRisksMixin, with_cohort_docs
 from ._hazards import step_values
 from ._nonparametric import censoring_survival
 from ._outcome import CAUSE_CONSTRAINT
@@ -168,9 +167,6 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
         penalized information is used in the sandwich. ``nan`` when the cause has no event.
     <cohort attributes>
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X is a DataFrame with string column names.
 
     Examples
     --------
@@ -187,11 +183,10 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
 
     _parameter_constraints = {
         "cause": CAUSE_CONSTRAINT,
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        **COX_FIT_CONSTRAINTS,
         **COHORT_CONSTRAINTS,
     }
+    _params_added_later = COHORT_DEFAULTS
 
     def __init__(self, cause=1, *, alpha=0.0, n_iter=100, tol=1e-9, columns=None, min_frequency=5):
         self.cause = cause
@@ -201,19 +196,11 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         self.columns = columns
         self.min_frequency = min_frequency
 
+    @fill_doc(fit_parameters=FIT_DOC)
     def fit(self, X, y):
         """Fit the subdistribution hazards model.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-            Numeric covariates, or the cohort table (see ``columns``).
-        y : structured ndarray
-            Competing-risks outcome (:func:`competing_y`).
-
-        Returns
-        -------
-        self
+        <fit_parameters>
         """
         X, event, time = self._validated_numeric_fit(X, y)
         coef, times, jumps = fit_subdistribution(
@@ -233,16 +220,11 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         check_is_fitted(self, "coef_")
         return coef_table(list(self.get_feature_names_out()), self.coef_, self._coef_covariance)
 
+    @fill_doc(predict_parameters=PREDICT_DOC)
     def predict(self, X):
         """Linear predictor ``X @ coef_`` (log subdistribution hazard ratio; higher = earlier).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features), or the cohort DataFrame
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
+        <predict_parameters>
         """
         return self._matrix(X) @ self.coef_
 

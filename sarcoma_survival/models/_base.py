@@ -1,15 +1,14 @@
 """Shared machinery of the clinical and radiomics estimators: cohort table -> features -> sksurv model."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.ensemble import RandomSurvivalForest
 
 from ..preprocessing import summarize_inputs
+from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT
 from ..utils.validation import (  # noqa: F401 (re-exported by models)
     FeatureTransformerMixin,
     SurvivalScoreMixin,
@@ -49,7 +48,7 @@ RSF_DOC = """
 #: Constraints of the forwarded forest parameters (the forest's own) and of ``min_frequency``.
 RSF_CONSTRAINTS = {
     **{name: RandomSurvivalForest._parameter_constraints[name] for name in RSF_PARAMS},
-    "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+    "min_frequency": MIN_FREQUENCY_CONSTRAINT,
 }
 
 

@@ -1,11 +1,9 @@
 """The paper's clinical models: Sarculator RSF / CoxPH / Fine-Gray and the 11-variable RSF."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 from sksurv.linear_model import CoxPHSurvivalAnalysis
 
@@ -18,6 +16,7 @@ from ..competing_risks import (
 )
 from ..preprocessing import ClinicalEncoder
 from ..utils import coef_table, cox_covariance
+from ..utils.constraints import COX_FIT_CONSTRAINTS, MIN_FREQUENCY_CONSTRAINT
 from ..utils.validation import check_survival_y
 from ._base import (
     COLUMNS_CONSTRAINT,
@@ -266,11 +265,9 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     """
 
     _parameter_constraints = {
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        **COX_FIT_CONSTRAINTS,
         "ties": [StrOptions({"breslow", "efron"})],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
-        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+        "min_frequency": MIN_FREQUENCY_CONSTRAINT,
     }
 
     def __init__(self, alpha=1.0, *, ties="breslow", n_iter=100, tol=1e-9, min_frequency=5):
@@ -363,10 +360,8 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
 
     _parameter_constraints = {
         "cause": CAUSE_CONSTRAINT,
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
-        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+        **COX_FIT_CONSTRAINTS,
+        "min_frequency": MIN_FREQUENCY_CONSTRAINT,
     }
 
     def __init__(self, cause=1, *, alpha=1.0, n_iter=100, tol=1e-9, min_frequency=5):

@@ -14,7 +14,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sksurv.linear_model import CoxnetSurvivalAnalysis
 from sksurv.metrics import concordance_index_censored
 
-from ..utils.constraints import SequenceOf
+from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT, SequenceOf
 from ._base import RSF_CONSTRAINTS, RSF_DOC, CohortSurvivalEstimator, RSFParamsMixin
 from ._radiomics_features import RadiomicsFeatures
 
@@ -29,7 +29,30 @@ _EXTRACTOR_DOC = """
         ``extractor__<param>``."""
 
 
-class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
+class _RadiomicsSurvivalEstimator(CohortSurvivalEstimator):
+    """Base of the radiomics estimators: the cohort table through :class:`RadiomicsFeatures`.
+
+    Subclasses take ``extractor``, ``include_clinical`` and ``min_frequency`` and set
+    ``_scale_features`` (trees are invariant to scaling; a penalized Cox model is not).
+    """
+
+    _scale_features = False
+
+    def _make_features(self):
+        return RadiomicsFeatures(
+            self.extractor, include_clinical=self.include_clinical, scale=self._scale_features,
+            min_frequency=self.min_frequency,
+        )
+
+
+#: Constraints of the parameters that choose the features of a radiomics estimator.
+_FEATURE_CONSTRAINTS = {
+    "extractor": [None, HasMethods(["fit", "transform"])],
+    "include_clinical": ["boolean"],
+}
+
+
+class RadiomicsRSF(RSFParamsMixin, _RadiomicsSurvivalEstimator):
     __doc__ = f"""Random survival forest on radiomics features, optionally + clinical (Table 3, rows 4-5).
 
     ``include_clinical=False`` is the paper's "Radiomics" RSF (100 features per MRI
@@ -68,8 +91,7 @@ class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
 
     _parameter_constraints = {
         **RSF_CONSTRAINTS,
-        "extractor": [None, HasMethods(["fit", "transform"])],
-        "include_clinical": ["boolean"],
+        **_FEATURE_CONSTRAINTS,
     }
 
     def __init__(
@@ -102,12 +124,6 @@ class RadiomicsRSF(RSFParamsMixin, CohortSurvivalEstimator):
         self.min_frequency = min_frequency
         self.n_jobs = n_jobs
         self.random_state = random_state
-
-    def _make_features(self):
-        return RadiomicsFeatures(
-            self.extractor, include_clinical=self.include_clinical, scale=False,
-            min_frequency=self.min_frequency,
-        )
 
 
 @contextlib.contextmanager
@@ -156,7 +172,7 @@ def _reraise_fold_warnings(caught, n_fits, max_iter, tol):
         warnings.warn(message, category, stacklevel=4)
 
 
-class RadiomicsCoxNet(CohortSurvivalEstimator):
+class RadiomicsCoxNet(_RadiomicsSurvivalEstimator):
     __doc__ = f"""ElasticNet-penalized Cox model on radiomics + clinical features (Table 3, row 6).
 
     Features (radiomics, plus the 11 clinical variables when ``include_clinical``) are
@@ -237,8 +253,7 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
     """
 
     _parameter_constraints = {
-        "extractor": [None, HasMethods(["fit", "transform"])],
-        "include_clinical": ["boolean"],
+        **_FEATURE_CONSTRAINTS,
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="right"),
                      SequenceOf(Interval(numbers.Real, 0, 1, closed="right"), min_length=1)],
         "n_alphas": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -246,10 +261,13 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         "cv": [Interval(numbers.Integral, 2, None, closed="left"), HasMethods(["split"])],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
-        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+        "min_frequency": MIN_FREQUENCY_CONSTRAINT,
         "n_jobs": [None, numbers.Integral],
         "random_state": ["random_state"],
     }
+
+    # imputed and standardized features: the penalty treats every feature alike
+    _scale_features = True
 
     def __init__(
         self,
@@ -277,12 +295,6 @@ class RadiomicsCoxNet(CohortSurvivalEstimator):
         self.min_frequency = min_frequency
         self.n_jobs = n_jobs
         self.random_state = random_state
-
-    def _make_features(self):
-        return RadiomicsFeatures(
-            self.extractor, include_clinical=self.include_clinical, scale=True,
-            min_frequency=self.min_frequency,
-        )
 
     def _coxnet(self, l1_ratio, **params):
         return CoxnetSurvivalAnalysis(l1_ratio=l1_ratio, normalize=False, max_iter=self.max_iter, tol=self.tol,

@@ -99,17 +99,32 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
 
         return isinstance(self.preprocessor_, ClinicalEncoder)
 
-    def _fit_inputs(self, X):
-        self.preprocessor_ = self._make_preprocessor(X)
+    def _preprocess(self, X, *, fit):
+        """Check the input names and run ``preprocessor_`` on ``X`` (fitting it when ``fit``).
+
+        Parameters
+        ----------
+        X : DataFrame or array-like
+            The patients.
+        fit : bool
+            Fit ``preprocessor_`` (and record the input names) instead of only applying it.
+
+        Returns
+        -------
+        ndarray of float32
+            The encoded table, C-contiguous and finite.
+        """
         if not self._by_name():
-            check_feature_names(self, X, reset=True)
+            check_feature_names(self, X, reset=fit)
         if self.preprocessor_ is not None:
             if isinstance(self.preprocessor_, StandardScaler):
                 X = check_array(X, dtype=np.float64)
-            Xt = self.preprocessor_.fit_transform(X)
-        else:
-            Xt = X
-        Xt = as_float_table(Xt)
+            X = self.preprocessor_.fit_transform(X) if fit else self.preprocessor_.transform(X)
+        return as_float_table(X)
+
+    def _fit_inputs(self, X):
+        self.preprocessor_ = self._make_preprocessor(X)
+        Xt = self._preprocess(X, fit=True)
         if self._by_name():
             self.feature_names_in_ = np.asarray(self.preprocessor_.feature_names_in_, dtype=object)
             self.n_features_in_ = len(self.feature_names_in_)
@@ -118,13 +133,7 @@ class ClinicalMLPSurvival(SurvivalNeuralNet):
 
     def _transform_inputs(self, X):
         check_is_fitted(self, "n_encoded_features_")
-        if not self._by_name():
-            check_feature_names(self, X, reset=False)
-        if self.preprocessor_ is not None:
-            if isinstance(self.preprocessor_, StandardScaler):
-                X = check_array(X, dtype=np.float64)
-            X = self.preprocessor_.transform(X)
-        Xt = as_float_table(X)
+        Xt = self._preprocess(X, fit=False)
         check_width(Xt, self.n_encoded_features_, "features after preprocessing")
         return Xt
 

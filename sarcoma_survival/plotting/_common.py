@@ -6,6 +6,15 @@ import numbers
 import numpy as np
 from sksurv.nonparametric import kaplan_meier_estimator
 
+#: Docstring entries of the last two parameters of the plots against time (``fill_doc``).
+TIME_AXES_DOC = """    time_origin : str, optional
+        The day 0 of the times (a fitted model's ``time_origin_``, a cohort's
+        ``time_origin``): the x-axis then reads "days since surgery" (or says that the
+        origin was not stated) instead of "time (days)".
+    ax : matplotlib Axes, optional
+        Where to draw; a new figure is made when None.
+"""
+
 
 def get_axes(ax):
     """Return ``ax``, or the Axes of a new figure when ``ax`` is None."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._common import get_axes, step_value, time_axis_label
+from ..utils import fill_doc
+from ._common import TIME_AXES_DOC, get_axes, step_value, time_axis_label
 
 
 def _as_arrays(survival, times):
@@ -27,6 +28,7 @@ def _as_arrays(survival, times):
     return x, y
 
 
+@fill_doc(time_axes=TIME_AXES_DOC)
 def plot_survival_curve(
     survival,
     times=None,
@@ -53,12 +55,7 @@ def plot_survival_curve(
         Legend label (e.g. the patient id).
     time_unit : str, default="days"
         Unit of ``times`` and ``horizons``, shown in the x-axis label.
-    time_origin : str, optional
-        The day 0 of the times (a fitted model's ``time_origin_``, a cohort's
-        ``time_origin``): the x-axis then reads "days since surgery" (or says that the
-        origin was not stated) instead of "time (days)".
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure is made when None.
+    <time_axes>
 
     Returns
     -------

@@ -4,10 +4,19 @@ from __future__ import annotations
 import numpy as np
 from sksurv.compare import compare_survival
 
+from ..utils import fill_doc
 from ..utils.validation import check_survival_y
-from ._common import get_axes, group_names, kaplan_meier, risk_groups, time_axis_label
+from ._common import (
+    TIME_AXES_DOC,
+    get_axes,
+    group_names,
+    kaplan_meier,
+    risk_groups,
+    time_axis_label,
+)
 
 
+@fill_doc(time_axes=TIME_AXES_DOC)
 def plot_kaplan_meier_by_risk(
     y,
     risk,
@@ -49,12 +58,7 @@ def plot_kaplan_meier_by_risk(
         Mark censoring times with "+".
     time_unit : str, default="days"
         Unit of the times of ``y``, shown in the x-axis label.
-    time_origin : str, optional
-        The day 0 of the times (a fitted model's ``time_origin_``, a cohort's
-        ``time_origin``): the x-axis then reads "days since surgery" (or says that the
-        origin was not stated) instead of "time (days)".
-    ax : matplotlib Axes, optional
-        Where to draw; a new figure is made when None.
+    <time_axes>
 
     Returns
     -------

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from .._schema import (
@@ -25,6 +24,7 @@ from .._schema import (
     check_plausible,
     parse_boolean,
 )
+from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
     _parameter_constraints = {
         "columns": [StrOptions(set(_FEATURE_SETS)), list, tuple],
         "scale": ["boolean"],
-        "min_frequency": [Interval(numbers.Integral, 1, None, closed="left")],
+        "min_frequency": MIN_FREQUENCY_CONSTRAINT,
         "handle_unknown": [StrOptions({"infrequent", "error"})],
     }
 

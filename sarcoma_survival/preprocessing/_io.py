@@ -513,7 +513,8 @@ def _choose_named(names, wanted, where, what):
     return numbers[0]
 
 
-#: The docstring entries of the last parameters and the return of both rasterizers.
+#: The docstring entries of the last parameters, the return and the first example line of both
+#: rasterizers.
 _MASK_RETURNS = """    patient, column : optional
         Used only in error messages.
 
@@ -521,7 +522,31 @@ _MASK_RETURNS = """    patient, column : optional
     -------
     SimpleITK.Image
         uint8 {0, 1} mask on the reference grid.
+
+    Examples
+    --------
+    >>> t1 = read_image("MR_T1/image")  # doctest: +SKIP
 """
+
+
+def _mask_image(mask, reference):
+    """The boolean voxel array ``mask`` (z, y, x) as a uint8 image on the grid of ``reference``.
+
+    Parameters
+    ----------
+    mask : ndarray of bool, shape (z, y, x)
+        The voxels inside the region.
+    reference : SimpleITK.Image
+        Image whose grid (origin, spacing, direction) the mask takes.
+
+    Returns
+    -------
+    SimpleITK.Image
+        uint8 {0, 1} mask.
+    """
+    image = sitk.GetImageFromArray(mask.astype(np.uint8))
+    image.CopyInformation(reference)
+    return image
 
 
 @fill_doc(mask_returns=_MASK_RETURNS)
@@ -544,10 +569,6 @@ def rasterize_seg(path, reference, *, roi_name="GTV_Mass", patient=None, column=
         Segment label to use when the SEG holds several segments (exact, else the unique
         case-insensitive match); a SEG with one segment uses that one.
     <mask_returns>
-
-    Examples
-    --------
-    >>> t1 = read_image("MR_T1/image")  # doctest: +SKIP
     >>> mask = rasterize_seg("MR_T1/seg/seg.dcm", t1)  # doctest: +SKIP
     """
     import pydicom
@@ -587,9 +608,7 @@ def rasterize_seg(path, reference, *, roi_name="GTV_Mass", patient=None, column=
         index = np.rint(np.linalg.solve(matrix, (points - origin).T).T).astype(int)
         inside = ((index >= 0) & (index < size)).all(axis=1)
         out[index[inside, 2], index[inside, 1], index[inside, 0]] = True
-    image = sitk.GetImageFromArray(out.astype(np.uint8))
-    image.CopyInformation(reference)
-    return image
+    return _mask_image(out, reference)
 
 
 @fill_doc(mask_returns=_MASK_RETURNS)
@@ -610,10 +629,6 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
     roi_name : str, default="GTV_Mass"
         ROI to rasterise (exact name, else the unique case-insensitive match).
     <mask_returns>
-
-    Examples
-    --------
-    >>> t1 = read_image("MR_T1/image")  # doctest: +SKIP
     >>> mask = rasterize_rtstruct("MR_T1/mask/1-1.dcm", t1)  # doctest: +SKIP
     """
     import pydicom
@@ -676,9 +691,7 @@ def rasterize_rtstruct(path, reference, *, roi_name="GTV_Mass", patient=None, co
             "the image; the mask holds only their part inside it",
             UserWarning, stacklevel=2,
         )
-    image = sitk.GetImageFromArray(out.astype(np.uint8))
-    image.CopyInformation(reference)
-    return image
+    return _mask_image(out, reference)
 
 
 def binary_mask_array(image, *, label=None, where="mask"):

@@ -22,7 +22,7 @@ from ..utils import (
     hash_params,
     input_files,
 )
-from ..utils.validation import check_cohort_frame
+from ..utils.validation import LaterParamsMixin, check_cohort_frame
 from ._geometry import crop_box, grid_to_dict, output_grid, resample, tumor_box
 from ._io import NONFINITE_POLICIES, ImageReadError, read_image, read_mask
 from ._volume_array import VolumeArray
@@ -36,7 +36,7 @@ _CACHE_VERSION = 2
 _NORMALIZE_REGIONS = NORMALIZE_REGIONS
 
 
-class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
+class VolumePreprocessor(LaterParamsMixin, ReaderSettingsMixin, TransformerMixin, BaseEstimator):
     """Turn the MRI references of the cohort table into fixed-size, tumour-centred volumes.
 
     For every patient (row of ``X``), independently of all other patients:
@@ -218,12 +218,9 @@ class VolumePreprocessor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def __setstate__(self, state):
-        # objects saved before max_voxels / box_shape existed (model files, pickles) read with
-        # their defaults
-        state.setdefault("max_voxels", None)
-        state.setdefault("box_shape", "tight")
-        super().__setstate__(state)
+    # objects saved before max_voxels / box_shape existed (model files, pickles) read with
+    # their defaults
+    _params_added_later = {"max_voxels": None, "box_shape": "tight"}
 
     # ------------------------------------------------------------------ fit / transform
 

@@ -19,7 +19,7 @@ from .._parallel import parallel_map
 from .._schema import CHANNEL_COLUMNS
 from ..preprocessing import NONFINITE_POLICIES
 from ..utils import InputPathError, clean_stale_temp_files_once, file_digest, get_cache_dir, hash_params
-from ..utils.validation import check_cohort_frame
+from ..utils.validation import LaterParamsMixin, check_cohort_frame
 from ._params import feature_names, load_params
 from ._patient import RadiomicsExtractionError, extract_patient, log_level_for, read_cache
 
@@ -43,7 +43,7 @@ def _check_paths(X, columns):
             raise ValueError(f"column {column!r} has no image path for patient(s): {names}")
 
 
-class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
+class RadiomicsExtractor(LaterParamsMixin, ReaderSettingsMixin, TransformerMixin, BaseEstimator):
     """PyRadiomics features of each MRI sequence inside the tumor mask.
 
     For each patient (row of the cohort table) the T1 image, the T2 image when the table has
@@ -184,10 +184,8 @@ class RadiomicsExtractor(ReaderSettingsMixin, TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.verbose = verbose
 
-    def __setstate__(self, state):
-        # objects saved before max_voxels existed (model files, pickles) read with its default
-        state.setdefault("max_voxels", None)
-        super().__setstate__(state)
+    # objects saved before max_voxels existed (model files, pickles) read with its default
+    _params_added_later = {"max_voxels": None}
 
     def fit(self, X, y=None):
         """Validate the table and the parameters, and record the output feature names.

@@ -2,14 +2,17 @@
 
 Every subpackage imports these from ``sarcoma_survival.utils`` (never from its private
 modules); ``sarcoma_survival.utils`` imports nothing else from the package but the cohort
-contract (``sarcoma_survival._schema``, which imports nothing), so it sits at the bottom of
+contract (``sarcoma_survival._schema``) and the lazy exports (``sarcoma_survival._lazy``),
+which import nothing, so it sits at the bottom of
 the layers (see the Architecture page of the documentation). It is the
 package's internal toolbox, not part of the public API: it has no ``__all__``, so the API
 reference and its documentation checks leave it out.
 """
+from .._lazy import lazy_exports  # noqa: F401
 from ._archives import MAX_DEFLATE_RATIO, ArchiveError, open_bounded_zip  # noqa: F401
 from ._curves import check_follow_up_times, curve_values  # noqa: F401
 from ._docs import fill_doc  # noqa: F401
+from ._errors import USER_ERRORS, error_line  # noqa: F401
 from ._estimators import walk_estimators  # noqa: F401
 from ._files import (  # noqa: F401
     MAX_FOLDER_BYTES,
@@ -29,7 +32,7 @@ from ._files import (  # noqa: F401
 )
 from ._headers import IMAGE_IOS, MAX_HEADER_BYTES, image_format  # noqa: F401
 from ._images import same_grid  # noqa: F401
-from ._lazy import import_without, lazy_exports  # noqa: F401
+from ._lazy import import_without  # noqa: F401
 
 # The competing-risks outcome (its checks need scikit-learn, pandas and scikit-survival) is
 # imported on first use (PEP 562), so that the image and radiomics workers, which import this

@@ -1,8 +1,21 @@
-"""Parameter constraints that scikit-learn's ``_param_validation`` does not provide."""
+"""Parameter constraints shared by several estimators, and those scikit-learn's
+``_param_validation`` does not provide."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
-from sklearn.utils._param_validation import Options
+from sklearn.utils._param_validation import Interval, Options
+
+#: Constraint of ``min_frequency``: categories seen fewer times in training are grouped.
+MIN_FREQUENCY_CONSTRAINT = [Interval(numbers.Integral, 1, None, closed="left")]
+
+#: Constraints of the Newton-Raphson Cox fits' ``alpha`` (ridge penalty), ``n_iter`` and ``tol``.
+COX_FIT_CONSTRAINTS = {
+    "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+    "n_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+}
 
 
 class SequenceOf(Options):

@@ -569,6 +569,21 @@ def record_columns(estimator, X, *transformers):
         estimator.n_features_in_ = len(names)
 
 
+class LaterParamsMixin:
+    """Reads objects saved before some of their parameters existed with those parameters' defaults.
+
+    A class lists them in ``_params_added_later`` (name -> default); a pickle or model file
+    written without one of them loads with its default instead of lacking the attribute
+    (which ``get_params``, ``clone`` and ``repr`` need).
+    """
+
+    #: Parameter -> default of a parameter added after objects of the class were saved.
+    _params_added_later = {}
+
+    def __setstate__(self, state):
+        super().__setstate__({**self._params_added_later, **state})
+
+
 class FeatureTransformerMixin:
     """``features_``: the deprecated name of a fitted ``feature_transformer_``.
 

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
+from ..utils import error_line
 from ._provenance import provenance
 from ._service import DEFAULT_MAX_VOXELS, PredictionService
 from ._uploads import InputError, read_multipart
@@ -140,8 +141,7 @@ def create_app(os_model, *, dm_model=None, clinical_model=None, max_upload_mb=DE
 
 def _one_line(exc, folder):
     """The error's first line, with the private folder's path left out."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.replace(str(folder) + "/", "").replace(str(folder), "")
+    return error_line(exc, hide=(f"{folder}/", str(folder)))
 
 
 def _field_of(exc):

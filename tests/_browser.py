@@ -1,4 +1,5 @@
-"""Driving the page in headless Chromium (the browser test and the docs screenshot).
+"""Driving the page in headless Chromium (the browser tests and the docs screenshot of
+``benchmarks/bench_web.py``); a test helper, not a test module (pytest collects ``test_*.py``).
 
 Uses Debian's ``chromium`` and ``chromium-driver`` at fixed paths through selenium; no
 browser or driver is ever downloaded (the driver path is given, so selenium-manager has
