@@ -6,10 +6,24 @@ import torch
 from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils import fill_doc
 from ._gradcam import grad_cam_3d, layer_resolutions
 from ._integrated import blurred_baseline, integrated_gradients_3d
 
 _BLOCKS = ("denseblock1", "denseblock2", "denseblock3", "denseblock4")
+
+#: The first lines of the examples: a small DenseNet fitted on noise volumes.
+_TINY_DENSENET = '''    >>> import numpy as np
+    >>> from sksurv.util import Surv
+    >>> from sarcoma_survival import DenseNetSurvival
+    >>> from sarcoma_survival.explain import gradcam, integrated_gradients
+    >>> rng = np.random.default_rng(0)
+    >>> vols = rng.normal(size=(12, 1, 16, 16, 16)).astype("float32")
+    >>> y = Surv.from_arrays(rng.random(12) < 0.6, rng.uniform(100, 900, 12))
+    >>> net = DenseNetSurvival(preprocessor=None, max_epochs=1, augment=None, random_state=0,
+    ...     module__init_features=8, module__growth_rate=4, module__block_config=(1, 1),
+    ...     batch_size=4).fit(vols, y)
+'''
 
 
 def _gradcam_parts(estimator, X):
@@ -106,6 +120,7 @@ def _has(module, name):
         return False
 
 
+@fill_doc(tiny_densenet=_TINY_DENSENET)
 def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
     """Grad-CAM maps of the predicted risk for each patient of ``X``.
 
@@ -130,16 +145,7 @@ def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sksurv.util import Surv
-    >>> from sarcoma_survival import DenseNetSurvival
-    >>> from sarcoma_survival.explain import gradcam
-    >>> rng = np.random.default_rng(0)
-    >>> vols = rng.normal(size=(12, 1, 16, 16, 16)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(12) < 0.6, rng.uniform(100, 900, 12))
-    >>> net = DenseNetSurvival(preprocessor=None, max_epochs=1, augment=None, random_state=0,
-    ...     module__init_features=8, module__growth_rate=4, module__block_config=(1, 1),
-    ...     batch_size=4).fit(vols, y)
+    <tiny_densenet>
     >>> gradcam(net, vols[:2], layer="encoder.features.denseblock1").maps.shape
     (2, 16, 16, 16)
     """
@@ -158,6 +164,7 @@ def gradcam(estimator, X, *, layer="auto", min_resolution=8, batch_size=4):
     return Bunch(maps=np.concatenate(maps), volumes=volumes, layer=layer, resolutions=sizes, index=index)
 
 
+@fill_doc(tiny_densenet=_TINY_DENSENET)
 def integrated_gradients(estimator, X, *, sigma=2.0, steps=32, batch_size=4):
     """Integrated-gradients maps of the predicted risk, from a blurred copy of each image.
 
@@ -195,16 +202,7 @@ def integrated_gradients(estimator, X, *, sigma=2.0, steps=32, batch_size=4):
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from sksurv.util import Surv
-    >>> from sarcoma_survival import DenseNetSurvival
-    >>> from sarcoma_survival.explain import integrated_gradients
-    >>> rng = np.random.default_rng(0)
-    >>> vols = rng.normal(size=(12, 1, 16, 16, 16)).astype("float32")
-    >>> y = Surv.from_arrays(rng.random(12) < 0.6, rng.uniform(100, 900, 12))
-    >>> net = DenseNetSurvival(preprocessor=None, max_epochs=1, augment=None, random_state=0,
-    ...     module__init_features=8, module__growth_rate=4, module__block_config=(1, 1),
-    ...     batch_size=4).fit(vols, y)
+    <tiny_densenet>
     >>> result = integrated_gradients(net, vols[:2], steps=4)
     >>> result.maps.shape, result.attributions.shape
     ((2, 16, 16, 16), (2, 1, 16, 16, 16))
