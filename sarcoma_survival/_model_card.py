@@ -199,7 +199,7 @@ def format_model_card(card, *, brief=False):
         who = (f"{card['estimator']} trained on {cohort.get('n_patients', '?')} patients, "
                f"{cohort.get('n_events', '?')} events, median follow-up "
                f"{_days(cohort.get('follow_up_median_days'))}; time zero: {cohort.get('time_origin', 'not stated')}")
-    else:  # the competing-risks estimators keep no training summary yet
+    else:  # a model fitted before training summaries existed
         who = f"{card['estimator']}: training cohort not recorded"
     how = validation_text(validation)
     if brief:

@@ -7,7 +7,7 @@ from scipy.linalg import qr
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..preprocessing import ClinicalEncoder
+from ..preprocessing import ClinicalEncoder, summarize_inputs
 from ..utils.constraints import MIN_FREQUENCY_CONSTRAINT
 from ..utils.validation import FeatureTransformerMixin, LaterParamsMixin, check_cohort_frame
 from ._hazards import check_times
@@ -98,6 +98,11 @@ _COHORT_DOCS = {
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when X is a DataFrame with string column names.
+    training_summary_ : dict
+        What the fit saw (patients, events of any cause, follow-up, time origin and, for
+        the cohort table, the ranges of the columns read), for the model card and the
+        warning on patients unlike the training set
+        (:func:`~sarcoma_survival.preprocessing.summarize_inputs`).
 """,
 }
 
@@ -168,6 +173,7 @@ class CompetingRisksMixin(LaterParamsMixin, FeatureTransformerMixin):
         """
         event, time = check_competing_fit_y(y, X, self)
         self._validate_params()
+        table = X
         columns = getattr(self, "columns", None)
         if columns is None and not is_cohort_table(X):
             self.feature_transformer_ = None
@@ -179,6 +185,7 @@ class CompetingRisksMixin(LaterParamsMixin, FeatureTransformerMixin):
         if not self.alpha > 0:
             check_identifiable_columns(X, names, type(self).__name__)
         self.n_causes_ = n_causes(event, self.cause)
+        self.training_summary_ = summarize_inputs(table, y, columns=getattr(self, "feature_names_in_", None))
         return X, event, time
 
     def _fit_encoding(self, X, columns):
