@@ -356,10 +356,13 @@ def test_intervals_by_the_method_each_model_supports(client, temp_root, cohort, 
     patient = cohort.X.index[5]
     answer = post(client, temp_root, form(cells, patient)).json()
     X = cohort.X.loc[[patient]]
-    # Cox: delta method on the linear predictor, S^exp(+-1.96 se), se^2 = z' cov z
+    # Cox: delta method on the linear predictor, S^exp(+-1.96 se), se^2 = z' cov z in the
+    # identifiable effects (treatment-coded row, covariance of the contrasts)
     cox, part = models["clinical_only"], answer["clinical_only"]
-    z = cox.transform(X)[0]
-    se = np.sqrt(z @ cox.coef_covariance_ @ z)
+    _, matrix, columns = cox.feature_transformer_.reference_contrasts()
+    z = cox.transform(X)[0][columns]
+    se = np.sqrt(z @ matrix @ cox.coef_covariance_ @ matrix.T @ z)
+    assert se < np.sqrt(cox.transform(X)[0] @ cox.coef_covariance_ @ cox.transform(X)[0])  # no ridge-only variance
     survival = np.asarray(part["survival"])
     np.testing.assert_allclose(part["survival_low"], survival ** np.exp(1.959963984540054 * se), rtol=1e-9)
     np.testing.assert_allclose(part["survival_high"], survival ** np.exp(-1.959963984540054 * se), rtol=1e-9)

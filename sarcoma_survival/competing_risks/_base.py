@@ -200,15 +200,8 @@ class CompetingRisksMixin(LaterParamsMixin, FeatureTransformerMixin):
         check_cohort_frame(X, self)
         encoder = ClinicalEncoder(columns, scale=True, min_frequency=self.min_frequency)
         Z = np.asarray(encoder.fit_transform(X), dtype=np.float64)
-        names = np.asarray(encoder.get_feature_names_out(), dtype=object)
-        plain = set(encoder.numeric_columns_) | set(encoder.boolean_columns_)
-        reference = set()
-        for column in encoder.categorical_columns_:
-            block = [j for j, name in enumerate(names)
-                     if name not in plain and str(name).startswith(f"{column}_")]
-            reference.update(block[:1])
         self.feature_transformer_ = encoder
-        self.encoded_columns_ = np.array([j for j in range(names.size) if j not in reference], dtype=np.intp)
+        self.encoded_columns_ = encoder.reference_contrasts()[2]
         self.feature_names_in_ = np.asarray(encoder.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
         return Z[:, self.encoded_columns_]

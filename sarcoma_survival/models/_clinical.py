@@ -233,11 +233,16 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
         likelihood, from which ``coef_table_``'s standard errors come (the web page's delta-method
         interval of a patient's survival uses it).
     coef_table_ : DataFrame
-        One row per encoded feature: ``coef, se, z, p, hr, hr_lower, hr_upper`` (Wald test
-        and 95 % confidence interval of the hazard ratio), the standard errors from the
+        One row per identifiable effect: ``coef, se, z, p, hr, hr_lower, hr_upper`` (Wald
+        test and 95 % confidence interval of the hazard ratio), the standard errors from the
         inverse information of the (penalized) partial likelihood, as R's ``coxph`` prints
         them (with ``alpha > 0``, as ``coxph`` with ``ridge(theta = alpha, scale = FALSE)``).
-        Numeric features are standardized: a ratio is per training standard deviation.
+        Numeric features are standardized: a ratio is per training standard deviation. A
+        categorical column is one-hot encoded with every level, so its coefficients are
+        identified only up to a common shift; its rows are the contrasts of each level
+        against the first (reference) level, named ``"grade_low vs grade_high"``, as R's
+        treatment contrasts, with standard errors from the covariance of the contrast
+        (:meth:`~sarcoma_survival.preprocessing.ClinicalEncoder.reference_contrasts`).
     feature_names_in_ : ndarray of str
         Cohort columns the model reads.
     n_features_in_ : int
@@ -262,6 +267,8 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
     (6,)
     >>> list(model.coef_table_.columns)
     ['coef', 'se', 'z', 'p', 'hr', 'hr_lower', 'hr_upper']
+    >>> list(model.coef_table_.index)[2]
+    'grade_low vs grade_high'
     """
 
     _parameter_constraints = {
@@ -293,8 +300,9 @@ class SarculatorCoxPH(CohortSurvivalEstimator):
 
     @property
     def coef_table_(self):
-        """Coefficient table (see the class docstring)."""
-        return coef_table(self.feature_transformer_.get_feature_names_out(), self.coef_, self._coef_covariance)
+        """Coefficient table of the identifiable effects (see the class docstring)."""
+        names, matrix, _ = self.feature_transformer_.reference_contrasts()
+        return coef_table(names, matrix @ self.coef_, matrix @ self._coef_covariance @ matrix.T)
 
     @property
     def coef_(self):

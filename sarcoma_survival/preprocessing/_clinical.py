@@ -291,3 +291,73 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "transformer_")
         return np.asarray(self.transformer_.get_feature_names_out(), dtype=object)
+
+    def one_hot_blocks(self):
+        """The encoded columns of each categorical column, in output order.
+
+        Returns
+        -------
+        dict of str to list of int
+            For each categorical column, the indices of its one-hot columns (the first is
+            the reference level of :meth:`reference_contrasts`).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sarcoma_survival.preprocessing import ClinicalEncoder
+        >>> X = pd.DataFrame({"age": [40.0, 60.0, 70.0, 50.0], "grade": ["low", "high", "high", "low"]})
+        >>> ClinicalEncoder(["age", "grade"], min_frequency=1).fit(X).one_hot_blocks()
+        {'grade': [1, 2]}
+        """
+        names = [str(name) for name in self.get_feature_names_out()]
+        plain = set(self.numeric_columns_) | set(self.boolean_columns_)
+        return {column: [j for j, name in enumerate(names) if name not in plain and name.startswith(f"{column}_")]
+                for column in self.categorical_columns_}
+
+    def reference_contrasts(self):
+        """The identifiable effects of a linear model on the encoded columns.
+
+        Each patient has exactly one one-hot column set per categorical column, so a Cox
+        model's coefficients of one block are identified only up to a common shift (the
+        baseline hazard absorbs it; a ridge penalty picks one): only their differences
+        have a meaning. The rows of ``matrix`` turn the coefficients into those
+        differences against each block's first (reference) level, as R's treatment
+        contrasts do, and keep the numeric and boolean coefficients as they are.
+
+        Returns
+        -------
+        names : list of str
+            ``"<column>_<level> vs <column>_<reference>"`` for a level, else the column's name.
+        matrix : ndarray of shape (n_effects, n_features_out)
+        columns : ndarray of int
+            The encoded columns that make the treatment-coded design: ``Z[:, columns] @
+            (matrix @ coef)`` differs from ``Z @ coef`` by one constant for every patient.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from sarcoma_survival.preprocessing import ClinicalEncoder
+        >>> X = pd.DataFrame({"age": [40.0, 60.0, 70.0, 50.0], "grade": ["low", "high", "high", "low"]})
+        >>> names, matrix, columns = ClinicalEncoder(["age", "grade"], min_frequency=1).fit(X).reference_contrasts()
+        >>> names
+        ['age', 'grade_low vs grade_high']
+        >>> matrix.tolist(), columns.tolist()
+        ([[1.0, 0.0, 0.0], [0.0, -1.0, 1.0]], [0, 2])
+        """
+        names = [str(name) for name in self.get_feature_names_out()]
+        blocks = self.one_hot_blocks()
+        reference = {block[0]: block for block in blocks.values() if block}
+        level_of = {j: block[0] for block in blocks.values() for j in block[1:]}
+        rows, labels, columns = [], [], []
+        for j, name in enumerate(names):
+            if j in reference:
+                continue
+            row = np.zeros(len(names))
+            row[j] = 1.0
+            if j in level_of:
+                row[level_of[j]] = -1.0
+                name = f"{name} vs {names[level_of[j]]}"
+            rows.append(row)
+            labels.append(name)
+            columns.append(j)
+        return labels, np.asarray(rows).reshape(len(rows), len(names)), np.asarray(columns, dtype=np.intp)

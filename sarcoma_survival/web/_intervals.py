@@ -1,9 +1,11 @@
 """An interval around one patient's predicted survival, by what each model supports.
 
 * :class:`~sarcoma_survival.SarculatorCoxPH`: delta method on the linear predictor,
-  ``S(t)^exp(±1.96 se)`` with ``se² = z' Σ z`` and ``Σ`` the coefficient covariance of the
-  fit (the inverse information of the penalised partial likelihood, as in ``coef_table_``);
-  the Breslow baseline hazard is taken as known, so the interval is somewhat too narrow.
+  ``S(t)^exp(±1.96 se)`` with ``se² = z' Σ z``, ``z`` the patient's treatment-coded row and
+  ``Σ`` the covariance of the identifiable effects of ``coef_table_`` (from the inverse
+  information of the penalised partial likelihood). The Breslow baseline hazard is taken
+  as known (that of a patient at the training means with every reference level), so the
+  interval is somewhat too narrow, and zero for that patient.
 * Random survival forests (``model_`` a scikit-survival forest): the 2.5th to 97.5th
   percentile of the trees' own survival predictions. This is the spread of the trees, not a
   confidence interval of the forest's average (which is narrower).
@@ -25,8 +27,11 @@ NONE_METHOD = "no interval: this model gives none that is honest (a bootstrap of
 
 
 def _cox_interval(model, X, survival):
-    Z = model.transform(X)[0]
-    se = float(np.sqrt(max(Z @ model.coef_covariance_ @ Z, 0.0)))
+    # in the identifiable effects: the one-hot blocks' common shift, which the baseline
+    # absorbs and only the ridge pins down, would otherwise add its large variance to every patient
+    _, matrix, columns = model.feature_transformer_.reference_contrasts()
+    z = model.transform(X)[0][columns]
+    se = float(np.sqrt(max(z @ (matrix @ model.coef_covariance_ @ matrix.T) @ z, 0.0)))
     survival = np.clip(survival, 0.0, 1.0)
     return survival ** np.exp(_Z * se), survival ** np.exp(-_Z * se), COX_METHOD
 
