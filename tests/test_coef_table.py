@@ -20,7 +20,7 @@ from sksurv.util import Surv
 
 from sarcoma_survival.competing_risks import CauseSpecificCoxPH, FineGrayCoxPH, competing_y
 from sarcoma_survival.models import SarculatorCoxPH
-from sarcoma_survival.utils import coef_table, cox_covariance
+from sarcoma_survival.utils import cox_covariance
 
 FIXTURES = Path(__file__).parent / "fixtures" / "calibration"
 COLUMNS = ["coef", "se", "z", "p", "hr", "hr_lower", "hr_upper"]
