@@ -20,6 +20,7 @@ from sarcoma_survival.preprocessing import (
     warn_out_of_training_range,
 )
 
+SARCULATOR = ["age", "grade", "histology", "tumor_size_cm"]
 OLD_FILES = os.path.join(os.path.dirname(__file__), "fixtures", "model_files")
 
 
@@ -263,15 +264,18 @@ def test_a_malformed_card_in_a_model_file_is_named_not_a_crash():
     assert rows[0]["validation"].startswith("the model file's validation record is unreadable")
 
 
-@pytest.mark.parametrize("name", ["FineGrayCoxPH", "CauseSpecificCoxPH"])
+@pytest.mark.parametrize("name", ["FineGrayCoxPH", "CauseSpecificCoxPH", "SarculatorFineGray"])
 def test_competing_risks_models_carry_a_card_too(name, tiny_cohort, tmp_path, capsys):
-    from sarcoma_survival import competing_risks
+    from sarcoma_survival import competing_risks, models
 
     y = competing_risks.dm_competing_y(tiny_cohort.y_os, tiny_cohort.y_dm)
-    model = getattr(competing_risks, name)(columns=["age", "grade"]).fit(tiny_cohort.X, y)
+    if name == "SarculatorFineGray":
+        model, read = models.SarculatorFineGray(min_frequency=1).fit(tiny_cohort.X, y), SARCULATOR
+    else:
+        model, read = getattr(competing_risks, name)(columns=["age", "grade"]).fit(tiny_cohort.X, y), ["age", "grade"]
     cohort = model.training_summary_["cohort"]
     assert cohort["n_patients"] == 24 and cohort["n_events"] == int((y["event"] != 0).sum())  # any cause
-    assert sorted(model.training_summary_["clinical"]) == ["age", "grade"]
+    assert sorted(model.training_summary_["clinical"]) == read
     path = save_model(model, tmp_path / "cr.ssm")
     assert read_model_card(path)["training"] == model.training_summary_
     assert main(["info", str(path)]) == 0
@@ -279,6 +283,6 @@ def test_competing_risks_models_carry_a_card_too(name, tiny_cohort, tmp_path, ca
     far = tiny_cohort.X.iloc[:1].assign(age=150.0)
     with pytest.warns(OutOfTrainingRangeWarning, match="age"):
         warn_out_of_training_range(load_model(path), far)
-    # numeric covariates: the cohort's size and outcome only
-    numeric = getattr(competing_risks, name)().fit(tiny_cohort.X[["age"]].to_numpy(), y)
-    assert numeric.training_summary_["cohort"]["n_patients"] == 24
+    if name != "SarculatorFineGray":  # numeric covariates: the cohort's size only
+        numeric = getattr(competing_risks, name)().fit(tiny_cohort.X[["age"]].to_numpy(), y)
+        assert numeric.training_summary_["cohort"]["n_patients"] == 24

@@ -14,7 +14,7 @@ from ..competing_risks import (
     check_competing_fit_y,
     n_causes,
 )
-from ..preprocessing import ClinicalEncoder
+from ..preprocessing import ClinicalEncoder, summarize_inputs
 from ..utils import coef_table, cox_covariance
 from ..utils.constraints import COX_FIT_CONSTRAINTS, MIN_FREQUENCY_CONSTRAINT
 from ..utils.validation import check_survival_y
@@ -406,6 +406,7 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
         self.n_causes_ = n_causes(y[y.dtype.names[0]], self.cause)
         self.feature_names_in_ = np.asarray(self.feature_transformer_.feature_names_in_, dtype=object)
         self.n_features_in_ = len(self.feature_names_in_)
+        self.training_summary_ = summarize_inputs(X, y, columns=self.feature_names_in_)
         return self
 
     def _encode(self, X):
