@@ -134,6 +134,22 @@ def test_sarculator_cox_table_matches_lifelines_on_treatment_contrasts():
     np.testing.assert_allclose(model.coef_table_["se"], reference.standard_errors_[names], atol=1e-6)
 
 
+def test_sarculator_fine_gray_table_gives_the_contrasts_crr_fits_on_treatment_coding():
+    # FineGrayCoxPH on the cohort table drops each reference level (its robust variance is
+    # R's crr's, tested above); SarculatorFineGray encodes every level and reports contrasts
+    from sarcoma_survival.models import SarculatorFineGray
+
+    X, y_os = _sarculator_table_cohort()
+    rng = np.random.default_rng(1)
+    y = competing_y(np.where(y_os["event"], rng.integers(1, 3, len(y_os)), 0), y_os["time"])
+    model = SarculatorFineGray(alpha=1e-6, tol=1e-12, min_frequency=1).fit(X, y)
+    reference = FineGrayCoxPH(alpha=0.0, tol=1e-12, columns="sarculator", min_frequency=1).fit(X, y)
+    table, expected = model.coef_table_, reference.coef_table_
+    assert list(table.index)[2] == "grade_low vs grade_high"
+    np.testing.assert_allclose(table["coef"], expected["coef"], atol=1e-5)
+    np.testing.assert_allclose(table["se"], expected["se"], atol=1e-5)
+
+
 def test_tables_survive_the_safe_model_file(tmp_path, r):
     from sarcoma_survival import load_model, save_model
 

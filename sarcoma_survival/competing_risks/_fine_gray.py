@@ -166,6 +166,8 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
         covariance of the score residuals, with the censoring-weight term), equal to R's
         ``sqrt(diag(crr(...)$var))`` to 1e-6 (tested on Melanoma). With ``alpha > 0`` the
         penalized information is used in the sandwich. ``nan`` when the cause has no event.
+    coef_covariance_ : ndarray of shape (n_features, n_features)
+        That robust covariance of ``coef_``.
     <cohort attributes>
 
     Examples
@@ -217,8 +219,14 @@ class FineGrayCoxPH(CompetingRisksMixin, BaseEstimator):
     @property
     def coef_table_(self):
         """Coefficient table with crr's robust variance (see the class docstring)."""
+        return coef_table(list(self.get_feature_names_out()), self.coef_, self.coef_covariance_)
+
+    @property
+    def coef_covariance_(self):
+        """crr's robust (sandwich) covariance of ``coef_``, from which ``coef_table_``'s
+        standard errors come."""
         check_is_fitted(self, "coef_")
-        return coef_table(list(self.get_feature_names_out()), self.coef_, self._coef_covariance)
+        return self._coef_covariance
 
     @fill_doc(predict_parameters=PREDICT_DOC)
     def predict(self, X):

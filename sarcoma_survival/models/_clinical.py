@@ -346,6 +346,11 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
     coef_ : ndarray
         Log subdistribution hazard ratios per encoded feature
         (:meth:`get_feature_names_out`).
+    coef_table_ : DataFrame
+        The identifiable effects, as :class:`SarculatorCoxPH`'s table: each grade and
+        histology level against the reference level (``"grade_low vs grade_high"``), with
+        crr's robust standard errors of the contrasts (every level is one-hot encoded, so
+        one column's coefficients are identified only up to a common shift).
     n_causes_ : int
     feature_names_in_ : ndarray of str
     n_features_in_ : int
@@ -418,6 +423,12 @@ class SarculatorFineGray(EncodedFeatureNamesMixin, CompetingRisksMixin, BaseEsti
     def coef_(self):
         """Log subdistribution hazard ratios of the encoded features."""
         return self.model_.coef_
+
+    @property
+    def coef_table_(self):
+        """Coefficient table of the identifiable effects (see the class docstring)."""
+        names, matrix, _ = self.feature_transformer_.reference_contrasts()
+        return coef_table(names, matrix @ self.coef_, matrix @ self.model_.coef_covariance_ @ matrix.T)
 
     def predict(self, X):
         """Log subdistribution hazard ratio of DM (higher = earlier).
