@@ -101,3 +101,24 @@ def test_clone_and_pandas_output(table):
     out = enc.fit(table).transform(table)
     assert list(out.columns) == list(enc.get_feature_names_out())
     assert list(out.index) == list(table.index)
+
+
+def test_one_hot_blocks_and_reference_contrasts_do_not_go_by_name_prefixes():
+    # "site" is a prefix of "site_detail": the blocks come from the one-hot encoder itself
+    X = pd.DataFrame({"age": [40.0, 60, 70, 50, 45, 55], "site": list("aabbab"),
+                      "site_detail": ["x", "y", "x", "y", "z", "x"]})
+    encoder = ClinicalEncoder(["age", "site", "site_detail"], min_frequency=2).fit(X)
+    assert list(encoder.get_feature_names_out()) == [
+        "age", "site_a", "site_b", "site_detail_x", "site_detail_y", "site_detail_infrequent_sklearn"]
+    assert encoder.one_hot_blocks() == {"site": [1, 2], "site_detail": [3, 4, 5]}
+    names, matrix, columns = encoder.reference_contrasts()
+    assert names == ["age", "site_b vs site_a", "site_detail_y vs site_detail_x",
+                     "site_detail_infrequent_sklearn vs site_detail_x"]
+    assert columns.tolist() == [0, 2, 4, 5]
+    # the treatment-coded design times the contrasts is the full design times the
+    # coefficients, up to one constant for every patient
+    Z = encoder.transform(X)
+    coef = np.random.default_rng(0).normal(size=Z.shape[1])
+    shift = Z @ coef - Z[:, columns] @ (matrix @ coef)
+    np.testing.assert_allclose(shift, shift[0])
+    assert ClinicalEncoder(["age"]).fit(X).one_hot_blocks() == {}

@@ -309,10 +309,20 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         >>> ClinicalEncoder(["age", "grade"], min_frequency=1).fit(X).one_hot_blocks()
         {'grade': [1, 2]}
         """
-        names = [str(name) for name in self.get_feature_names_out()]
-        plain = set(self.numeric_columns_) | set(self.boolean_columns_)
-        return {column: [j for j, name in enumerate(names) if name not in plain and name.startswith(f"{column}_")]
-                for column in self.categorical_columns_}
+        check_is_fitted(self, "transformer_")
+        if not self.categorical_columns_:
+            return {}
+        # counted from the one-hot encoder itself, not from the output names: a column named
+        # "site" would otherwise claim the columns of a column named "site_detail"
+        onehot = self.transformer_.named_transformers_["categorical"][-1]
+        rare = getattr(onehot, "infrequent_categories_", [None] * len(onehot.categories_))
+        start = len(self.numeric_columns_) + len(self.boolean_columns_)  # the output order of fit's steps
+        blocks = {}
+        for column, categories, infrequent in zip(self.categorical_columns_, onehot.categories_, rare):
+            width = len(categories) if infrequent is None else len(categories) - len(infrequent) + 1
+            blocks[column] = list(range(start, start + width))
+            start += width
+        return blocks
 
     def reference_contrasts(self):
         """The identifiable effects of a linear model on the encoded columns.
@@ -345,9 +355,9 @@ class ClinicalEncoder(TransformerMixin, BaseEstimator):
         ([[1.0, 0.0, 0.0], [0.0, -1.0, 1.0]], [0, 2])
         """
         names = [str(name) for name in self.get_feature_names_out()]
-        blocks = self.one_hot_blocks()
-        reference = {block[0]: block for block in blocks.values() if block}
-        level_of = {j: block[0] for block in blocks.values() for j in block[1:]}
+        blocks = self.one_hot_blocks().values()
+        reference = {block[0] for block in blocks}
+        level_of = {j: block[0] for block in blocks for j in block[1:]}
         rows, labels, columns = [], [], []
         for j, name in enumerate(names):
             if j in reference:
