@@ -111,6 +111,12 @@ def test_integrated_gradients_share_out_the_risk_change_from_the_blurred_image()
         integrated_gradients(net, vols[:1], sigma=-1)
     with pytest.raises(ValueError, match="steps"):
         integrated_gradients(net, vols[:1], steps=0)
+    for bad in (float("inf"), float("nan"), True):
+        with pytest.raises(ValueError, match="sigma"):
+            integrated_gradients(net, vols[:1], sigma=bad)
+    with pytest.raises(ValueError, match="batch_size"):
+        integrated_gradients(net, vols[:1], batch_size=0)
+    assert integrated_gradients(net, vols[:1], sigma=np.float32(1.5), steps=np.int64(2)).sigma == 1.5
 
 
 def test_save_gradcam_writes_png_and_nifti_on_the_original_t1_grid(tiny_cohort, tmp_path, monkeypatch):

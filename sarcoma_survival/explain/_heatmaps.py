@@ -1,6 +1,8 @@
 """Heat maps of a fitted image estimator (Grad-CAM, integrated gradients): maps, figures, NIfTI files."""
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 import torch
 from sklearn.utils import Bunch
@@ -198,7 +200,7 @@ def integrated_gradients(estimator, X, *, sigma=2.0, steps=32, batch_size=4):
         summed over channels, relative to each patient's peak), ``attributions`` (ndarray
         (n, C, D, H, W), signed, in log-risk units), ``risk_change`` (ndarray (n,): the
         predicted log-risk minus that of the blurred image, which the attributions sum to
-        up to the path's discretisation), ``volumes``, ``method``, ``index``.
+        up to the path's discretisation), ``volumes``, ``method``, ``sigma``, ``index``.
 
     Examples
     --------
@@ -207,10 +209,11 @@ def integrated_gradients(estimator, X, *, sigma=2.0, steps=32, batch_size=4):
     >>> result.maps.shape, result.attributions.shape
     ((2, 16, 16, 16), (2, 1, 16, 16, 16))
     """
-    if not (isinstance(sigma, (int, float)) and sigma >= 0):
-        raise ValueError(f"sigma must be a number >= 0 (voxels); got {sigma!r}")
-    if not (isinstance(steps, int) and steps >= 1):
-        raise ValueError(f"steps must be a whole number >= 1; got {steps!r}")
+    if isinstance(sigma, bool) or not (isinstance(sigma, numbers.Real) and 0 <= sigma < np.inf):
+        raise ValueError(f"sigma must be a finite number >= 0 (voxels); got {sigma!r}")
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not (isinstance(value, numbers.Integral) and value >= 1):
+            raise ValueError(f"{name} must be a whole number >= 1; got {value!r}")
     module, volumes, batch, forward, _ = _gradcam_parts(estimator, X)
     attributions, changes = [], []
     n = len(volumes)
@@ -226,7 +229,7 @@ def integrated_gradients(estimator, X, *, sigma=2.0, steps=32, batch_size=4):
     maps = np.where(peak > 0, raising / np.where(peak > 0, peak, 1.0), 0.0).astype(np.float32)
     index = list(getattr(X, "index", range(n)))
     return Bunch(maps=maps, attributions=attributions, risk_change=np.concatenate(changes), volumes=volumes,
-                 method="integrated-gradients", index=index)
+                 method="integrated-gradients", sigma=float(sigma), index=index)
 
 
 def _center(cam):
@@ -410,7 +413,7 @@ def save_gradcam(estimator, X, output, *, nifti=False, layer="auto", min_resolut
         title = f"Grad-CAM ({result.layer})"
     else:
         result = integrated_gradients(estimator, X)
-        title = "integrated gradients (baseline: the image blurred by 2 voxels)"
+        title = f"integrated gradients (baseline: the image blurred by {result.sigma:g} voxels)"
     output.mkdir(parents=True, exist_ok=True)
     names = ["T1", "T2"] if "t2" in getattr(X, "columns", ()) else ["T1"]
     written = []
