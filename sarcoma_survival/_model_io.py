@@ -515,17 +515,57 @@ def _open_model_zip(path, payload=None):
         raise ModelFileError(f"model file {str(path)!r}{part} is refused: {exc.reason}") from None
 
 
-def _read_safe(path, archive):
-    sio = _skops_io()
-
+def _parse_manifest(path, archive):
+    """The manifest of the open model-file ``archive``, checked to be this package's format."""
     try:
         manifest = json.loads(archive.read(_MANIFEST))
-    except (KeyError, ValueError, UnicodeDecodeError):
+    except KeyError:
+        raise ModelFileError(
+            f"{str(path)!r} is a zip archive but not a sarcoma-survival model file: it has no {_MANIFEST}"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
         raise ModelFileError(
             f"{str(path)!r} is a zip archive but not a sarcoma-survival model file (no valid {_MANIFEST})"
         ) from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file ({_MANIFEST} format)")
+    return manifest
+
+
+def read_manifest(path):
+    """The manifest of a safe model file, without loading the model; None for another file.
+
+    Parameters
+    ----------
+    path : str or path-like
+
+    Returns
+    -------
+    dict or None
+        The manifest (format, versions, class, parameters, model card), or None when the file
+        is not a zip archive (a pickle/joblib file, which has none).
+
+    Raises
+    ------
+    ModelFileError
+        When the file is missing or empty, or a zip archive that is refused (its bounds) or
+        is not a sarcoma-survival model file.
+    """
+    path = Path(path)
+    _check_file(path)
+    if not zipfile.is_zipfile(path):
+        return None
+    try:
+        with _open_model_zip(path) as archive:
+            return _parse_manifest(path, archive)
+    except zipfile.BadZipFile:
+        raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file (no valid {_MANIFEST})") from None
+
+
+def _read_safe(path, archive):
+    sio = _skops_io()
+
+    manifest = _parse_manifest(path, archive)
     version = manifest.get("format_version")
     if version != FORMAT_VERSION:
         raise ModelFileError(
@@ -681,18 +721,10 @@ def read_model_card(path):
     >>> card["training"]["cohort"]["n_patients"], card["validation"]["c_index"]
     (40, 0.64)
     """
-    path = Path(path)
-    _check_file(path)
-    if not zipfile.is_zipfile(path):
+    manifest = read_manifest(path)
+    if manifest is None:
         raise ModelFileError(f"{str(path)!r} is not a safe sarcoma-survival model file (a zip archive); "
                              "only those carry a model card")
-    try:
-        with _open_model_zip(path) as archive:
-            manifest = json.loads(archive.read(_MANIFEST))
-    except (KeyError, ValueError, UnicodeDecodeError, zipfile.BadZipFile):
-        raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file (no valid {_MANIFEST})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError(f"{str(path)!r} is not a sarcoma-survival model file ({_MANIFEST} format)")
     card = manifest.get("model_card")
     return card if isinstance(card, dict) else None
 

@@ -1,39 +1,14 @@
 """What the report says about the model: its class, parameters, version, training cohort."""
 from __future__ import annotations
 
-import json
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
-#: Largest manifest read (a real one is a few kB: parameters as JSON).
-MAX_MANIFEST_BYTES = 1 << 20
+from .._model_io import read_manifest
+
 #: Manifest keys shown under their own heading (the rest of a manifest is listed as is).
 _KNOWN_KEYS = ("format", "format_version", "package_version", "class", "params", "torch_modules", "model_card")
-
-
-def read_manifest(model_file):
-    """The JSON manifest of a safe model file, or ``None`` for a pickle/joblib file.
-
-    Only call this after :func:`sarcoma_survival.load_model` has read the same file: that
-    call checks the file's kind and bounds its archive; here one JSON member is read.
-    """
-    path = Path(model_file)
-    if not zipfile.is_zipfile(path):
-        return None
-    with zipfile.ZipFile(path) as archive:
-        try:
-            info = archive.getinfo("manifest.json")
-        except KeyError:
-            raise ValueError(f"model file {str(path)!r} has no manifest.json: it is not a safe model file") from None
-        if info.file_size > MAX_MANIFEST_BYTES:
-            raise ValueError(f"model file {str(path)!r}: its manifest.json is {info.file_size} bytes, more than "
-                             f"the {MAX_MANIFEST_BYTES} a manifest can hold")
-        manifest = json.loads(archive.read(info))
-    if not isinstance(manifest, dict):
-        raise ValueError(f"model file {str(path)!r}: its manifest.json is not a JSON object")
-    return manifest
 
 
 def _mapping(value):
